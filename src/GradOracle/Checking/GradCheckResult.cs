@@ -1,0 +1,174 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using GradOracle.Tensors;
+
+namespace GradOracle.Checking;
+
+/// <summary>What the checker concluded about one gradient element.</summary>
+public enum ElementVerdict
+{
+    /// <summary>Analytic and finite-difference values agree.</summary>
+    Pass,
+    /// <summary>A kink (non-differentiable point); the analytic value is acceptable there.</summary>
+    KinkPass,
+    /// <summary>They disagree, or at a kink the analytic value is not acceptable.</summary>
+    Fail,
+    /// <summary>Not checkable by finite differences (a non-finite input or output); see the note.</summary>
+    Skipped,
+}
+
+/// <summary>
+/// One element of one input's gradient: the analytic value against the finite-difference estimate, with
+/// an error estimate, and at a kink the one-sided slopes, the interval of acceptable values they imply
+/// (<see cref="Lower"/> to <see cref="Upper"/>, summed over the outputs the element reaches) and, if
+/// declared, the declared rule's value.
+/// </summary>
+public sealed record ElementCheck(
+    string Tensor,
+    int Index,
+    ImmutableArray<int> Coordinates,
+    double Analytic,
+    double Numeric,
+    double ErrorEstimate,
+    double Allowed,
+    bool IsKink,
+    double LeftSlope,
+    double RightSlope,
+    double Lower,
+    double Upper,
+    double? Declared,
+    ElementVerdict Verdict,
+    string? Note)
+{
+    /// <summary>|analytic - numeric|.</summary>
+    public double AbsoluteError => Math.Abs(Analytic - Numeric);
+
+    /// <summary>|analytic - numeric| / |numeric| (infinite when numeric is 0 and analytic is not).</summary>
+    public double RelativeError => AbsoluteError == 0 ? 0 : AbsoluteError / Math.Abs(Numeric);
+
+    /// <summary>Whether the element passed (skipped elements do not fail).</summary>
+    public bool Passed => Verdict != ElementVerdict.Fail;
+
+    /// <summary>How far outside its allowance the element is (above 1 fails): sorts the worst first.</summary>
+    public double Badness
+    {
+        get
+        {
+            if (Verdict == ElementVerdict.Skipped) return -1;
+            double off = IsKink
+                ? Math.Max(Math.Max(Lower - Analytic, Analytic - Upper),
+                           Declared is { } d ? Math.Abs(Analytic - d) : 0)
+                : AbsoluteError;
+            return off / Allowed + (Verdict == ElementVerdict.Fail ? 1e6 : 0);
+        }
+    }
+
+    /// <summary>Where, as text: input[0, 1, 2, 3].</summary>
+    public string Where => $"{Tensor}[{string.Join(", ", Coordinates)}]";
+
+    /// <summary>One line in the style of gradcheck's failure text.</summary>
+    public override string ToString()
+    {
+        var s = $"{Where}: analytic {F(Analytic)}, numeric {F(Numeric)} (abs err {F(AbsoluteError)}, rel err {F(RelativeError)}, error estimate {F(ErrorEstimate)}, allowed {F(Allowed)})";
+        if (IsKink)
+        {
+            s = $"{Where}: kink, analytic {F(Analytic)}, one-sided slopes {F(LeftSlope)} (left) and {F(RightSlope)} (right), acceptable [{F(Lower)}, {F(Upper)}]";
+            if (Declared is { } d) s += $", declared policy gives {F(d)}";
+        }
+        return Note is null ? s : $"{s}; {Note}";
+    }
+
+    internal static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The finite-difference check of one op on one set of inputs, element by element.</summary>
+public sealed class GradCheckResult
+{
+    /// <summary>Creates a result.</summary>
+    public GradCheckResult(string op, string attributes, IEnumerable<ElementCheck> elements, string? error = null)
+    {
+        Op = op;
+        Attributes = attributes;
+        Elements = elements.ToImmutableArray();
+        Error = error;
+    }
+
+    /// <summary>The op's name.</summary>
+    public string Op { get; }
+
+    /// <summary>The op's attributes.</summary>
+    public string Attributes { get; }
+
+    /// <summary>Every element checked, in tensor order.</summary>
+    public ImmutableArray<ElementCheck> Elements { get; }
+
+    /// <summary>Why the check could not run at all (the op threw, a gradient was missing or misshapen), if so.</summary>
+    public string? Error { get; }
+
+    /// <summary>Whether every element passed and nothing went wrong.</summary>
+    public bool Passed => Error is null && Elements.All(e => e.Passed);
+
+    /// <summary>Elements compared (all but the skipped).</summary>
+    public int Checked => Elements.Count(e => e.Verdict != ElementVerdict.Skipped);
+
+    /// <summary>Elements found at a kink.</summary>
+    public int Kinks => Elements.Count(e => e.IsKink);
+
+    /// <summary>Elements skipped.</summary>
+    public int Skipped => Elements.Count(e => e.Verdict == ElementVerdict.Skipped);
+
+    /// <summary>Elements that failed.</summary>
+    public ImmutableArray<ElementCheck> Failures => Elements.Where(e => e.Verdict == ElementVerdict.Fail).ToImmutableArray();
+
+    /// <summary>The elements, worst first.</summary>
+    public IEnumerable<ElementCheck> Worst => Elements.OrderByDescending(e => e.Badness);
+
+    /// <summary>Largest |analytic - numeric| over the smooth (non-kink, non-skipped) elements.</summary>
+    public double WorstAbsoluteError =>
+        Elements.Where(e => !e.IsKink && e.Verdict != ElementVerdict.Skipped).Select(e => e.AbsoluteError).DefaultIfEmpty(0).Max();
+
+    /// <summary>A report: the verdict, the worst elements, and a pattern in the mismatches when there is one.</summary>
+    public string Describe(int maxElements = 8)
+    {
+        var sb = new StringBuilder();
+        string head = $"{Op}({Attributes})";
+        if (Error is not null) return $"{head}: gradient check could not run: {Error}";
+        var failures = Failures;
+        if (failures.IsEmpty)
+            sb.Append($"{head}: gradient check passed: {Checked} elements, {Kinks} kinks, {Skipped} skipped, worst abs err {ElementCheck.F(WorstAbsoluteError)}");
+        else
+        {
+            foreach (var group in failures.GroupBy(f => f.Tensor))
+                sb.Append($"{head}: gradient check failed for '{group.Key}': {group.Count()} of {Elements.Count(e => e.Tensor == group.Key)} elements wrong").AppendLine();
+            foreach (var e in Worst.Take(maxElements)) sb.Append("  ").Append(e).AppendLine();
+            if (Pattern(failures) is { } pattern) sb.Append("  pattern: ").Append(pattern);
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>A regularity shared by all mismatches, if any: a constant ratio, a sign flip, zeros.</summary>
+    private static string? Pattern(ImmutableArray<ElementCheck> failures)
+    {
+        var smooth = failures.Where(f => !f.IsKink).ToList();
+        var kinks = failures.Where(f => f.IsKink).ToList();
+        if (kinks.Count > 0 && kinks.All(k => k.Declared is not null))
+            return $"{kinks.Count} mismatch(es) at kinks (ties) where the analytic gradient is a valid one-sided value but not the declared tie policy's: " +
+                   "the gradient went to another of the tied maxima than the policy names";
+        if (smooth.Count == 0) return null;
+        if (smooth.All(f => f.Numeric == 0)) return "analytic gradient where the function does not depend on the input (numeric 0)";
+        if (smooth.All(f => f.Analytic == 0)) return "analytic gradient is 0 where the function does depend on the input: a missing contribution";
+        var ratios = smooth.Select(f => f.Analytic / f.Numeric).ToList();
+        double r0 = ratios[0];
+        if (ratios.All(r => Math.Abs(r - r0) <= 1e-6 * Math.Abs(r0)))
+        {
+            if (Math.Abs(r0 + 1) < 1e-6) return "analytic = -numeric on every mismatch: sign flipped";
+            var ratio = ElementCheck.F(r0);
+            var near = Math.Round(r0);
+            return Math.Abs(r0 - near) < 1e-6 && near > 1
+                ? $"analytic/numeric = {ratio} on every mismatch: the gradient is {near}x too large (copied to {near} cells instead of divided, or counted {near} times?)"
+                : $"analytic/numeric = {ratio} on every mismatch: a scale error";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Collections.Immutable;
+
+namespace GradOracle.Geometry;
+
+/// <summary>
+/// Windows over the spatial dimensions of one (N, C) plane, for pooling and convolution alike: output
+/// sizes, which input positions each window reads, in PyTorch's row-major scan order, and the counts
+/// average pooling divides by. No layer re-derives this index math.
+/// </summary>
+public sealed class WindowGeometry
+{
+    private readonly int[] inputStrides;
+    private readonly int[] outputStrides;
+    private readonly int[] tapStrides;
+
+    /// <summary>Composes per-axis windows (axis 0 is the slowest in the row-major plane).</summary>
+    public WindowGeometry(IEnumerable<AxisWindows> axes)
+    {
+        Axes = axes.ToImmutableArray();
+        if (Axes.Length == 0) throw new ArgumentException("a geometry needs at least one spatial axis", nameof(axes));
+        InputSize = Axes.Select(a => a.InputSize).ToImmutableArray();
+        OutputSize = Axes.Select(a => a.OutputSize).ToImmutableArray();
+        inputStrides = RowMajorStrides(InputSize);
+        outputStrides = RowMajorStrides(OutputSize);
+        tapStrides = RowMajorStrides(Axes.Select(a => a.MaxTaps).ToImmutableArray());
+        InputPlaneSize = Product(InputSize);
+        OutputPlaneSize = Product(OutputSize);
+        MaxWindowSize = Product(Axes.Select(a => a.MaxTaps));
+    }
+
+    /// <summary>Strided windows on every axis (see <see cref="AxisWindows.Strided"/>), with symmetric padding.</summary>
+    public static WindowGeometry Strided(ReadOnlySpan<int> inputSize, ReadOnlySpan<int> kernel, ReadOnlySpan<int> stride,
+        ReadOnlySpan<int> padding, ReadOnlySpan<int> dilation, bool ceilMode)
+    {
+        var axes = new AxisWindows[inputSize.Length];
+        for (int i = 0; i < axes.Length; i++)
+            axes[i] = AxisWindows.Strided(i, inputSize[i], kernel[i], stride[i], padding[i], padding[i], dilation[i], ceilMode);
+        return new WindowGeometry(axes);
+    }
+
+    /// <summary>Adaptive windows on every axis (see <see cref="AxisWindows.Adaptive"/>).</summary>
+    public static WindowGeometry Adaptive(ReadOnlySpan<int> inputSize, ReadOnlySpan<int> outputSize)
+    {
+        if (outputSize.Length != inputSize.Length)
+            throw new ParameterException("output_size", $"[{string.Join(", ", outputSize.ToArray())}]", $"needs {inputSize.Length} entries, one per spatial dimension");
+        var axes = new AxisWindows[inputSize.Length];
+        for (int i = 0; i < axes.Length; i++) axes[i] = AxisWindows.Adaptive(i, inputSize[i], outputSize[i]);
+        return new WindowGeometry(axes);
+    }
+
+    /// <summary>The per-axis windows.</summary>
+    public ImmutableArray<AxisWindows> Axes { get; }
+
+    /// <summary>Spatial rank.</summary>
+    public int Rank => Axes.Length;
+
+    /// <summary>Spatial input size.</summary>
+    public ImmutableArray<int> InputSize { get; }
+
+    /// <summary>Spatial output size.</summary>
+    public ImmutableArray<int> OutputSize { get; }
+
+    /// <summary>Elements of one input plane.</summary>
+    public int InputPlaneSize { get; }
+
+    /// <summary>Elements of one output plane.</summary>
+    public int OutputPlaneSize { get; }
+
+    /// <summary>The most taps any window has (the kernel volume for strided windows): the size buffers for <see cref="Gather"/> need.</summary>
+    public int MaxWindowSize { get; }
+
+    /// <summary>
+    /// Writes the in-bounds taps of window <paramref name="outputIndex"/> (flat in the output plane), in
+    /// row-major scan order: <paramref name="inputIndex"/> gets each tap's flat index in the input plane,
+    /// <paramref name="tapIndex"/> its flat index in the kernel (for weights). Returns the count.
+    /// </summary>
+    public int Gather(int outputIndex, Span<int> inputIndex, Span<int> tapIndex)
+    {
+        int rank = Rank;
+        Span<int> first = stackalloc int[rank];
+        Span<int> count = stackalloc int[rank];
+        Span<int> at = stackalloc int[rank];
+        int rest = outputIndex;
+        for (int a = 0; a < rank; a++)
+        {
+            int o = rest / outputStrides[a];
+            rest -= o * outputStrides[a];
+            var ax = Axes[a];
+            // In-bounds taps of a window form one run j = first .. first+count-1.
+            int start = ax.Start(o), step = ax.Step, taps = ax.TapCount(o);
+            int j0 = start >= 0 ? 0 : (-start + step - 1) / step;
+            int j1 = taps;
+            while (j1 > j0 && start + (j1 - 1) * step >= ax.InputSize) j1--;
+            if (j1 <= j0) return 0;
+            first[a] = j0;
+            count[a] = j1 - j0;
+            at[a] = 0;
+        }
+
+        int n = 0;
+        while (true)
+        {
+            int inFlat = 0, tapFlat = 0;
+            for (int a = 0; a < rank; a++)
+            {
+                int j = first[a] + at[a];
+                var ax = Axes[a];
+                inFlat += (ax.Start(Coordinate(outputIndex, a)) + j * ax.Step) * inputStrides[a];
+                tapFlat += j * tapStrides[a];
+            }
+            inputIndex[n] = inFlat;
+            tapIndex[n] = tapFlat;
+            n++;
+            int d = rank - 1;
+            while (d >= 0 && ++at[d] == count[d]) { at[d] = 0; d--; }
+            if (d < 0) return n;
+        }
+    }
+
+    /// <summary>Product over axes of the taps inside the input or its padding: PyTorch's average-pool <c>pool_size</c>.</summary>
+    public int PaddedWindowSize(int outputIndex) => ProductOverAxes(outputIndex, static (ax, o) => ax.PaddedTapCount(o));
+
+    /// <summary>Number of in-bounds taps of a window.</summary>
+    public int InBoundsWindowSize(int outputIndex) => ProductOverAxes(outputIndex, static (ax, o) => ax.InBoundsTapCount(o));
+
+    /// <summary>Output coordinate of window <paramref name="outputIndex"/> along <paramref name="axis"/>.</summary>
+    public int Coordinate(int outputIndex, int axis) => outputIndex / outputStrides[axis] % OutputSize[axis];
+
+    /// <summary>Spatial coordinates of a flat index in the input plane.</summary>
+    public int[] InputCoordinates(int inputIndex) => Unflatten(inputIndex, inputStrides, InputSize);
+
+    /// <summary>Spatial coordinates of a flat index in the output plane.</summary>
+    public int[] OutputCoordinates(int outputIndex) => Unflatten(outputIndex, outputStrides, OutputSize);
+
+    private int ProductOverAxes(int outputIndex, Func<AxisWindows, int, int> perAxis)
+    {
+        int p = 1;
+        for (int a = 0; a < Rank; a++) p *= perAxis(Axes[a], Coordinate(outputIndex, a));
+        return p;
+    }
+
+    private static int[] Unflatten(int flat, int[] strides, ImmutableArray<int> sizes)
+    {
+        var c = new int[strides.Length];
+        for (int a = 0; a < c.Length; a++) c[a] = flat / strides[a] % sizes[a];
+        return c;
+    }
+
+    private static int[] RowMajorStrides(IReadOnlyList<int> sizes)
+    {
+        var s = new int[sizes.Count];
+        int acc = 1;
+        for (int a = sizes.Count - 1; a >= 0; a--) { s[a] = acc; acc *= sizes[a]; }
+        return s;
+    }
+
+    private static int Product(IEnumerable<int> xs) => xs.Aggregate(1, (a, b) => a * b);
+}

@@ -1,0 +1,118 @@
+using GradOracle.Geometry;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>How a pooling layer lays its windows over the spatial dimensions.</summary>
+public abstract class PoolingWindows
+{
+    private PoolingWindows(int rank) => Rank = rank;
+
+    /// <summary>Spatial rank (1, 2 or 3).</summary>
+    public int Rank { get; }
+
+    /// <summary>The geometry for a given spatial input size.</summary>
+    public abstract WindowGeometry For(ReadOnlySpan<int> inputSize);
+
+    /// <summary>The attributes as text.</summary>
+    public abstract string Describe();
+
+    /// <summary>Strided windows with PyTorch's names and defaults (stride defaults to the kernel size).</summary>
+    /// <param name="rank">Spatial rank, 1 to 3.</param>
+    /// <param name="kernelSize">One value for every axis, or one per axis.</param>
+    /// <param name="stride">Defaults to <paramref name="kernelSize"/>.</param>
+    /// <param name="padding">Defaults to 0; at most half the effective kernel, <c>((k-1)*d+1)/2</c>, as PyTorch requires.</param>
+    /// <param name="dilation">Defaults to 1.</param>
+    /// <param name="ceilMode">Round the output size up; the last window must still start inside the input or the left padding.</param>
+    public static PoolingWindows Strided(int rank, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
+        => new StridedWindows(rank, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <summary>PyTorch's adaptive windows for a fixed output size.</summary>
+    public static PoolingWindows Adaptive(int rank, int[] outputSize) => new AdaptiveWindows(rank, Expand("output_size", outputSize, rank, 1));
+
+    /// <summary>One window over the whole plane (global pooling: adaptive to output size 1).</summary>
+    public static PoolingWindows Global(int rank) => new AdaptiveWindows(rank, Enumerable.Repeat(1, CheckRank(rank)).ToArray(), global: true);
+
+    /// <summary>A parameter given as one value or one per axis, expanded to one per axis.</summary>
+    internal static int[] Expand(string name, int[] values, int rank, int minimum)
+    {
+        if (values.Length != 1 && values.Length != rank)
+            throw new ParameterException(name, Show(values), $"needs 1 or {rank} values for a {rank}-d op");
+        var v = values.Length == 1 ? Enumerable.Repeat(values[0], rank).ToArray() : (int[])values.Clone();
+        for (int i = 0; i < v.Length; i++)
+            if (v[i] < minimum)
+                throw new ParameterException($"{name}[{i}]", v[i].ToString(), $"must be at least {minimum}");
+        return v;
+    }
+
+    internal static int CheckRank(int rank) =>
+        rank is >= 1 and <= 3 ? rank : throw new ParameterException("rank", rank.ToString(), "pooling supports spatial ranks 1, 2 and 3");
+
+    internal static string Show(int[] v) => v.Length == 1 ? v[0].ToString() : "[" + string.Join(", ", v) + "]";
+
+    /// <summary>Input (N, C, *spatial): checks the rank and returns (planes, spatial size).</summary>
+    internal (int Planes, int[] Spatial) Planes(Shape input)
+    {
+        if (input.Rank != Rank + 2)
+            throw new ParameterException("input.shape", input.ToString(), $"a {Rank}-d pooling layer takes (N, C, {string.Join(", ", Enumerable.Range(1, Rank).Select(i => "D" + i))}): rank {Rank + 2}");
+        return (input[0] * input[1], input.Slice(2));
+    }
+
+    /// <summary>The geometry for an input of shape (N, C, *spatial).</summary>
+    public WindowGeometry For(Shape inputShape) => For(Planes(inputShape).Spatial);
+
+    /// <summary>(N, C, *output spatial size) for an input of the given shape.</summary>
+    internal static Shape OutputShape(Shape input, WindowGeometry g) =>
+        Shape.Of(new[] { input[0], input[1] }.Concat(g.OutputSize).ToArray());
+
+    private sealed class StridedWindows : PoolingWindows
+    {
+        private readonly int[] kernel, stride, padding, dilation;
+        private readonly bool ceil;
+
+        public StridedWindows(int rank, int[] kernelSize, int[]? stride, int[]? padding, int[]? dilation, bool ceilMode) : base(CheckRank(rank))
+        {
+            kernel = Expand("kernel_size", kernelSize, rank, 1);
+            this.stride = stride is null || stride.Length == 0 ? (int[])kernel.Clone() : Expand("stride", stride, rank, 1);
+            this.padding = Expand("padding", padding ?? [0], rank, 0);
+            this.dilation = Expand("dilation", dilation ?? [1], rank, 1);
+            ceil = ceilMode;
+            for (int i = 0; i < rank; i++)
+            {
+                int limit = ((kernel[i] - 1) * this.dilation[i] + 1) / 2;
+                if (this.padding[i] > limit)
+                    throw new ParameterException($"padding[{i}]", this.padding[i].ToString(),
+                        $"must be at most half the effective kernel, ((kernel_size-1)*dilation+1)/2 = (({kernel[i]}-1)*{this.dilation[i]}+1)/2 = {limit} (PyTorch's limit)");
+            }
+        }
+
+        public override WindowGeometry For(ReadOnlySpan<int> inputSize)
+        {
+            var g = WindowGeometry.Strided(inputSize, kernel, stride, padding, dilation, ceil);
+            // With dilation a window can straddle the input and hit only padding; PyTorch then emits -inf
+            // with an index outside the plane. We refuse such a geometry instead of inventing a value.
+            Span<int> a = stackalloc int[g.MaxWindowSize], b = stackalloc int[g.MaxWindowSize];
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+                if (g.Gather(o, a, b) == 0)
+                    throw new ParameterException("dilation", Show(dilation),
+                        $"with padding {Show(padding)} output window ({string.Join(", ", g.OutputCoordinates(o))}) covers no input element");
+            return g;
+        }
+
+        public override string Describe()
+        {
+            var s = $"kernel_size={Show(kernel)}, stride={Show(stride)}";
+            if (padding.Any(p => p != 0)) s += $", padding={Show(padding)}";
+            if (dilation.Any(d => d != 1)) s += $", dilation={Show(dilation)}";
+            if (ceil) s += ", ceil_mode=True";
+            return s;
+        }
+    }
+
+    private sealed class AdaptiveWindows(int rank, int[] outputSize, bool global = false) : PoolingWindows(rank)
+    {
+        public override WindowGeometry For(ReadOnlySpan<int> inputSize) => WindowGeometry.Adaptive(inputSize, outputSize);
+
+        public override string Describe() => global ? "global" : $"output_size={Show(outputSize)}";
+    }
+}

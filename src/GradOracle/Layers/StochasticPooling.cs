@@ -1,0 +1,148 @@
+using System.Collections.Immutable;
+using GradOracle.Checking;
+using GradOracle.Geometry;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// Stochastic pooling (Zeiler and Fergus 2013, Caffe's rule). No padding; windows are clipped to the
+/// input. Training: with the caller's uniform u in (0, 1] for each window and S the window's sum, the
+/// first position (row-major) whose running sum reaches u*S is selected (S = 0 selects the first); its
+/// value is the output and backward routes the window's gradient to it, accumulating across overlapping
+/// windows. Evaluation: sum(a^2)/sum(a) (0 when the sum is &lt;= 0), whose derivative is
+/// 2a_j/S - sum(a^2)/S^2. Inputs must be non-negative (they normally follow a ReLU).
+/// </summary>
+public sealed class StochasticPool : IOp, IHasInvariants
+{
+    private StochasticPool(PoolingWindows windows, bool training)
+    {
+        Windows = windows;
+        Training = training;
+    }
+
+    /// <summary>stochastic_poolNd: kernel_size, stride (defaults to the kernel), ceil_mode (Caffe's geometry is ceil_mode=True), training.</summary>
+    public static StochasticPool Create(int rank, int[] kernelSize, int[]? stride = null, bool ceilMode = false, bool training = true)
+        => new(PoolingWindows.Strided(rank, kernelSize, stride, null, null, ceilMode), training);
+
+    /// <summary>The window layout.</summary>
+    public PoolingWindows Windows { get; }
+
+    /// <summary>Training (sampling) or evaluation (probability-weighted average) forward.</summary>
+    public bool Training { get; }
+
+    /// <inheritdoc/>
+    public string Name => $"stochastic_pool{Windows.Rank}d";
+
+    /// <inheritdoc/>
+    public string Attributes => Windows.Describe() + (Training ? ", training=True" : ", training=False");
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
+
+    /// <summary>Training forward: the sampled values and the selected flat index in each input plane.</summary>
+    public MaxPoolResult Sample(Tensor input, Tensor uniforms)
+    {
+        var (g, planes) = Prepare(input);
+        var outShape = PoolingWindows.OutputShape(input.Shape, g);
+        Tensor.RequireShape("uniforms", uniforms, outShape);
+        var u = uniforms.Span;
+        for (int i = 0; i < u.Length; i++)
+            if (!(u[i] > 0 && u[i] <= 1))
+                throw new ParameterException($"uniforms[{string.Join(", ", outShape.Coordinates(i))}]", Tensor.FormatNumber(u[i]), "must lie in (0, 1]");
+        var y = new double[outShape.Count];
+        var idx = new long[outShape.Count];
+        var x = input.Span;
+        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kernelTaps);
+                int at = p * g.OutputPlaneSize + o;
+                int sel = Selected(plane, taps[..n], u[at]);
+                y[at] = plane[sel];
+                idx[at] = sel;
+            }
+        }
+        return new MaxPoolResult(Tensor.Wrap(outShape, y), new IndexTensor(outShape, ImmutableArray.Create(idx)));
+    }
+
+    /// <summary>Caffe's selection: the first tap whose running sum reaches u*S.</summary>
+    internal static int Selected(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, double u)
+    {
+        double sum = 0;
+        foreach (int t in taps) sum += plane[t];
+        double threshold = u * sum, running = 0;
+        foreach (int t in taps)
+        {
+            running += plane[t];
+            if (running >= threshold) return t;
+        }
+        return taps[^1]; // unreachable for u <= 1: the running sum ends at S exactly
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs) =>
+        Training ? Sample(inputs["input"], inputs["uniforms"]).Output : Evaluate(inputs["input"], null);
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var input = inputs["input"];
+        if (!Training) return NamedTensors.Input(Evaluate(input, gradOutput));
+        var selected = Sample(input, inputs["uniforms"]).Indices;
+        Tensor.RequireShape("grad_output", gradOutput, selected.Shape);
+        int inPlane = input.Count / Math.Max(1, input.Shape[0] * input.Shape[1]);
+        int outPlane = selected.Shape.CountFrom(2);
+        var dx = new double[input.Count];
+        var dy = gradOutput.Span;
+        for (int i = 0; i < dy.Length; i++)
+            dx[i / outPlane * inPlane + (int)selected.Data[i]] += dy[i];
+        return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
+    }
+
+    /// <summary>Evaluation forward (<paramref name="gradOutput"/> null) or its input gradient.</summary>
+    private Tensor Evaluate(Tensor input, Tensor? gradOutput)
+    {
+        var (g, planes) = Prepare(input);
+        var outShape = PoolingWindows.OutputShape(input.Shape, g);
+        if (gradOutput is not null) Tensor.RequireShape("grad_output", gradOutput, outShape);
+        var result = new double[gradOutput is null ? outShape.Count : input.Count];
+        var x = input.Span;
+        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kernelTaps);
+                double s = 0, s2 = 0;
+                for (int i = 0; i < n; i++) { double a = plane[taps[i]]; s += a; s2 += a * a; }
+                int at = p * g.OutputPlaneSize + o;
+                if (gradOutput is null) { result[at] = s > 0 ? s2 / s : 0; continue; }
+                if (!(s > 0)) continue;
+                double dy = gradOutput.At(at), q = s2 / (s * s);
+                var dplane = result.AsSpan(p * g.InputPlaneSize, g.InputPlaneSize);
+                for (int i = 0; i < n; i++) dplane[taps[i]] += dy * (2 * plane[taps[i]] / s - q);
+            }
+        }
+        return Tensor.Wrap(gradOutput is null ? outShape : input.Shape, result);
+    }
+
+    private (WindowGeometry Geometry, int Planes) Prepare(Tensor input)
+    {
+        var (planes, spatial) = Windows.Planes(input.Shape);
+        var x = input.Span;
+        for (int i = 0; i < x.Length; i++)
+            if (!(x[i] >= 0) || double.IsInfinity(x[i]))
+                throw new ParameterException($"input[{string.Join(", ", input.Shape.Coordinates(i))}]", Tensor.FormatNumber(x[i]),
+                    "stochastic pooling needs finite, non-negative inputs (its probabilities are a / sum(a))");
+        return (Windows.For(spatial), planes);
+    }
+
+    /// <inheritdoc/>
+    public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
+        => PoolingInvariants.StochasticPool(this, inputs, gradOutput, gradients["input"]);
+}
