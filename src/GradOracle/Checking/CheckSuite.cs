@@ -70,7 +70,9 @@ public static class CheckSuite
         var nanInput = Samples.With(Samples.With(D(1, 1, 4, 6), double.NaN, 0, 4, 5, 7, 8, 9, 10, 11), double.NaN, 22);
         Add(MaxPool.Create(2, [2]), nanInput, "nan");
         Add(MaxPool.Create(2, [2], nanRule: NanRule.Ignore), nanInput, "nan");
-        Add(MaxPool.Create(2, [3], [1], nanRule: NanRule.Ignore, tiePolicy: TiePolicy.Split), nanInput, "nan", "overlapping", "ties");
+        var nanTies = Samples.With(T(1, 1, 4, 6), double.NaN, 0, 4, 5, 22);
+        Add(MaxPool.Create(2, [3], [1], nanRule: NanRule.Ignore, tiePolicy: TiePolicy.Split), nanTies, "nan", "overlapping", "ties");
+        Add(MaxPool.Create(2, [3], [1], tiePolicy: TiePolicy.All), nanTies, "nan", "overlapping", "ties");
         var zeros = Tensor.FromArray([1, 1, 2, 4], -0.0, 0.0, 0.0, -1, -1, -0.0, -2, -0.0);
         foreach (var policy in Enum.GetValues<TiePolicy>()) Add(MaxPool.Create(2, [2], tiePolicy: policy), zeros, "negative-zero", "ties");
         Add(MaxPool.Create(2, [2]), Samples.With(D(1, 1, 4, 4), double.NegativeInfinity, 0, 1, 4, 5), "infinity");

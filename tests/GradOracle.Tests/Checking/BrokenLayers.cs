@@ -1,0 +1,84 @@
+using GradOracle.Geometry;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Tests.Checking;
+
+/// <summary>
+/// Deliberately wrong backwards, the bugs people write: each keeps the correct forward of a reference
+/// layer and replaces its backward. The checker and the invariants must catch every one.
+/// </summary>
+internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : IOp, IHasInvariants
+{
+    public enum Bug
+    {
+        /// <summary>dy copied to every window cell instead of divided by the divisor.</summary>
+        CopiedNotDivided,
+        /// <summary>dx[cell] = share instead of +=: overlapping windows overwrite each other.</summary>
+        OverwriteNotAccumulate,
+    }
+
+    public string Name => reference.Name;
+    public string Attributes => reference.Attributes + $" [bug: {bug}]";
+    public IReadOnlyList<string> DifferentiableInputs => reference.DifferentiableInputs;
+    public Tensor Forward(NamedTensors inputs) => reference.Forward(inputs);
+
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        var g = reference.Windows.For(x.Shape);
+        int planes = x.Shape[0] * x.Shape[1];
+        var dx = new double[x.Count];
+        var taps = new int[g.MaxWindowSize];
+        var kt = new int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                double dy = gradOutput.At(p * g.OutputPlaneSize + o);
+                for (int i = 0; i < n; i++)
+                {
+                    int at = p * g.InputPlaneSize + taps[i];
+                    if (bug == Bug.CopiedNotDivided) dx[at] += dy;
+                    else dx[at] = dy / reference.Divisor(g, o);
+                }
+            }
+        return NamedTensors.Input(Tensor.FromArray(x.Shape, dx));
+    }
+
+    public GradOracle.Checking.InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
+        reference.CheckInvariants(inputs, gradOutput, gradients);
+}
+
+/// <summary>ReLU, as a minimal kinked op: gradient 0 at x = 0 (PyTorch's choice), or a wrong constant there.</summary>
+internal sealed class TestRelu(double gradientAtZero = 0) : IOp
+{
+    public string Name => "relu";
+    public string Attributes => $"grad_at_0={gradientAtZero}";
+    public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
+
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        return Tensor.Create(x.Shape, i => Math.Max(x.At(i), 0));
+    }
+
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        return NamedTensors.Input(Tensor.Create(x.Shape, i => gradOutput.At(i) * (x.At(i) > 0 ? 1 : x.At(i) == 0 ? gradientAtZero : 0)));
+    }
+}
+
+/// <summary>An op whose backward misbehaves outright: throws, or returns the wrong shape.</summary>
+internal sealed class MisbehavingOp(bool throws) : IOp
+{
+    public string Name => "misbehaving";
+    public string Attributes => throws ? "throws" : "wrong shape";
+    public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
+    public Tensor Forward(NamedTensors inputs) => inputs["input"];
+
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => throws
+        ? throw new InvalidOperationException("kernel exploded")
+        : NamedTensors.Input(Tensor.Zeros(Shape.Of(1)));
+}
