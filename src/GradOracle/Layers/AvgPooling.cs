@@ -64,9 +64,7 @@ public sealed class AvgPool : IOp, IHasInvariants
     public Tensor Forward(NamedTensors inputs)
     {
         var input = inputs["input"];
-        var (planes, spatial) = Windows.Planes(input.Shape);
-        var g = Windows.For(spatial);
-        var outShape = PoolingWindows.OutputShape(input.Shape, g);
+        var (g, planes, outShape) = Windows.Begin(input);
         var y = new double[outShape.Count];
         var x = input.Span;
         Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
@@ -89,9 +87,7 @@ public sealed class AvgPool : IOp, IHasInvariants
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
         var input = inputs["input"];
-        var (planes, spatial) = Windows.Planes(input.Shape);
-        var g = Windows.For(spatial);
-        Tensor.RequireShape("grad_output", gradOutput, PoolingWindows.OutputShape(input.Shape, g));
+        var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
         var dy = gradOutput.Span;
         Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];

@@ -89,9 +89,7 @@ public sealed class MaxPool : IOp, IHasInvariants
     /// <summary>Forward: pooled values and recorded indices.</summary>
     public MaxPoolResult Run(Tensor input)
     {
-        var (planes, spatial) = Windows.Planes(input.Shape);
-        var g = Windows.For(spatial);
-        var outShape = PoolingWindows.OutputShape(input.Shape, g);
+        var (g, planes, outShape) = Windows.Begin(input);
         var output = new double[outShape.Count];
         var indices = new long[outShape.Count];
         var x = input.Span;
@@ -117,9 +115,7 @@ public sealed class MaxPool : IOp, IHasInvariants
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
         var input = inputs["input"];
-        var (planes, spatial) = Windows.Planes(input.Shape);
-        var g = Windows.For(spatial);
-        Tensor.RequireShape("grad_output", gradOutput, PoolingWindows.OutputShape(input.Shape, g));
+        var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
         var x = input.Span;
         var dy = gradOutput.Span;

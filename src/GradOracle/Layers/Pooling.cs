@@ -61,6 +61,19 @@ public abstract class PoolingWindows
     /// <summary>The geometry for an input of shape (N, C, *spatial).</summary>
     public WindowGeometry For(Shape inputShape) => For(Planes(inputShape).Spatial);
 
+    /// <summary>
+    /// Everything one forward or backward pass over <paramref name="input"/> needs: the geometry, the number
+    /// of (N, C) planes and the output shape; checks <paramref name="gradOutput"/>'s shape when given.
+    /// </summary>
+    internal PoolingPass Begin(Tensor input, Tensor? gradOutput = null)
+    {
+        var (planes, spatial) = Planes(input.Shape);
+        var g = For(spatial);
+        var outShape = OutputShape(input.Shape, g);
+        if (gradOutput is not null) Tensor.RequireShape("grad_output", gradOutput, outShape);
+        return new PoolingPass(g, planes, outShape);
+    }
+
     /// <summary>(N, C, *output spatial size) for an input of the given shape.</summary>
     internal static Shape OutputShape(Shape input, WindowGeometry g) =>
         Shape.Of(new[] { input[0], input[1] }.Concat(g.OutputSize).ToArray());
@@ -116,3 +129,6 @@ public abstract class PoolingWindows
         public override string Describe() => global ? "global" : $"output_size={Show(outputSize)}";
     }
 }
+
+/// <summary>One pass of a pooling layer over an input: its geometry, (N, C) plane count and output shape.</summary>
+internal readonly record struct PoolingPass(WindowGeometry Geometry, int Planes, Shape OutputShape);

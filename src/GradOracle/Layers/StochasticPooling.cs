@@ -43,8 +43,7 @@ public sealed class StochasticPool : IOp, IHasInvariants
     /// <summary>Training forward: the sampled values and the selected flat index in each input plane.</summary>
     public MaxPoolResult Sample(Tensor input, Tensor uniforms)
     {
-        var (g, planes) = Prepare(input);
-        var outShape = PoolingWindows.OutputShape(input.Shape, g);
+        var (g, planes, outShape) = Begin(input);
         Tensor.RequireShape("uniforms", uniforms, outShape);
         var u = uniforms.Span;
         for (int i = 0; i < u.Length; i++)
@@ -106,9 +105,7 @@ public sealed class StochasticPool : IOp, IHasInvariants
     /// <summary>Evaluation forward (<paramref name="gradOutput"/> null) or its input gradient.</summary>
     private Tensor Evaluate(Tensor input, Tensor? gradOutput)
     {
-        var (g, planes) = Prepare(input);
-        var outShape = PoolingWindows.OutputShape(input.Shape, g);
-        if (gradOutput is not null) Tensor.RequireShape("grad_output", gradOutput, outShape);
+        var (g, planes, outShape) = Begin(input, gradOutput);
         var result = new double[gradOutput is null ? outShape.Count : input.Count];
         var x = input.Span;
         Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
@@ -131,15 +128,16 @@ public sealed class StochasticPool : IOp, IHasInvariants
         return Tensor.Wrap(gradOutput is null ? outShape : input.Shape, result);
     }
 
-    private (WindowGeometry Geometry, int Planes) Prepare(Tensor input)
+    /// <summary>Refuses inputs outside the layer's domain, then begins the pass.</summary>
+    private PoolingPass Begin(Tensor input, Tensor? gradOutput = null)
     {
-        var (planes, spatial) = Windows.Planes(input.Shape);
+        Windows.Planes(input.Shape);
         var x = input.Span;
         for (int i = 0; i < x.Length; i++)
             if (!(x[i] >= 0) || double.IsInfinity(x[i]))
                 throw new ParameterException($"input[{string.Join(", ", input.Shape.Coordinates(i))}]", Tensor.FormatNumber(x[i]),
                     "stochastic pooling needs finite, non-negative inputs (its probabilities are a / sum(a))");
-        return (Windows.For(spatial), planes);
+        return Windows.Begin(input, gradOutput);
     }
 
     /// <inheritdoc/>
