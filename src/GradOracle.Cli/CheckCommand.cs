@@ -23,7 +23,7 @@ internal static class CheckCommand
     private static int Run(string? filter, int seed, bool details)
     {
         var console = Output.Console();
-        var cases = CheckSuite.Pooling()
+        var cases = CheckSuite.All()
             .Where(c => filter is null || c.Op.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)
                         || c.Exercises.Any(e => e.Contains(filter, StringComparison.OrdinalIgnoreCase)))
             .ToList();

@@ -9,8 +9,9 @@ namespace GradOracle.Checking;
 /// <param name="Exercises">What the configuration exercises (ties, nan, padding-edge, ...).</param>
 public sealed record CheckCase(IOp Op, NamedTensors Inputs, IReadOnlyList<string> Exercises)
 {
-    /// <summary>The input shape and attributes, for the table.</summary>
-    public string Configuration => $"{Inputs["input"].Shape} {Op.Attributes}";
+    /// <summary>The input (and weight) shapes and the attributes, for the table.</summary>
+    public string Configuration =>
+        $"{Inputs["input"].Shape}{(Op is not Sequential && Inputs.Contains("weight") ? " w" + Inputs["weight"].Shape : "")} {Op.Attributes}";
 }
 
 /// <summary>The outcome of one <see cref="CheckCase"/>: finite differences and invariants.</summary>
@@ -38,7 +39,10 @@ public sealed record CheckOutcome(CheckCase Case, GradCheckResult Gradients, Inv
 /// </summary>
 public static class CheckSuite
 {
-    /// <summary>All cases of the suite.</summary>
+    /// <summary>Every case: pooling, the other layers, and the example networks.</summary>
+    public static IReadOnlyList<CheckCase> All() => [.. Pooling(), .. Layers(), .. Networks()];
+
+    /// <summary>The pooling cases.</summary>
     public static IReadOnlyList<CheckCase> Pooling()
     {
         var cases = new List<CheckCase>();
@@ -133,4 +137,75 @@ public static class CheckSuite
             cases.Add(new CheckCase(op, inputs, exercises));
         }
     }
+
+    /// <summary>Convolution, linear, activations, softmax, cross-entropy, batch norm and flatten.</summary>
+    public static IReadOnlyList<CheckCase> Layers()
+    {
+        var cases = new List<CheckCase>();
+        int seed = 500;
+        Tensor D(params int[] d) => Samples.Distinct(Shape.Of(d), seed++);
+        Tensor W(double scale, params int[] d) => Samples.Scaled(Shape.Of(d), seed++, scale);
+        void Add(IOp op, NamedTensors inputs, params string[] exercises) => cases.Add(new CheckCase(op, inputs, exercises));
+        NamedTensors Conv(Tensor x, Tensor w, bool bias = true) => bias
+            ? new NamedTensors(("input", x), ("weight", w), ("bias", W(0.5, w.Shape[0])))
+            : new NamedTensors(("input", x), ("weight", w));
+
+        // Convolution.
+        Add(Convolution.Create(1, [2], ConvPadding.Of(1)), Conv(D(2, 3, 9), W(0.5, 4, 3, 3)), "rank-1", "stride", "padding");
+        Add(Convolution.Create(2, padding: ConvPadding.Of(1)), Conv(D(2, 3, 6, 6), W(0.3, 4, 3, 3, 3)), "padding");
+        Add(Convolution.Create(2, [2], dilation: [2], bias: false), Conv(D(1, 2, 9, 8), W(0.5, 3, 2, 3, 2), bias: false), "stride", "dilation", "no-bias", "odd-sizes");
+        Add(Convolution.Create(2, [1, 2], ConvPadding.Of(1, 0), groups: 2), Conv(D(2, 4, 5, 5), W(0.4, 6, 2, 3, 3)), "groups", "stride", "padding");
+        Add(Convolution.Create(2, padding: ConvPadding.Same, dilation: [1, 2]), Conv(D(1, 2, 5, 6), W(0.5, 2, 2, 2, 4)), "same", "dilation", "even-kernel");
+        Add(Convolution.Create(2, padding: ConvPadding.Valid), Conv(D(1, 1, 7, 5), W(0.5, 2, 1, 4, 3)), "valid", "odd-sizes");
+        Add(Convolution.Create(2, padding: ConvPadding.Of(1), groups: 3), Conv(D(1, 3, 5, 5), W(0.5, 3, 1, 3, 3)), "groups", "depthwise");
+        Add(Convolution.Create(3, padding: ConvPadding.Of(1)), Conv(D(1, 2, 4, 5, 3), W(0.4, 3, 2, 2, 3, 2)), "rank-3", "padding");
+        Add(Convolution.Create(3, [2], groups: 2), Conv(D(1, 4, 5, 5, 5), W(0.4, 2, 2, 3, 3, 3)), "rank-3", "stride", "groups");
+        // Linear.
+        Add(new Linear(), new NamedTensors(("input", D(3, 5)), ("weight", W(0.5, 4, 5)), ("bias", W(0.5, 4))), "basic");
+        Add(new Linear(bias: false), new NamedTensors(("input", D(2, 3, 4)), ("weight", W(0.5, 2, 4))), "no-bias", "leading-dims");
+        // Activations, with exact zeros where relu and leaky_relu kink.
+        var withZeros = Samples.With(D(2, 3, 4), 0.0, 0, 5, 17);
+        Add(Activation.Relu(), NamedTensors.Input(withZeros), "kink-at-zero");
+        Add(Activation.LeakyRelu(), NamedTensors.Input(withZeros), "kink-at-zero");
+        Add(Activation.LeakyRelu(0.2), NamedTensors.Input(D(3, 4)), "negative-slope");
+        Add(Activation.Sigmoid(), NamedTensors.Input(D(2, 5)), "smooth");
+        Add(Activation.Tanh(), NamedTensors.Input(D(2, 5)), "smooth");
+        // Softmax family.
+        Add(new Softmax(1), NamedTensors.Input(D(3, 5)), "dim-1");
+        Add(new Softmax(-1), NamedTensors.Input(D(2, 3, 4)), "dim-negative");
+        Add(new Softmax(0), NamedTensors.Input(D(4, 3)), "dim-0");
+        Add(new Softmax(1, log: true), NamedTensors.Input(D(2, 4, 3)), "dim-1");
+        NamedTensors Ce(Tensor x, params double[] target) =>
+            new(("input", x), ("target", Tensor.FromArray(new[] { x.Shape[0] }.Concat(x.Shape.Slice(2)).ToArray(), target)));
+        Add(new CrossEntropy(), Ce(D(4, 5), 0, 4, 2, 2), "mean");
+        Add(new CrossEntropy(Reduction.Sum), Ce(D(4, 5), 1, 3, 3, 0), "sum");
+        Add(new CrossEntropy(Reduction.None), Ce(D(3, 4), 3, 0, 1), "none");
+        Add(new CrossEntropy(), Ce(D(2, 3, 4), 0, 1, 2, 1, 2, 2, 0, 0), "mean", "spatial");
+        // Batch norm, both modes.
+        NamedTensors Bn(Tensor x, bool running = false)
+        {
+            int c = x.Shape[1];
+            var t = new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(c), seed++)), ("bias", W(0.5, c)));
+            return running ? t.With("running_mean", W(0.5, c)).With("running_var", Samples.Positive(Shape.Of(c), seed++)) : t;
+        }
+        Add(new BatchNorm(training: true), Bn(D(4, 3)), "training");
+        Add(new BatchNorm(training: true), Bn(D(2, 3, 4, 4)), "training", "rank-2");
+        Add(new BatchNorm(training: true), Bn(D(2, 2, 3, 2, 2)), "training", "rank-3");
+        Add(new BatchNorm(training: false), Bn(D(2, 3, 5), running: true), "evaluation");
+        Add(new BatchNorm(training: true, affine: false), NamedTensors.Input(D(3, 2, 4)), "training", "no-affine");
+        // Flatten.
+        Add(new Flatten(), NamedTensors.Input(D(2, 3, 4, 5)), "basic");
+        Add(new Flatten(2), NamedTensors.Input(D(2, 3, 2, 2)), "start-dim");
+        return cases;
+    }
+
+    /// <summary>The example networks, checked end to end for the input and every parameter.</summary>
+    public static IReadOnlyList<CheckCase> Networks() =>
+    [
+        Network(ExampleNetworks.SourceDocuments()),
+        Network(ExampleNetworks.Sequence1d()),
+        Network(ExampleNetworks.Volume3d()),
+    ];
+
+    private static CheckCase Network((Sequential Network, NamedTensors Inputs) n) => new(n.Network, n.Inputs, ["network"]);
 }

@@ -13,6 +13,13 @@ public static class Samples
         return Tensor.Create(shape, _ => 4 * rng.NextDouble() - 2);
     }
 
+    /// <summary>Values uniform in [-scale, scale): weights and biases.</summary>
+    public static Tensor Scaled(Shape shape, int seed, double scale)
+    {
+        var rng = new Xoshiro256StarStar(seed, threadSafe: false);
+        return Tensor.Create(shape, _ => scale * (2 * rng.NextDouble() - 1));
+    }
+
     /// <summary>Small integers 0 .. levels-1: windows full of exact ties.</summary>
     public static Tensor Ties(Shape shape, int seed, int levels = 3)
     {

@@ -5,7 +5,7 @@ namespace GradOracle.Tests.Checking;
 public class CheckSuiteTests
 {
     private static IEnumerable<TestCaseData> Cases() =>
-        CheckSuite.Pooling().Select(c => new TestCaseData(c).SetArgDisplayNames($"{c.Op.Name} {c.Configuration}"));
+        CheckSuite.All().Select(c => new TestCaseData(c).SetArgDisplayNames($"{c.Op.Name} {c.Configuration}"));
 
     [TestCaseSource(nameof(Cases))]
     public void Every_built_in_configuration_passes_finite_differences_and_invariants(CheckCase c)

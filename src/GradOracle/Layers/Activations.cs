@@ -1,0 +1,98 @@
+using GradOracle.Checking;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>The elementwise activations.</summary>
+public enum ActivationKind
+{
+    /// <summary>max(x, 0); gradient 0 at x = 0, as PyTorch (threshold_backward: x &lt;= 0 gives 0).</summary>
+    Relu,
+    /// <summary>x for x &gt; 0, else negative_slope·x; at 0 the gradient is negative_slope, as PyTorch.</summary>
+    LeakyRelu,
+    /// <summary>1 / (1 + e^-x); gradient y(1 - y).</summary>
+    Sigmoid,
+    /// <summary>tanh x; gradient 1 - y².</summary>
+    Tanh,
+}
+
+/// <summary>An elementwise activation: forward and derivative side by side.</summary>
+public sealed class Activation : IOp, IHasInvariants
+{
+    private Activation(ActivationKind kind, double negativeSlope)
+    {
+        Kind = kind;
+        NegativeSlope = negativeSlope;
+    }
+
+    /// <summary>relu.</summary>
+    public static Activation Relu() => new(ActivationKind.Relu, 0);
+
+    /// <summary>leaky_relu with PyTorch's default slope 0.01.</summary>
+    public static Activation LeakyRelu(double negativeSlope = 0.01) =>
+        double.IsFinite(negativeSlope) ? new(ActivationKind.LeakyRelu, negativeSlope)
+            : throw new ParameterException("negative_slope", negativeSlope.ToString(), "must be finite");
+
+    /// <summary>sigmoid.</summary>
+    public static Activation Sigmoid() => new(ActivationKind.Sigmoid, 0);
+
+    /// <summary>tanh.</summary>
+    public static Activation Tanh() => new(ActivationKind.Tanh, 0);
+
+    /// <summary>Which activation.</summary>
+    public ActivationKind Kind { get; }
+
+    /// <summary>leaky_relu's slope for x &lt;= 0.</summary>
+    public double NegativeSlope { get; }
+
+    /// <inheritdoc/>
+    public string Name => Kind switch
+    {
+        ActivationKind.Relu => "relu",
+        ActivationKind.LeakyRelu => "leaky_relu",
+        ActivationKind.Sigmoid => "sigmoid",
+        _ => "tanh",
+    };
+
+    /// <inheritdoc/>
+    public string Attributes => Kind == ActivationKind.LeakyRelu ? $"negative_slope={Tensor.FormatNumber(NegativeSlope)}" : "";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
+
+    private double F(double x) => Kind switch
+    {
+        ActivationKind.Relu => x <= 0 ? 0.0 : x,                 // NaN passes through, -0 becomes +0 (PyTorch's threshold)
+        ActivationKind.LeakyRelu => x > 0 ? x : x * NegativeSlope,
+        ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        _ => Math.Tanh(x),
+    };
+
+    private double DyDx(double x, double y) => Kind switch
+    {
+        ActivationKind.Relu => x <= 0 ? 0 : 1,
+        ActivationKind.LeakyRelu => x > 0 ? 1 : NegativeSlope,
+        ActivationKind.Sigmoid => y * (1 - y),
+        _ => 1 - y * y,
+    };
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        return Tensor.Create(x.Shape, i => F(x.At(i)));
+    }
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        Tensor.RequireShape("grad_output", gradOutput, x.Shape);
+        // relu multiplies by exactly 0 or 1, so dx = dy·[x > 0] holds bit for bit.
+        return NamedTensors.Input(Tensor.Create(x.Shape, i => gradOutput.At(i) * DyDx(x.At(i), F(x.At(i)))));
+    }
+
+    /// <inheritdoc/>
+    public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
+        LayerInvariants.Activation(this, inputs["input"], gradOutput, gradients["input"]);
+}

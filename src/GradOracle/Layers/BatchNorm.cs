@@ -1,0 +1,144 @@
+using GradOracle.Checking;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// batch_norm over (N, C, *): per channel, training mode normalises with the batch mean and the biased
+/// variance, x̂ = (x - mean) / sqrt(var + eps), y = weight·x̂ + bias; evaluation mode uses running_mean
+/// and running_var. Training backward carries the mean terms:
+/// dx = invstd/M · (M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) with dx̂ = dy·weight and M = N × spatial.
+/// The running statistics' update (momentum) is a side effect, not part of the function, and is not modelled.
+/// </summary>
+public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IHasInvariants
+{
+    /// <summary>Batch statistics (training) or running statistics (evaluation).</summary>
+    public bool Training { get; } = training;
+
+    /// <summary>Added to the variance.</summary>
+    public double Eps { get; } = eps > 0 ? eps : throw new ParameterException("eps", eps.ToString(), "must be positive");
+
+    /// <summary>Whether weight and bias are applied.</summary>
+    public bool Affine { get; } = affine;
+
+    /// <inheritdoc/>
+    public string Name => "batch_norm";
+
+    /// <inheritdoc/>
+    public string Attributes => $"training={(Training ? "True" : "False")}, eps={Tensor.FormatNumber(Eps)}" + (Affine ? "" : ", weight=None, bias=None");
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs { get; } = affine ? ["input", "weight", "bias"] : ["input"];
+
+    /// <summary>Per channel: mean, inverse standard deviation and x̂ for every element.</summary>
+    private (AxisLayout Layout, double[] Mean, double[] InvStd, double[] XHat) Normalise(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        if (x.Shape.Rank < 2) throw new ParameterException("input.shape", x.Shape.ToString(), "batch_norm takes (N, C, *)");
+        int c = x.Shape[1];
+        var perChannel = Shape.Of(c);
+        foreach (var name in (Affine ? new[] { "weight", "bias" } : []).Concat(Training ? [] : new[] { "running_mean", "running_var" }))
+            if (inputs[name].Shape != perChannel)
+                throw new ParameterException($"{name}.shape", inputs[name].Shape.ToString(), $"must be (C) = ({c})");
+        var a = AxisLayout.Of(x.Shape, 1);
+        int m = a.Outer * a.Inner;
+        if (Training && m < 2)
+            throw new ParameterException("input.shape", x.Shape.ToString(), "training batch_norm needs more than 1 value per channel (N × spatial size)");
+        var mean = new double[c];
+        var invStd = new double[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double mu, variance;
+            if (Training)
+            {
+                double s = 0;
+                for (int o = 0; o < a.Outer; o++) for (int i = 0; i < a.Inner; i++) s += x.At(a.At(o, ch, i));
+                mu = s / m;
+                double ss = 0;
+                for (int o = 0; o < a.Outer; o++) for (int i = 0; i < a.Inner; i++) { double d = x.At(a.At(o, ch, i)) - mu; ss += d * d; }
+                variance = ss / m; // biased, as PyTorch normalises
+            }
+            else
+            {
+                mu = inputs["running_mean"].At(ch);
+                variance = inputs["running_var"].At(ch);
+                if (!(variance >= 0)) throw new ParameterException($"running_var[{ch}]", Tensor.FormatNumber(variance), "must be non-negative");
+            }
+            mean[ch] = mu;
+            invStd[ch] = 1 / Math.Sqrt(variance + Eps);
+        }
+        var xHat = new double[x.Count];
+        for (int o = 0; o < a.Outer; o++)
+            for (int ch = 0; ch < c; ch++)
+                for (int i = 0; i < a.Inner; i++)
+                    xHat[a.At(o, ch, i)] = (x.At(a.At(o, ch, i)) - mean[ch]) * invStd[ch];
+        return (a, mean, invStd, xHat);
+    }
+
+    /// <summary>x̂ and the per-channel inverse standard deviations, for invariants.</summary>
+    internal (Tensor XHat, double[] InvStd) Statistics(NamedTensors inputs)
+    {
+        var n = Normalise(inputs);
+        return (Tensor.Wrap(inputs["input"].Shape, n.XHat), n.InvStd);
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var (a, _, _, xHat) = Normalise(inputs);
+        var y = new double[xHat.Length];
+        for (int o = 0; o < a.Outer; o++)
+            for (int ch = 0; ch < a.Length; ch++)
+            {
+                double w = Affine ? inputs["weight"].At(ch) : 1, b = Affine ? inputs["bias"].At(ch) : 0;
+                for (int i = 0; i < a.Inner; i++) y[a.At(o, ch, i)] = w * xHat[a.At(o, ch, i)] + b;
+            }
+        return Tensor.Wrap(inputs["input"].Shape, y);
+    }
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        Tensor.RequireShape("grad_output", gradOutput, x.Shape);
+        var (a, _, invStd, xHat) = Normalise(inputs);
+        int m = a.Outer * a.Inner;
+        var dx = new double[x.Count];
+        var dw = new double[a.Length];
+        var db = new double[a.Length];
+        for (int ch = 0; ch < a.Length; ch++)
+        {
+            double w = Affine ? inputs["weight"].At(ch) : 1;
+            double sumDy = 0, sumDyXHat = 0;
+            for (int o = 0; o < a.Outer; o++)
+                for (int i = 0; i < a.Inner; i++)
+                {
+                    int at = a.At(o, ch, i);
+                    sumDy += gradOutput.At(at);
+                    sumDyXHat += gradOutput.At(at) * xHat[at];
+                }
+            db[ch] = sumDy;
+            dw[ch] = sumDyXHat;
+            for (int o = 0; o < a.Outer; o++)
+                for (int i = 0; i < a.Inner; i++)
+                {
+                    int at = a.At(o, ch, i);
+                    double dxHat = gradOutput.At(at) * w;
+                    dx[at] = Training
+                        ? invStd[ch] / m * (m * dxHat - w * sumDy - xHat[at] * w * sumDyXHat) // the mean terms: Σdx̂ and x̂·Σ(dx̂·x̂)
+                        : dxHat * invStd[ch];
+                }
+        }
+        var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
+        if (Affine)
+        {
+            grads.Add(("weight", Tensor.Wrap(Shape.Of(a.Length), dw)));
+            grads.Add(("bias", Tensor.Wrap(Shape.Of(a.Length), db)));
+        }
+        return new NamedTensors(grads.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
+        LayerInvariants.BatchNorm(this, inputs, gradOutput, gradients["input"]);
+}

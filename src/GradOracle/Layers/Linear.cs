@@ -1,0 +1,85 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using GradOracle.Checking;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// Fully connected: y = x W^T + b over the last dimension. Input (*, in_features), weight
+/// (out_features, in_features), bias (out_features). Backward: dx = dy W, dW = dy^T x and db = Σ dy,
+/// both summed over every leading dimension (the batch).
+/// </summary>
+public sealed class Linear(bool bias = true) : IOp, IHasInvariants
+{
+    /// <summary>Whether the op takes a bias.</summary>
+    public bool HasBias { get; } = bias;
+
+    /// <inheritdoc/>
+    public string Name => "linear";
+
+    /// <inheritdoc/>
+    public string Attributes => HasBias ? "bias" : "bias=None";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs { get; } = bias ? ["input", "weight", "bias"] : ["input", "weight"];
+
+    private (int Rows, int In, int Out, Shape OutputShape) Prepare(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        var w = inputs["weight"];
+        if (x.Shape.Rank < 1) throw new ParameterException("input.shape", x.Shape.ToString(), "linear needs at least one dimension (in_features)");
+        if (w.Shape.Rank != 2) throw new ParameterException("weight.shape", w.Shape.ToString(), "linear takes weight (out_features, in_features)");
+        int inF = x.Shape[x.Shape.Rank - 1], outF = w.Shape[0];
+        if (w.Shape[1] != inF)
+            throw new ParameterException("weight.shape", w.Shape.ToString(), $"dimension 1 must equal in_features = input.shape[-1] = {inF}");
+        if (HasBias && inputs["bias"].Shape != Shape.Of(outF))
+            throw new ParameterException("bias.shape", inputs["bias"].Shape.ToString(), $"must be (out_features) = ({outF})");
+        var dims = x.Shape.Dimensions.ToArray();
+        dims[^1] = outF;
+        return (x.Count / Math.Max(inF, 1), inF, outF, Shape.Of(dims));
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var (rows, inF, outF, shape) = Prepare(inputs);
+        var x = inputs["input"].Span;
+        var w = inputs["weight"].Span;
+        var y = new double[shape.Count];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outF; o++)
+                y[r * outF + o] = (HasBias ? inputs["bias"].At(o) : 0) + TensorPrimitives.Dot(x.Slice(r * inF, inF), w.Slice(o * inF, inF));
+        return Tensor.Wrap(shape, y);
+    }
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var (rows, inF, outF, shape) = Prepare(inputs);
+        Tensor.RequireShape("grad_output", gradOutput, shape);
+        var xT = inputs["input"];
+        var wT = inputs["weight"];
+        var x = xT.Span;
+        var w = wT.Span;
+        var dy = gradOutput.Span;
+        var dx = new double[xT.Count];
+        var dw = new double[wT.Count];
+        var db = new double[outF];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outF; o++)
+            {
+                double g = dy[r * outF + o];
+                db[o] += g;
+                // dx[r, :] += g * W[o, :];  dW[o, :] += g * x[r, :]
+                TensorPrimitives.MultiplyAdd(w.Slice(o * inF, inF), g, dx.AsSpan(r * inF, inF), dx.AsSpan(r * inF, inF));
+                TensorPrimitives.MultiplyAdd(x.Slice(r * inF, inF), g, dw.AsSpan(o * inF, inF), dw.AsSpan(o * inF, inF));
+            }
+        var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
+        if (HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(outF), db)));
+        return new NamedTensors(grads.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
+        LayerInvariants.Linear(this, inputs, gradOutput, gradients);
+}
