@@ -165,9 +165,12 @@ public sealed class GradCheckResult
             if (Math.Abs(r0 + 1) < 1e-6) return "analytic = -numeric on every mismatch: sign flipped";
             var ratio = ElementCheck.F(r0);
             var near = Math.Round(r0);
-            return Math.Abs(r0 - near) < 1e-6 && near > 1
-                ? $"analytic/numeric = {ratio} on every mismatch: the gradient is {near}x too large (copied to {near} cells instead of divided, or counted {near} times?)"
-                : $"analytic/numeric = {ratio} on every mismatch: a scale error";
+            if (Math.Abs(r0 - near) < 1e-6 && near > 1)
+                return $"analytic/numeric = {ratio} on every mismatch: the gradient is {near}x too large (copied to {near} cells instead of divided, or counted {near} times?)";
+            var inverse = Math.Round(1 / r0);
+            if (inverse > 1 && Math.Abs(1 / r0 - inverse) < 1e-6)
+                return $"analytic/numeric = {ratio} on every mismatch: the gradient is divided by {inverse} (a batch size or a count: a mean baked into a layer whose loss is a sum?)";
+            return $"analytic/numeric = {ratio} on every mismatch: a scale error";
         }
         return null;
     }
