@@ -55,7 +55,7 @@ public sealed class Activation : IOp, IHasInvariants
     };
 
     /// <inheritdoc/>
-    public string Attributes => Kind == ActivationKind.LeakyRelu ? $"negative_slope={Tensor.FormatNumber(NegativeSlope)}" : "";
+    public OpAttributes Attrs => Kind == ActivationKind.LeakyRelu ? new(("negative_slope", NegativeSlope)) : OpAttributes.None;
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -28,7 +28,7 @@ public sealed class AvgPool : IOp, IHasInvariants
     /// <summary>avg_poolNd with PyTorch's parameters and defaults (count_include_pad true, no override).</summary>
     public static AvgPool Create(int rank, int[] kernelSize, int[]? stride = null, int[]? padding = null, bool ceilMode = false,
         bool countIncludePad = true, int? divisorOverride = null)
-        => new("avg_pool", PoolingWindows.Strided(rank, kernelSize, stride, padding, null, ceilMode), countIncludePad, divisorOverride);
+        => new("avg_pool", PoolingWindows.StridedUndilated(rank, kernelSize, stride, padding, ceilMode), countIncludePad, divisorOverride);
 
     /// <summary>adaptive_avg_poolNd to a fixed output size.</summary>
     public static AvgPool Adaptive(int rank, int[] outputSize) => new("adaptive_avg_pool", PoolingWindows.Adaptive(rank, outputSize), true, null);
@@ -49,9 +49,9 @@ public sealed class AvgPool : IOp, IHasInvariants
     public string Name => $"{kind}{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public string Attributes => Windows.Describe()
-        + (kind == "avg_pool" && !CountIncludePad ? ", count_include_pad=False" : "")
-        + (DivisorOverride is { } d ? $", divisor_override={d}" : "");
+    public OpAttributes Attrs => kind == "avg_pool"
+        ? Windows.Attrs.With(("count_include_pad", CountIncludePad), ("divisor_override", DivisorOverride))
+        : Windows.Attrs;
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -25,7 +25,10 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     public string Name => "batch_norm";
 
     /// <inheritdoc/>
-    public string Attributes => $"training={(Training ? "True" : "False")}, eps={Tensor.FormatNumber(Eps)}" + (Affine ? "" : ", weight=None, bias=None");
+    public OpAttributes Attrs => new(("training", Training), ("eps", Eps));
+
+    /// <summary>The attributes, and "weight=None, bias=None" without affine parameters.</summary>
+    public string Attributes => Attrs + (Affine ? "" : ", weight=None, bias=None");
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = affine ? ["input", "weight", "bias"] : ["input"];

@@ -48,6 +48,9 @@ public sealed class ConvPadding
         return r;
     }
 
+    /// <summary>The attribute value: the per-dimension padding, or "same" / "valid".</summary>
+    internal object Value(int rank) => Kind == "explicit" ? PoolingWindows.Expand("padding", values!, rank, 0) : Kind;
+
     /// <inheritdoc/>
     public override string ToString() => Kind == "explicit" ? PoolingWindows.Show(values!) : $"'{Kind}'";
 }
@@ -105,10 +108,10 @@ public sealed class Convolution : IOp, IHasInvariants
     public string Name => $"conv{Rank}d";
 
     /// <inheritdoc/>
-    public string Attributes =>
-        $"stride={PoolingWindows.Show(stride)}, padding={Padding}" +
-        (dilation.Any(v => v != 1) ? $", dilation={PoolingWindows.Show(dilation)}" : "") +
-        (Groups != 1 ? $", groups={Groups}" : "") + (HasBias ? "" : ", bias=None");
+    public OpAttributes Attrs => new(("stride", stride), ("padding", Padding.Value(Rank)), ("dilation", dilation), ("groups", Groups));
+
+    /// <summary>The attributes, and "bias=None" when the op takes no bias.</summary>
+    public string Attributes => Attrs + (HasBias ? "" : ", bias=None");
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; }

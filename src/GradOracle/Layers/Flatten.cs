@@ -15,7 +15,7 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp
     public string Name => "flatten";
 
     /// <inheritdoc/>
-    public string Attributes => $"start_dim={StartDim}, end_dim={EndDim}";
+    public OpAttributes Attrs => new(("start_dim", StartDim), ("end_dim", EndDim));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -12,8 +12,11 @@ public interface IOp
     /// <summary>The torch.nn.functional-style name, e.g. <c>max_pool2d</c>.</summary>
     string Name { get; }
 
+    /// <summary>The attributes, by torch.nn.functional names (tie_policy and nan_rule where PyTorch has none).</summary>
+    OpAttributes Attrs { get; }
+
     /// <summary>The attributes as <c>name=value</c> text, for reports.</summary>
-    string Attributes { get; }
+    string Attributes => Attrs.ToString();
 
     /// <summary>Inputs whose gradient <see cref="Backward"/> returns (a subset of the inputs).</summary>
     IReadOnlyList<string> DifferentiableInputs { get; }

@@ -18,7 +18,10 @@ public sealed class Linear(bool bias = true) : IOp, IHasInvariants
     public string Name => "linear";
 
     /// <inheritdoc/>
-    public string Attributes => HasBias ? "bias" : "bias=None";
+    public OpAttributes Attrs => OpAttributes.None;
+
+    /// <summary>"bias=None" when the op takes no bias.</summary>
+    public string Attributes => HasBias ? "" : "bias=None";
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = bias ? ["input", "weight", "bias"] : ["input", "weight"];

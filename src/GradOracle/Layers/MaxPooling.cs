@@ -76,9 +76,8 @@ public sealed class MaxPool : IOp, IHasInvariants
     public string Name => $"{kind}{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public string Attributes => Windows.Describe()
-        + (TiePolicy == TiePolicy.First ? "" : $", tie_policy={TiePolicy.ToString().ToLowerInvariant()}")
-        + (NanRule == NanRule.Propagate ? "" : $", nan_rule={NanRule.ToString().ToLowerInvariant()}");
+    public OpAttributes Attrs => Windows.Attrs.With(
+        ("tie_policy", TiePolicy.ToString().ToLowerInvariant()), ("nan_rule", NanRule.ToString().ToLowerInvariant()));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

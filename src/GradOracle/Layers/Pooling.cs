@@ -14,8 +14,11 @@ public abstract class PoolingWindows
     /// <summary>The geometry for a given spatial input size.</summary>
     public abstract WindowGeometry For(ReadOnlySpan<int> inputSize);
 
-    /// <summary>The attributes as text.</summary>
-    public abstract string Describe();
+    /// <summary>The window attributes by PyTorch's names (dilation only where the layer has one).</summary>
+    public abstract OpAttributes Attrs { get; }
+
+    /// <summary>Whether this is global pooling (adaptive to output size 1 on every axis).</summary>
+    public virtual bool IsGlobal => false;
 
     /// <summary>Strided windows with PyTorch's names and defaults (stride defaults to the kernel size).</summary>
     /// <param name="rank">Spatial rank, 1 to 3.</param>
@@ -26,6 +29,10 @@ public abstract class PoolingWindows
     /// <param name="ceilMode">Round the output size up; the last window must still start inside the input or the left padding.</param>
     public static PoolingWindows Strided(int rank, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
         => new StridedWindows(rank, kernelSize, stride, padding, dilation, ceilMode);
+
+    /// <summary>Strided windows of a layer without a dilation parameter (average and stochastic pooling).</summary>
+    internal static PoolingWindows StridedUndilated(int rank, int[] kernelSize, int[]? stride, int[]? padding, bool ceilMode)
+        => new StridedWindows(rank, kernelSize, stride, padding, null, ceilMode) { HasDilation = false };
 
     /// <summary>PyTorch's adaptive windows for a fixed output size.</summary>
     public static PoolingWindows Adaptive(int rank, int[] outputSize) => new AdaptiveWindows(rank, Expand("output_size", outputSize, rank, 1));
@@ -112,21 +119,19 @@ public abstract class PoolingWindows
             return g;
         }
 
-        public override string Describe()
-        {
-            var s = $"kernel_size={Show(kernel)}, stride={Show(stride)}";
-            if (padding.Any(p => p != 0)) s += $", padding={Show(padding)}";
-            if (dilation.Any(d => d != 1)) s += $", dilation={Show(dilation)}";
-            if (ceil) s += ", ceil_mode=True";
-            return s;
-        }
+        public bool HasDilation { get; init; } = true;
+
+        public override OpAttributes Attrs => new(("kernel_size", kernel), ("stride", stride), ("padding", padding),
+            ("dilation", HasDilation ? dilation : null), ("ceil_mode", ceil));
     }
 
     private sealed class AdaptiveWindows(int rank, int[] outputSize, bool global = false) : PoolingWindows(rank)
     {
         public override WindowGeometry For(ReadOnlySpan<int> inputSize) => WindowGeometry.Adaptive(inputSize, outputSize);
 
-        public override string Describe() => global ? "global" : $"output_size={Show(outputSize)}";
+        public override bool IsGlobal => global;
+
+        public override OpAttributes Attrs => global ? OpAttributes.None : new(("output_size", outputSize));
     }
 }
 

@@ -26,6 +26,9 @@ public sealed class Sequential : IOp
     public string Name { get; }
 
     /// <inheritdoc/>
+    public OpAttributes Attrs => OpAttributes.None;
+
+    /// <summary>The chain of layer names.</summary>
     public string Attributes => string.Join(" -> ", Layers.Select(l => l.Name));
 
     /// <inheritdoc/>

@@ -39,7 +39,7 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants
     public string Name => Log ? "log_softmax" : "softmax";
 
     /// <inheritdoc/>
-    public string Attributes => $"dim={Dim}";
+    public OpAttributes Attrs => new(("dim", Dim));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
@@ -129,7 +129,7 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
     public string Name => "cross_entropy";
 
     /// <inheritdoc/>
-    public string Attributes => $"reduction={Reduction.ToString().ToLowerInvariant()}";
+    public OpAttributes Attrs => new(("reduction", Reduction.ToString().ToLowerInvariant()));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -23,7 +23,7 @@ public sealed class StochasticPool : IOp, IHasInvariants
 
     /// <summary>stochastic_poolNd: kernel_size, stride (defaults to the kernel), ceil_mode (Caffe's geometry is ceil_mode=True), training.</summary>
     public static StochasticPool Create(int rank, int[] kernelSize, int[]? stride = null, bool ceilMode = false, bool training = true)
-        => new(PoolingWindows.Strided(rank, kernelSize, stride, null, null, ceilMode), training);
+        => new(PoolingWindows.StridedUndilated(rank, kernelSize, stride, null, ceilMode), training);
 
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
@@ -35,7 +35,8 @@ public sealed class StochasticPool : IOp, IHasInvariants
     public string Name => $"stochastic_pool{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public string Attributes => Windows.Describe() + (Training ? ", training=True" : ", training=False");
+    public OpAttributes Attrs => new OpAttributes(
+        Windows.Attrs.Where(a => a.Key != "padding").Select(a => (a.Key, (object?)a.Value)).ToArray()).With(("training", Training));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

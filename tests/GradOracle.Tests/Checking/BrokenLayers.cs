@@ -19,7 +19,8 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
     }
 
     public string Name => reference.Name;
-    public string Attributes => reference.Attributes + $" [bug: {bug}]";
+    public OpAttributes Attrs => reference.Attrs;
+    public string Attributes => ((IOp)reference).Attributes + $" [bug: {bug}]";
     public IReadOnlyList<string> DifferentiableInputs => reference.DifferentiableInputs;
     public Tensor Forward(NamedTensors inputs) => reference.Forward(inputs);
 
@@ -54,7 +55,7 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
 internal sealed class TestRelu(double gradientAtZero = 0) : IOp
 {
     public string Name => "relu";
-    public string Attributes => $"grad_at_0={gradientAtZero}";
+    public OpAttributes Attrs => new(("grad_at_0", gradientAtZero));
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
 
     public Tensor Forward(NamedTensors inputs)
@@ -74,7 +75,7 @@ internal sealed class TestRelu(double gradientAtZero = 0) : IOp
 internal sealed class MisbehavingOp(bool throws) : IOp
 {
     public string Name => "misbehaving";
-    public string Attributes => throws ? "throws" : "wrong shape";
+    public OpAttributes Attrs => new(("misbehaviour", throws ? "throws" : "wrong shape"));
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
     public Tensor Forward(NamedTensors inputs) => inputs["input"];
 
