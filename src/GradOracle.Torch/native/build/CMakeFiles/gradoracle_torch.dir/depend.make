@@ -1,2 +1,0 @@
-# Empty dependencies file for gradoracle_torch.
-# This may be replaced when dependencies are built.
