@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what GradOracle needs beyond the .NET SDK and restores its packages. Idempotent: safe to run
-# again; it does nothing that is already done. Later stages (libtorch, the native bridge) hook in here.
+# again; it does nothing that is already done. `--no-torch` skips libtorch and the native bridge (the
+# rest works without them; libtorch parity tests are then skipped).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "install: the .NET SDK (10.0) is required and not on PATH; see https://dot.net" >&2
   exit 1
+fi
+
+if [ "${1:-}" != "--no-torch" ]; then
+  bash "$here/tools/install-torch.sh"
 fi
 
 echo "install: restoring NuGet packages"

@@ -15,11 +15,24 @@ namespace F = torch::nn::functional;
 
 struct go_result {
   std::string error;
+  std::string warnings;  // libtorch's warnings during the call, one per line
   std::vector<std::string> names;
   std::vector<torch::Tensor> tensors;  // contiguous float64, CPU
 };
 
 namespace {
+
+// Collects libtorch's warnings into the current call's result instead of printing them to stderr.
+thread_local go_result* current = nullptr;
+
+class CollectingHandler : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    if (current) current->warnings += msg + "\n";
+  }
+};
+
+CollectingHandler collecting_handler;
 
 struct Attrs {
   std::map<std::string, std::string> values;
@@ -183,6 +196,9 @@ go_result* go_run(const char* op, const char* attrs, int n_inputs, const char* c
                   const int* ranks, const int64_t* const* shapes, const double* grad_output, int grad_rank,
                   const int64_t* grad_shape) {
   auto* result = new go_result();
+  current = result;
+  c10::Warning::WarningHandlerGuard guard(&collecting_handler);
+  c10::Warning::set_warnAlways(true);  // every call reports its own warnings, not only the first
   try {
     Attrs a(attrs);
     std::map<std::string, torch::Tensor> in;
@@ -225,9 +241,11 @@ go_result* go_run(const char* op, const char* attrs, int n_inputs, const char* c
     result->names.clear();
     result->tensors.clear();
   }
+  current = nullptr;
   return result;
 }
 
+const char* go_result_warnings(const go_result* r) { return r->warnings.empty() ? nullptr : r->warnings.c_str(); }
 const char* go_result_error(const go_result* r) { return r->error.empty() ? nullptr : r->error.c_str(); }
 int go_result_count(const go_result* r) { return static_cast<int>(r->tensors.size()); }
 const char* go_result_name(const go_result* r, int i) { return r->names.at(i).c_str(); }

@@ -23,6 +23,8 @@ GO_API go_result* go_run(const char* op, const char* attrs, int n_inputs, const 
                          const double* const* data, const int* ranks, const int64_t* const* shapes,
                          const double* grad_output, int grad_rank, const int64_t* grad_shape);
 
+/* NULL when libtorch warned nothing during the call, else its warnings, one per line. */
+GO_API const char* go_result_warnings(const go_result* r);
 /* NULL on success, else the error message. */
 GO_API const char* go_result_error(const go_result* r);
 /* Result tensors: "output", then "grad.<input>" for each differentiable input, then e.g. "indices". */

@@ -14,8 +14,8 @@ public sealed record CheckCase(IOp Op, NamedTensors Inputs, IReadOnlyList<string
         $"{Inputs["input"].Shape}{(Op is not Sequential && Inputs.Contains("weight") ? " w" + Inputs["weight"].Shape : "")} {Op.Attributes}";
 }
 
-/// <summary>The outcome of one <see cref="CheckCase"/>: finite differences and invariants.</summary>
-public sealed record CheckOutcome(CheckCase Case, GradCheckResult Gradients, InvariantReport Invariants)
+/// <summary>The outcome of one <see cref="CheckCase"/>: finite differences and invariants, for upstream gradient <paramref name="GradOutput"/>.</summary>
+public sealed record CheckOutcome(CheckCase Case, Tensor GradOutput, GradCheckResult Gradients, InvariantReport Invariants)
 {
     /// <summary>Both the finite-difference check and the invariants pass.</summary>
     public bool Passed => Gradients.Passed && Invariants.Holds;
@@ -28,7 +28,7 @@ public sealed record CheckOutcome(CheckCase Case, GradCheckResult Gradients, Inv
         var inv = c.Op is IHasInvariants h && grads.Error is null
             ? h.CheckInvariants(c.Inputs, dy, c.Op.Backward(c.Inputs, dy))
             : new InvariantReport([], []);
-        return new CheckOutcome(c, grads, inv);
+        return new CheckOutcome(c, dy, grads, inv);
     }
 }
 

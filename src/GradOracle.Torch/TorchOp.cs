@@ -1,0 +1,91 @@
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Torch;
+
+/// <summary>
+/// libtorch as one more oracle behind the interface the checkers use: an <see cref="IOp"/> whose forward
+/// and backward are libtorch's, for the op described by one of ours.
+/// </summary>
+public sealed class TorchOp : IOp
+{
+    private readonly string torchName;
+    private readonly OpAttributes torchAttrs;
+
+    private TorchOp(IOp reference, string torchName, OpAttributes torchAttrs)
+    {
+        Reference = reference;
+        this.torchName = torchName;
+        this.torchAttrs = torchAttrs;
+    }
+
+    /// <summary>The op this one mirrors.</summary>
+    public IOp Reference { get; }
+
+    /// <inheritdoc/>
+    public string Name => Reference.Name;
+
+    /// <inheritdoc/>
+    public OpAttributes Attrs => Reference.Attrs;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs => Reference.DifferentiableInputs;
+
+    /// <summary>
+    /// libtorch's counterpart of <paramref name="op"/>, or null with the reason when libtorch has none
+    /// (stochastic pooling; tie policies other than first; the NaN rule ignore).
+    /// </summary>
+    public static IOp? For(IOp op, out string? whyNot)
+    {
+        whyNot = null;
+        switch (op)
+        {
+            case Sequential s:
+                var layers = new IOp[s.Layers.Count];
+                for (int i = 0; i < layers.Length; i++)
+                    if ((layers[i] = For(s.Layers[i], out whyNot)!) is null) return null;
+                return new Sequential(s.Name, layers);
+            case StochasticPool:
+                whyNot = "libtorch has no stochastic pooling";
+                return null;
+            case MaxPool m when m.TiePolicy != TiePolicy.First || m.NanRule != NanRule.Propagate:
+                whyNot = "libtorch follows tie_policy=first and nan_rule=propagate only";
+                return null;
+            case MaxPool m:
+                return Pooling(op, m.Windows, "max_pool");
+            case AvgPool a:
+                return Pooling(op, a.Windows, "avg_pool");
+            case Convolution or Linear or Activation or Softmax or CrossEntropy or BatchNorm or Flatten:
+                return new TorchOp(op, op.Name, op.Attrs);
+            default:
+                whyNot = $"no libtorch mapping for {op.Name}";
+                return null;
+        }
+    }
+
+    private static TorchOp Pooling(IOp op, PoolingWindows windows, string family)
+    {
+        if (windows.IsGlobal)
+            return new TorchOp(op, $"adaptive_{family}{windows.Rank}d", new OpAttributes(("output_size", Enumerable.Repeat(1, windows.Rank).ToArray())));
+        return new TorchOp(op, op.Name, op.Attrs);
+    }
+
+    /// <summary>Forward and (with <paramref name="gradOutput"/>) backward in one libtorch call.</summary>
+    public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput);
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs) => Unwrap(Run(inputs, null)).Output;
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+    {
+        var answer = Unwrap(Run(inputs, gradOutput));
+        return new NamedTensors(DifferentiableInputs.Select(n => (n, answer.Tensors[$"grad.{n}"])).ToArray());
+    }
+
+    private static TorchAnswer Unwrap(TorchAnswer a) =>
+        a.Error is null ? a : throw new TorchException(a.Error);
+}
+
+/// <summary>An error libtorch reported (its own message, e.g. a shape check).</summary>
+public sealed class TorchException(string message) : Exception(message);

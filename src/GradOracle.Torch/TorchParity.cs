@@ -1,0 +1,166 @@
+using System.Collections.Immutable;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Torch;
+
+/// <summary>How the oracle and libtorch compare on one case.</summary>
+public enum ParityStatus
+{
+    /// <summary>Every tensor agrees (or both refuse the configuration).</summary>
+    Agree,
+    /// <summary>Some tensor differs beyond its tolerance, or only one side refuses.</summary>
+    Disagree,
+    /// <summary>They differ on a rule where the oracle deliberately follows PyTorch's documented (newer) rule.</summary>
+    KnownDivergence,
+    /// <summary>libtorch has no counterpart for this op or mode.</summary>
+    NoCounterpart,
+}
+
+/// <summary>One compared tensor: output, a gradient, or max pooling's indices.</summary>
+/// <param name="Tensor">"output", "grad.input", "indices", ...</param>
+/// <param name="Exact">Compared bit for bit (selections) rather than within the relative tolerance.</param>
+/// <param name="WorstAbsolute">Largest |oracle - libtorch| over finite elements.</param>
+/// <param name="WorstRelative">That, divided by the largest |libtorch| element of the tensor, or for a gradient of
+/// the case's gradients (normwise relative difference; a gradient that cancels to almost nothing keeps
+/// rounding noise the size of the terms that cancelled).</param>
+/// <param name="Agree">Within tolerance, with NaN at the same places.</param>
+/// <param name="Detail">The worst element when they disagree.</param>
+public sealed record TensorParity(string Tensor, bool Exact, double WorstAbsolute, double WorstRelative, bool Agree, string? Detail);
+
+/// <summary>The comparison of one case.</summary>
+public sealed record ParityResult(ParityStatus Status, string? Message, ImmutableArray<TensorParity> Tensors)
+{
+    /// <summary>Largest normwise relative difference over the compared tensors.</summary>
+    public double WorstRelative => Tensors.Select(t => t.WorstRelative).DefaultIfEmpty(0).Max();
+
+    /// <summary>Passing: agreement, a recorded divergence, or nothing to compare against.</summary>
+    public bool Passed => Status != ParityStatus.Disagree;
+
+    /// <summary>A one-line summary.</summary>
+    public override string ToString() => Status switch
+    {
+        ParityStatus.Agree when Tensors.IsEmpty => $"agree: {Message}",
+        ParityStatus.Agree => Tensors.All(t => t.Exact) ? "agree, exact" : $"agree, worst relative {WorstRelative:0.0e+0}",
+        ParityStatus.Disagree => "DISAGREE: " + (Message ?? string.Join("; ", Tensors.Where(t => !t.Agree).Select(t => $"{t.Tensor}: {t.Detail}"))),
+        _ => $"{Status}: {Message}",
+    };
+}
+
+/// <summary>Compares the oracle with libtorch on forward output and every gradient.</summary>
+public static class TorchParity
+{
+    /// <summary>Normwise relative tolerance where the operation is arithmetic, not a selection.</summary>
+    public const double RelativeTolerance = 1e-12;
+
+    /// <summary>Runs <paramref name="op"/> in the oracle and in libtorch and compares output, gradients and (max pooling) indices.</summary>
+    public static ParityResult Compare(IOp op, NamedTensors inputs, Tensor gradOutput)
+    {
+        var torch = TorchOp.For(op, out var whyNot);
+        if (torch is null) return new ParityResult(ParityStatus.NoCounterpart, whyNot, []);
+
+        string? oracleError = null, torchError = null;
+        Tensor? y = null, yT = null;
+        NamedTensors? g = null, gT = null;
+        IndexTensor? indices = null;
+        Tensor? indicesT = null;
+        try
+        {
+            y = op.Forward(inputs);
+            g = op.Backward(inputs, gradOutput);
+            if (op is MaxPool m) indices = m.Run(inputs["input"]).Indices;
+        }
+        catch (ParameterException e) { oracleError = e.Message; }
+        try
+        {
+            if (torch is TorchOp single)
+            {
+                var a = single.Run(inputs, gradOutput);
+                if (a.Error is not null) throw new TorchException(a.Error);
+                yT = a.Output;
+                gT = new NamedTensors(op.DifferentiableInputs.Select(n => (n, a.Tensors[$"grad.{n}"])).ToArray());
+                if (a.Tensors.Contains("indices")) indicesT = a.Tensors["indices"];
+            }
+            else
+            {
+                yT = torch.Forward(inputs);
+                gT = torch.Backward(inputs, gradOutput);
+            }
+        }
+        catch (TorchException e) { torchError = e.Message.Split('\n')[0]; }
+
+        if (oracleError is not null && torchError is not null)
+            return new ParityResult(ParityStatus.Agree, $"both refuse: oracle \"{oracleError}\", libtorch \"{torchError}\"", []);
+        if (torchError is not null)
+            return KnownDivergence(op, torchError) is { } known
+                ? new ParityResult(ParityStatus.KnownDivergence, known, [])
+                : new ParityResult(ParityStatus.Disagree, $"libtorch refuses what the oracle accepts: {torchError}", []);
+        if (oracleError is not null)
+            return new ParityResult(ParityStatus.Disagree, $"the oracle refuses what libtorch accepts: {oracleError}", []);
+
+        bool exact = op is MaxPool; // values and routing are selections: bit for bit
+        // A gradient that cancels to nearly nothing (batch norm with two values per channel, a bias feeding
+        // batch norm, whose true gradient is 0) keeps rounding noise the size of the terms that cancelled,
+        // not of the remainder: gradients are measured against the case's largest gradient element.
+        double gradScale = op.DifferentiableInputs.Select(n => MaxAbs(gT![n])).DefaultIfEmpty(0).Max();
+        var tensors = new List<TensorParity> { Compare("output", y!, yT!, exact, 0) };
+        foreach (var name in op.DifferentiableInputs) tensors.Add(Compare($"grad.{name}", g![name], gT![name], exact, gradScale));
+        if (indices is not null && indicesT is not null)
+            tensors.Add(Compare("indices", Tensor.FromArray(indices.Shape, indices.Data.Select(v => (double)v).ToArray()), indicesT, exact: true, 0));
+        return new ParityResult(tensors.All(t => t.Agree) ? ParityStatus.Agree : ParityStatus.Disagree, null, [.. tensors]);
+    }
+
+    /// <summary>
+    /// libtorch 1.13 limits max-pool padding to kernel_size/2 even with dilation; PyTorch's later rule,
+    /// which the oracle follows (as the issue specifies), allows ((kernel_size-1)*dilation+1)/2.
+    /// </summary>
+    private static string? KnownDivergence(IOp op, string torchError)
+    {
+        if (torchError.Contains("pad should be at most half of kernel size") && op is MaxPool { Windows: var w } &&
+            w.Attrs.Contains("dilation") && w.Attrs["dilation"] is int[] d && d.Any(v => v > 1))
+            return "libtorch 1.13 limits padding to kernel_size/2 even with dilation; the oracle follows PyTorch's later " +
+                   "((kernel_size-1)*dilation+1)/2 (docs/pooling-rules.md)";
+        return null;
+    }
+
+    private static double MaxAbs(Tensor t)
+    {
+        double m = 0;
+        foreach (var v in t.Span) if (double.IsFinite(v)) m = Math.Max(m, Math.Abs(v));
+        return m;
+    }
+
+    private static TensorParity Compare(string name, Tensor ours, Tensor theirs, bool exact, double scaleFloor)
+    {
+        if (ours.Shape != theirs.Shape)
+            return new TensorParity(name, exact, double.PositiveInfinity, double.PositiveInfinity, false, $"shape {ours.Shape} vs libtorch {theirs.Shape}");
+        double worst = 0, scale = scaleFloor;
+        int worstAt = -1;
+        string? mismatch = null;
+        for (int i = 0; i < ours.Count; i++)
+        {
+            double a = ours.At(i), b = theirs.At(i);
+            if (double.IsNaN(a) || double.IsNaN(b))
+            {
+                if (double.IsNaN(a) != double.IsNaN(b)) mismatch ??= $"at {At(ours, i)}: oracle {F(a)}, libtorch {F(b)} (NaN at only one side)";
+                continue;
+            }
+            if (exact ? BitConverter.DoubleToInt64Bits(a) != BitConverter.DoubleToInt64Bits(b) : (double.IsInfinity(a) || double.IsInfinity(b)) && a != b)
+                mismatch ??= $"at {At(ours, i)}: oracle {F(a)}, libtorch {F(b)}{(exact ? " (must match bit for bit)" : "")}";
+            if (double.IsInfinity(a) || double.IsInfinity(b)) continue;
+            scale = Math.Max(scale, Math.Abs(b));
+            double diff = Math.Abs(a - b);
+            if (diff > worst) { worst = diff; worstAt = i; }
+        }
+        double relative = worst == 0 ? 0 : worst / Math.Max(scale, double.Epsilon);
+        bool agree = mismatch is null && (exact ? worst == 0 : relative <= RelativeTolerance);
+        string? detail = mismatch ?? (agree || worstAt < 0 ? null
+            : $"at {At(ours, worstAt)}: oracle {F(ours.At(worstAt))}, libtorch {F(theirs.At(worstAt))} (relative {relative:G3})");
+        return new TensorParity(name, exact, worst, relative, agree, detail);
+    }
+
+    private static string At(Tensor t, int i) => "[" + string.Join(", ", t.Shape.Coordinates(i)) + "]";
+
+    private static string F(double v) => Tensor.FormatNumber(v);
+}
