@@ -5,5 +5,6 @@ using GradOracle.Cli;
 var root = new RootCommand("GradOracle: a float64 reference oracle and gradient checker for CNN layers.")
 {
     CheckCommand.Create(),
+    CasesCommand.Create(),
 };
 return root.Parse(args).Invoke();

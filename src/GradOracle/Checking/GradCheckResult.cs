@@ -103,6 +103,12 @@ public sealed class GradCheckResult
     /// <summary>Every element checked, in tensor order.</summary>
     public ImmutableArray<ElementCheck> Elements { get; }
 
+    /// <summary>
+    /// Outputs that were NaN or infinite at the checked point: finite differences cannot see their
+    /// contributions, so the backward was compared with dY zeroed there (other checks cover them).
+    /// </summary>
+    public int ExcludedOutputs { get; init; }
+
     /// <summary>Why the check could not run at all (the op threw, a gradient was missing or misshapen), if so.</summary>
     public string? Error { get; }
 
@@ -136,7 +142,8 @@ public sealed class GradCheckResult
         if (Error is not null) return $"{head}: gradient check could not run: {Error}";
         var failures = Failures;
         if (failures.IsEmpty)
-            sb.Append($"{head}: gradient check passed: {Checked} elements, {Kinks} kinks, {Skipped} skipped, worst abs err {ElementCheck.F(WorstAbsoluteError)}");
+            sb.Append($"{head}: gradient check passed: {Checked} elements, {Kinks} kinks, {Skipped} skipped, worst abs err {ElementCheck.F(WorstAbsoluteError)}")
+              .Append(ExcludedOutputs > 0 ? $"; {ExcludedOutputs} non-finite output(s) left out" : "");
         else
         {
             foreach (var group in failures.GroupBy(f => f.Tensor))

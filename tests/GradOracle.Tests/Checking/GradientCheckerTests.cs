@@ -124,6 +124,20 @@ public class GradientCheckerTests
     }
 
     [Test]
+    public void Nan_outputs_are_left_out_on_both_sides_so_inputs_sharing_a_window_with_a_nan_still_check()
+    {
+        // Average of [NaN, 1] is NaN: its share dy/2 reaches input 1 analytically but is invisible to finite
+        // differences. The checker compares with dY zeroed at the NaN output, and says so.
+        var x = T.Of([1, 1, 4], double.NaN, 1, 2, 3);
+        var result = GradientChecker.Check(AvgPool.Create(1, [2]), NamedTensors.Input(x), T.Of([1, 1, 2], 1, 1));
+        Assert.That(result.Passed, Is.True, result.Describe());
+        Assert.That(result.ExcludedOutputs, Is.EqualTo(1));
+        Assert.That(result.Elements[1].Analytic, Is.EqualTo(0), "window 0's share is left out with its NaN output");
+        Assert.That(result.Elements[2].Numeric, Is.EqualTo(0.5).Within(1e-12));
+        Assert.That(result.Describe(), Does.Contain("1 non-finite output(s) left out"));
+    }
+
+    [Test]
     public void A_backward_that_throws_is_reported_not_propagated()
     {
         var result = GradientChecker.Check(new MisbehavingOp(throws: true), NamedTensors.Input(T.Of([2], 1, 2)));

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using GradOracle.Cases;
+using GradOracle.Torch;
+using Spectre.Console;
+
+namespace GradOracle.Cli;
+
+/// <summary>`gradoracle cases generate | accept | verify`: the golden reference set and its snapshot workflow.</summary>
+internal static class CasesCommand
+{
+    public static Command Create()
+    {
+        var dir = new Option<string?>("--dir") { Description = "The reference-cases directory (default: the checkout's)." };
+        var generate = new Command("generate", "Write the reference set deterministically; refuses cases that finite differences, invariants or libtorch disagree with.") { dir };
+        generate.SetAction(p => Generate(Store(p.GetValue(dir))));
+
+        var id = new Argument<string?>("case-id") { Description = "The case to accept, e.g. max_pool2d/ties-1a2b3c4d.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Accept every received file." };
+        var accept = new Command("accept", "Promote received files to verified (never automatic; refused on CI).") { id, all, dir };
+        accept.SetAction(p => Accept(Store(p.GetValue(dir)), p.GetValue(id), p.GetValue(all)));
+
+        var verify = new Command("verify", "Check the committed set: format, unique ids, oracle, finite differences, invariants, libtorch.") { dir };
+        verify.SetAction(p => Verify(Store(p.GetValue(dir))));
+
+        return new Command("cases", "Golden reference cases in reference-cases/.") { generate, accept, verify };
+    }
+
+    private static CaseStore Store(string? dir) => dir is null ? CaseStore.FindFromCheckout() : new CaseStore(dir);
+
+    private static int Generate(CaseStore store)
+    {
+        var console = Output.Console();
+        if (CaseStore.IsCi) { console.MarkupLine("[red]CI=true: cases generate writes into reference-cases and is refused on CI[/]"); return 2; }
+        var torch = TorchCrossCheck.IfAvailable();
+        if (torch is null)
+        {
+            console.WriteLine($"cases generate needs libtorch to cross-check every case: {TorchBridge.Availability.Message}");
+            return 3;
+        }
+        var (cases, refused) = CaseGenerator.Generate(torch);
+        foreach (var r in refused) console.WriteLine($"refused {r.Message}");
+        if (refused.Count > 0) { console.MarkupLine($"[red]{refused.Count} case(s) refused; nothing written[/]"); return 1; }
+        var keep = cases.Select(c => store.VerifiedPath(c.Id)).ToHashSet();
+        int written = 0;
+        foreach (var c in cases)
+        {
+            var text = CaseFile.Write(c);
+            var path = store.VerifiedPath(c.Id);
+            if (File.Exists(path) && File.ReadAllText(path) == text) continue;
+            CaseStore.WriteAtomically(path, text);
+            written++;
+        }
+        var stale = store.VerifiedFiles().Where(f => !keep.Contains(f)).ToList();
+        foreach (var f in stale) File.Delete(f);
+        console.WriteLine($"{cases.Count} cases ({written} written, {cases.Count - written} unchanged, {stale.Count} stale removed) in {store.Root}; libtorch {torch.Version}");
+        return 0;
+    }
+
+    private static int Accept(CaseStore store, string? id, bool all)
+    {
+        var console = Output.Console();
+        if (CaseStore.IsCi) { console.MarkupLine("[red]CI=true: nothing is accepted on CI[/]"); return 2; }
+        if (all == (id is not null)) { console.WriteLine("give one case id or --all"); return 2; }
+        var ids = all ? store.ReceivedFiles().Select(store.IdOf).ToList() : [id!];
+        int accepted = 0;
+        foreach (var i in ids)
+        {
+            if (store.Accept(i)) { accepted++; console.WriteLine($"accepted {i}"); }
+            else console.WriteLine($"no received file for {i} ({store.ReceivedPath(i)})");
+        }
+        console.WriteLine($"{accepted} accepted");
+        return accepted == ids.Count ? 0 : 1;
+    }
+
+    private static int Verify(CaseStore store)
+    {
+        var console = Output.Console();
+        var torch = TorchCrossCheck.IfAvailable();
+        console.WriteLine(torch is null ? TorchBridge.Availability.Message : $"libtorch {torch.Version} cross-checks the oracle");
+        var results = CaseVerifier.Verify(store, torch);
+        foreach (var r in results.Where(r => !r.Passed))
+        {
+            console.WriteLine($"FAIL {r.Id ?? r.Path}");
+            foreach (var p in r.Problems) console.WriteLine("  " + p);
+        }
+        int failed = results.Count(r => !r.Passed);
+        console.WriteLine($"{results.Count} cases verified in {store.Root}: {results.Count - failed} pass, {failed} fail");
+        return results.Count > 0 && failed == 0 ? 0 : 1;
+    }
+}

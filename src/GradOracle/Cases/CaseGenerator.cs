@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using System.Text;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Cases;
+
+/// <summary>A second oracle the generator compares with (libtorch, through GradOracle.Torch).</summary>
+public interface ICrossCheck
+{
+    /// <summary>Its version, recorded in provenance.</summary>
+    string Version { get; }
+
+    /// <summary>Compares the oracle with the second oracle on one case.</summary>
+    CrossCheckResult Compare(IOp op, NamedTensors inputs, Tensor gradOutput);
+}
+
+/// <summary>The second oracle's verdict on one case.</summary>
+/// <param name="Compared">It has the op and compared every tensor.</param>
+/// <param name="Agrees">Within its tolerance (or nothing to compare).</param>
+/// <param name="MaxRelativeDifference">Largest normwise relative difference, when compared.</param>
+/// <param name="Note">Why there is no comparison, or what disagreed.</param>
+public sealed record CrossCheckResult(bool Compared, bool Agrees, double MaxRelativeDifference, string? Note);
+
+/// <summary>A case the generator will not write: what disagreed.</summary>
+public sealed class CaseRefusedException(string caseId, string reason) : Exception($"{caseId}: {reason}")
+{
+    /// <summary>The refused case.</summary>
+    public string CaseId { get; } = caseId;
+}
+
+/// <summary>
+/// Builds the golden reference set deterministically: every pooling and layer configuration of
+/// `gradoracle check`, the source documents' worked examples, and small seeded random configurations.
+/// A case is written only if finite differences, the op's invariants and (where it has the op) the
+/// second oracle agree with the expected values; provenance records each comparison.
+/// </summary>
+public static class CaseGenerator
+{
+    /// <summary>Generator and format version, recorded in every case.</summary>
+    public const string Generator = "gradoracle-cases 1";
+
+    /// <summary>Relative tolerance (and absolute, scaled) for non-selection tensors: float64 implementations agree far below it.</summary>
+    public const double Rtol = 1e-11;
+
+    /// <summary>A configuration to turn into a case, with an optional fixed upstream gradient and description.</summary>
+    public sealed record Source(CheckCase Case, Tensor? GradOutput = null, string? Description = null);
+
+    /// <summary>Every source, in a fixed order.</summary>
+    public static IReadOnlyList<Source> Sources()
+    {
+        var list = new List<Source>();
+        // The source documents' worked examples.
+        var doc = Tensor.FromArray([1, 1, 2, 2], 1, 3, 2, 2);
+        list.Add(new Source(new CheckCase(MaxPool.Create(2, [2]), NamedTensors.Input(doc), ["source-example"]),
+            Tensor.FromArray([1, 1, 1, 1], 3), "source documents: max of [1 3; 2 2] is 3, backward [3] -> [0 3; 0 0]"));
+        list.Add(new Source(new CheckCase(AvgPool.Create(2, [2]), NamedTensors.Input(doc), ["source-example"]),
+            Tensor.FromArray([1, 1, 1, 1], 2), "source documents: mean of [1 3; 2 2] is 2, backward [2] -> [0.5 0.5; 0.5 0.5]"));
+        list.Add(new Source(new CheckCase(Convolution.Create(2), new NamedTensors(
+                ("input", Tensor.FromArray([1, 1, 3, 3], 1, 2, 0, 0, 1, 3, 2, 1, 1)), ("weight", Tensor.FromArray([1, 1, 2, 2], 1, 0, -1, 2)), ("bias", Tensor.FromArray([1], 0.5))),
+                ["source-example"]),
+            Tensor.FromArray([1, 1, 2, 2], -1, -2, 1, 0.5), "source documents' dA/dW/db walk-through: 3x3 input, 2x2 kernel, worked by hand in the tests"));
+        list.AddRange(CheckSuite.Pooling().Concat(CheckSuite.Layers()).Select(c => new Source(c)));
+        list.AddRange(RandomCases.Generate(5150, 400).Where(c => c.Inputs.Items.Sum(i => i.Value.Count) <= 64).Take(64).Select(c => new Source(c)));
+        return list;
+    }
+
+    /// <summary>Builds every case; cases that any check refuses are returned separately, never in the set.</summary>
+    public static (IReadOnlyList<ReferenceCase> Cases, IReadOnlyList<CaseRefusedException> Refused) Generate(ICrossCheck? crossCheck)
+    {
+        var cases = new List<ReferenceCase>();
+        var refused = new List<CaseRefusedException>();
+        var ids = new HashSet<string>();
+        int index = 0;
+        foreach (var s in Sources())
+        {
+            try
+            {
+                var c = Build(s, seed: 1000 + index++, crossCheck);
+                if (ids.Add(c.Id)) cases.Add(c);
+            }
+            catch (CaseRefusedException e) { refused.Add(e); }
+        }
+        return (cases, refused);
+    }
+
+    /// <summary>One case from one source; throws <see cref="CaseRefusedException"/> when a check disagrees.</summary>
+    public static ReferenceCase Build(Source s, int seed, ICrossCheck? crossCheck)
+    {
+        var op = s.Case.Op;
+        var inputs = s.Case.Inputs;
+        var output = op.Forward(inputs);
+        var dy = s.GradOutput ?? GradientChecker.RandomGradOutput(output.Shape, seed);
+        var grads = op.Backward(inputs, dy);
+        var attrs = new OpAttributes(op.Attrs.Where(a => a.Key is not ("tie_policy" or "nan_rule")).Select(a => (a.Key, (object?)a.Value)).ToArray());
+        string? tie = op.Attrs.Contains("tie_policy") ? (string)op.Attrs["tie_policy"] : null;
+        string? nan = op.Attrs.Contains("nan_rule") ? (string)op.Attrs["nan_rule"] : null;
+        var flags = s.Case.Exercises.ToImmutableArray();
+        string id = $"{op.Name}/{Slug(flags)}-{Hash(op.Name, attrs, tie, nan, inputs, dy)}";
+
+        var fd = GradientChecker.Check(op, inputs, dy);
+        if (!fd.Passed) throw new CaseRefusedException(id, "finite differences disagree: " + fd.Describe());
+        if (op is IHasInvariants h && h.CheckInvariants(inputs, dy, grads) is { Holds: false } inv)
+            throw new CaseRefusedException(id, "invariants broken: " + inv);
+
+        string? version = crossCheck?.Version;
+        double? torchDiff = null;
+        string? torchNone = crossCheck is null ? "no second oracle was available when this case was generated" : null;
+        if (crossCheck is not null)
+        {
+            var r = crossCheck.Compare(op, inputs, dy);
+            if (!r.Agrees) throw new CaseRefusedException(id, "libtorch disagrees: " + r.Note);
+            if (r.Compared) torchDiff = r.MaxRelativeDifference; else torchNone = r.Note;
+        }
+
+        IndexTensor? ix = op is MaxPool m ? m.Run(inputs["input"]).Indices : null;
+        bool exact = op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };
+        double gradScale = grads.Items.Select(g => MaxAbs(g.Value)).DefaultIfEmpty(0).Max();
+        CaseTolerance Tol(double scale) => exact ? CaseTolerance.ExactMatch : new CaseTolerance(false, Rtol * Math.Max(scale, double.Epsilon), Rtol);
+        var tolerances = new List<KeyValuePair<string, CaseTolerance>> { new("output", Tol(MaxAbs(output))) };
+        tolerances.AddRange(grads.Items.Select(g => KeyValuePair.Create($"grads.{g.Name}", Tol(gradScale))));
+        if (ix is not null) tolerances.Add(new("indices", CaseTolerance.ExactMatch));
+
+        string description = s.Description ?? $"{op.Name} on {string.Join(", ", inputs.Items.Select(i => $"{i.Name} {i.Value.Shape}"))}" +
+            (flags.IsEmpty ? "" : $"; exercises {string.Join(", ", flags)}");
+        return new ReferenceCase(id, op.Name, description, flags, tie, nan, attrs, inputs, dy, output, grads,
+            ix is null ? null : Tensor.FromArray(ix.Shape, ix.Data.Select(v => (double)v).ToArray()), [.. tolerances],
+            new CaseProvenance(Generator, fd.WorstAbsoluteError, fd.Checked, fd.Kinks, version, torchDiff, torchNone));
+    }
+
+    private static double MaxAbs(Tensor t)
+    {
+        double m = 0;
+        foreach (var v in t.Span) if (double.IsFinite(v)) m = Math.Max(m, Math.Abs(v));
+        return m;
+    }
+
+    private static string Slug(ImmutableArray<string> flags) => flags.IsEmpty ? "basic" : string.Join("-", flags.Take(3));
+
+    /// <summary>FNV-1a over the case's defining content: ids stay put when other cases are added or removed.</summary>
+    private static string Hash(string op, OpAttributes attrs, string? tie, string? nan, NamedTensors inputs, Tensor dy)
+    {
+        var text = new StringBuilder(op).Append('|').Append(string.Join(",", attrs.Select(a => $"{a.Key}={CaseJson.Value(a.Value)}")))
+            .Append('|').Append(tie).Append('|').Append(nan);
+        foreach (var (name, t) in inputs.Items) text.Append('|').Append(name).Append(CaseJson.Tensor(t));
+        text.Append('|').Append(CaseJson.Tensor(dy));
+        ulong h = 14695981039346656037;
+        foreach (var b in Encoding.UTF8.GetBytes(text.ToString())) { h ^= b; h *= 1099511628211; }
+        return (h & 0xffffffff).ToString("x8");
+    }
+}

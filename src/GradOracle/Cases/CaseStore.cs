@@ -1,0 +1,96 @@
+namespace GradOracle.Cases;
+
+/// <summary>
+/// The reference-cases directory, with Verify's conventions: a case "op/name" is verified in
+/// op/name.json; a run that disagrees writes op/name.received.json beside it; only an explicit accept
+/// promotes a received file, and on CI (CI=true) nothing is written.
+/// </summary>
+public sealed class CaseStore(string root)
+{
+    /// <summary>The name of the JSON Schema file at the root.</summary>
+    public const string SchemaFile = "case.schema.json";
+
+    /// <summary>The directory.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>Whether this is a CI run (CI=true or CI=1), where nothing may be written into the cases.</summary>
+    public static bool IsCi => Environment.GetEnvironmentVariable("CI") is "true" or "1" or "True";
+
+    /// <summary>The reference-cases directory of the checkout that contains <paramref name="start"/> (or the current directory).</summary>
+    public static CaseStore FindFromCheckout(string? start = null)
+    {
+        for (var dir = new DirectoryInfo(start ?? Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "GradOracle.sln")))
+                return new CaseStore(Path.Combine(dir.FullName, "reference-cases"));
+        throw new DirectoryNotFoundException($"no GradOracle checkout (GradOracle.sln) above {start ?? Directory.GetCurrentDirectory()}; pass --dir");
+    }
+
+    /// <summary>Path of the verified file of case <paramref name="id"/>.</summary>
+    public string VerifiedPath(string id) => Path.Combine(Root, id + ".json");
+
+    /// <summary>Path of the received file of case <paramref name="id"/>.</summary>
+    public string ReceivedPath(string id) => Path.Combine(Root, id + ".received.json");
+
+    /// <summary>The case id a verified or received file stands for ("op/name").</summary>
+    public string IdOf(string path)
+    {
+        var rel = Path.GetRelativePath(Root, path).Replace(Path.DirectorySeparatorChar, '/');
+        return rel.EndsWith(".received.json", StringComparison.Ordinal) ? rel[..^".received.json".Length] : rel[..^".json".Length];
+    }
+
+    /// <summary>Every verified case file, sorted.</summary>
+    public IReadOnlyList<string> VerifiedFiles() => Files("*.json").Where(f => !f.EndsWith(".received.json", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Every received file, sorted.</summary>
+    public IReadOnlyList<string> ReceivedFiles() => Files("*.received.json").ToList();
+
+    private IEnumerable<string> Files(string pattern) => Directory.Exists(Root)
+        ? Directory.EnumerateFiles(Root, pattern, SearchOption.AllDirectories)
+            .Where(f => Path.GetDirectoryName(f) != Root) // cases live in op folders; the root holds the schema
+            .Order(StringComparer.Ordinal)
+        : [];
+
+    /// <summary>Reads a case file; a <see cref="CaseFormatException"/> names the file and the JSON path.</summary>
+    public static ReferenceCase Load(string path)
+    {
+        try { return CaseFile.Read(File.ReadAllText(path)); }
+        catch (CaseFormatException e) { throw new CaseFormatException($"{path}: {e.Path}", e.Message[(e.Path.Length + 2)..]); }
+    }
+
+    /// <summary>Writes the verified file (refused on CI).</summary>
+    public void WriteVerified(ReferenceCase c) => WriteAtomically(VerifiedPath(c.Id), CaseFile.Write(c));
+
+    /// <summary>Writes the received file beside the verified one (refused on CI).</summary>
+    public string WriteReceived(ReferenceCase c)
+    {
+        var path = ReceivedPath(c.Id);
+        WriteAtomically(path, CaseFile.Write(c));
+        return path;
+    }
+
+    /// <summary>Promotes case <paramref name="id"/>'s received file to verified; false when there is none.</summary>
+    public bool Accept(string id)
+    {
+        RefuseOnCi();
+        var received = ReceivedPath(id);
+        if (!File.Exists(received)) return false;
+        Load(received); // never promote a file that does not parse
+        File.Move(received, VerifiedPath(id), overwrite: true);
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="text"/> to a temporary name and renames it into place, so that no file is ever half-written.</summary>
+    public static void WriteAtomically(string path, string text)
+    {
+        RefuseOnCi();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static void RefuseOnCi()
+    {
+        if (IsCi) throw new InvalidOperationException("CI=true: nothing is written into reference-cases on CI; accept received files on a developer machine");
+    }
+}

@@ -1,0 +1,70 @@
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Cases;
+
+/// <summary>What `gradoracle cases verify` found in one file.</summary>
+public sealed record CaseVerification(string Path, string? Id, IReadOnlyList<string> Problems)
+{
+    /// <summary>No problem found.</summary>
+    public bool Passed => Problems.Count == 0;
+}
+
+/// <summary>
+/// Checks a committed set: each file follows the format (the schema's rules), ids are unique and match
+/// their paths, the expected values match the oracle within their tolerances, the expected gradients
+/// agree with finite differences of the forward and satisfy the op's invariants, and the oracle agrees
+/// with the second oracle where it has the op.
+/// </summary>
+public static class CaseVerifier
+{
+    /// <summary>Verifies every verified file of <paramref name="store"/>.</summary>
+    public static IReadOnlyList<CaseVerification> Verify(CaseStore store, ICrossCheck? crossCheck)
+    {
+        var results = new List<CaseVerification>();
+        var seen = new Dictionary<string, string>();
+        foreach (var path in store.VerifiedFiles())
+        {
+            var problems = new List<string>();
+            ReferenceCase c;
+            try { c = CaseStore.Load(path); }
+            catch (CaseFormatException e) { results.Add(new CaseVerification(path, null, [$"format: {e.Message}"])); continue; }
+            if (store.IdOf(path) != c.Id) problems.Add($"id \"{c.Id}\" does not match the file's place \"{store.IdOf(path)}\"");
+            if (!seen.TryAdd(c.Id, path)) problems.Add($"id \"{c.Id}\" also used by {seen[c.Id]}");
+            try
+            {
+                var cmp = CaseComparison.AgainstOracle(c);
+                if (!cmp.Passed) problems.Add("oracle: " + cmp.Describe());
+                var recorded = new RecordedGradients(c);
+                var fd = GradientChecker.Check(recorded, c.Inputs, c.GradOutput);
+                if (!fd.Passed) problems.Add("finite differences: " + fd.Describe());
+                if (c.CreateOp() is IHasInvariants h && h.CheckInvariants(c.Inputs, c.GradOutput, c.ExpectedGrads) is { Holds: false } inv)
+                    problems.Add("invariants: " + inv);
+                if (crossCheck is not null && crossCheck.Compare(c.CreateOp(), c.Inputs, c.GradOutput) is { Agrees: false } x)
+                    problems.Add("libtorch: " + x.Note);
+            }
+            catch (ParameterException e) { problems.Add($"the oracle refuses the case: {e.Message}"); }
+            results.Add(new CaseVerification(path, c.Id, problems));
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// The case's op, but with the file's expected gradients as its backward, so that finite differences
+    /// check the file's numbers. When the checker restricts dY (the case has NaN outputs) the file holds
+    /// no values for that dY; the oracle answers, and the file is held to the oracle separately.
+    /// </summary>
+    private sealed class RecordedGradients(ReferenceCase c) : IOp
+    {
+        private readonly IOp op = c.CreateOp();
+
+        public string Name => op.Name;
+        public OpAttributes Attrs => op.Attrs;
+        public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
+        public Tensor Forward(NamedTensors inputs) => op.Forward(inputs);
+
+        public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) =>
+            gradOutput.Span.SequenceEqual(c.GradOutput.Span) ? c.ExpectedGrads : op.Backward(inputs, gradOutput);
+    }
+}

@@ -1,0 +1,173 @@
+using GradOracle.Cases;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+using GradOracle.Tests.Torch;
+using GradOracle.Torch;
+
+namespace GradOracle.Tests.Cases;
+
+public class ReferenceCaseTests
+{
+    private static readonly CaseStore Store = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory);
+
+    private static List<ReferenceCase> Committed() => Store.VerifiedFiles().Select(CaseStore.Load).ToList();
+
+    [Test]
+    public void Awkward_float64_values_round_trip_exactly()
+    {
+        double[] awkward = [double.Epsilon, -double.Epsilon, 2.2250738585072009e-308, -0.0, 0.0, double.MaxValue, -double.MaxValue,
+            double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.1, 1.0 / 3, Math.PI, 1e-300, 123456789012345678];
+        var t = Tensor.FromArray(Shape.Of(awkward.Length), awkward);
+        var text = CaseJson.Tensor(t);
+        using var doc = System.Text.Json.JsonDocument.Parse(text);
+        var back = CaseJson.ReadTensor(doc.RootElement, "t");
+        Assert.That(back.ToArray().Select(BitConverter.DoubleToInt64Bits), Is.EqualTo(awkward.Select(v => BitConverter.DoubleToInt64Bits(double.IsNaN(v) ? double.NaN : v))));
+        Assert.That(text, Does.Contain("-0.0, 0,").And.Contain("\"NaN\", \"Infinity\", \"-Infinity\"").And.Contain("5E-324"));
+    }
+
+    [Test]
+    public void A_case_written_and_read_back_is_written_to_the_same_bytes()
+    {
+        foreach (var path in Store.VerifiedFiles().Take(40))
+        {
+            var text = File.ReadAllText(path);
+            Assert.That(CaseFile.Write(CaseFile.Read(text)), Is.EqualTo(text), path);
+        }
+    }
+
+    [Test]
+    public void The_committed_set_has_at_least_150_cases_with_unique_ids_matching_their_paths()
+    {
+        var files = Store.VerifiedFiles();
+        Assert.That(files, Has.Count.GreaterThanOrEqualTo(150));
+        var ids = files.Select(f => CaseStore.Load(f).Id).ToList();
+        Assert.That(ids, Is.Unique);
+        Assert.That(ids, Is.EqualTo(files.Select(Store.IdOf)));
+    }
+
+    [Test]
+    public void The_committed_set_covers_every_op_rank_tie_policy_and_edge_case()
+    {
+        var cases = Committed();
+        var ops = cases.Select(c => c.Op).ToHashSet();
+        foreach (var op in OpFactory.Known)
+            foreach (var name in op.Contains("{r}") ? new[] { 1, 2, 3 }.Select(r => op.Replace("{r}", r.ToString())) : new[] { op })
+                Assert.That(ops, Does.Contain(name));
+        Assert.That(cases.Where(c => c.Op.StartsWith("max_pool") && c.Flags.Contains("ties")).Select(c => c.TiePolicy).ToHashSet(),
+            Is.EquivalentTo(new[] { "first", "last", "split", "all" }));
+        Assert.That(cases.Where(c => c.Flags.Contains("nan")).Select(c => c.NanRule).ToHashSet(), Is.SupersetOf(new[] { "propagate", "ignore" }));
+        Assert.That(cases.SelectMany(c => c.Flags).ToHashSet(), Is.SupersetOf(new[]
+        {
+            "ties", "nan", "negative-zero", "padding-edge", "ceil-last-window", "overlapping", "dilation", "divisor-override",
+            "stride-gt-kernel", "source-example", "groups", "same", "valid", "training", "evaluation",
+        }));
+        Assert.That(cases.Where(c => c.Op == "avg_pool2d").Select(c => (bool)c.Attrs["count_include_pad"]).ToHashSet(), Is.EquivalentTo(new[] { true, false }));
+    }
+
+    [Test]
+    public void Every_case_records_its_finite_difference_and_libtorch_provenance()
+    {
+        foreach (var c in Committed())
+        {
+            var p = c.Provenance;
+            Assert.That(p.Generator, Is.EqualTo(CaseGenerator.Generator), c.Id);
+            Assert.That(p.FiniteDifferenceElements, Is.GreaterThan(0), c.Id);
+            Assert.That(p.FiniteDifferenceMaxError, Is.LessThan(1e-6), c.Id);
+            Assert.That(p.LibtorchMaxRelativeDifference is not null || p.LibtorchNone is not null, Is.True, c.Id);
+            if (p.LibtorchMaxRelativeDifference is { } d) Assert.That(d, Is.LessThanOrEqualTo(TorchParity.RelativeTolerance), c.Id);
+        }
+        var none = Committed().Where(c => c.Provenance.LibtorchNone is not null).Select(c => c.Provenance.LibtorchNone!).ToList();
+        Assert.That(none.All(n => n.Contains("stochastic") || n.Contains("tie_policy=first") || n.Contains("known divergence")), Is.True, string.Join("\n", none.Distinct()));
+    }
+
+    [Test]
+    public void The_source_documents_examples_hold_their_hand_worked_values()
+    {
+        var cases = Committed().Where(c => c.Flags.Contains("source-example")).ToDictionary(c => c.Op);
+        Assert.That(cases["max_pool2d"].ExpectedGrads["input"].ToArray(), Is.EqualTo(new[] { 0.0, 3, 0, 0 }));
+        Assert.That(cases["avg_pool2d"].ExpectedGrads["input"].ToArray(), Is.EqualTo(new[] { 0.5, 0.5, 0.5, 0.5 }));
+        Assert.That(cases["conv2d"].ExpectedGrads["input"].ToArray(), Is.EqualTo(new[] { -1, -2, 0, 2, 0.5, -4, -1, 1.5, 1 }));
+        Assert.That(cases["conv2d"].ExpectedGrads["weight"].ToArray(), Is.EqualTo(new[] { -4.5, 0.5, 0.5, -5.5 }));
+    }
+
+    [Test]
+    public void Generation_is_deterministic_and_reproduces_the_committed_bytes()
+    {
+        TorchRequirement.Ensure(); // provenance records libtorch's answers
+        var (cases, refused) = CaseGenerator.Generate(new TorchCrossCheck());
+        Assert.That(refused, Is.Empty, string.Join("\n", refused.Select(r => r.Message)));
+        var (again, _) = CaseGenerator.Generate(new TorchCrossCheck());
+        Assert.That(again.Select(CaseFile.Write), Is.EqualTo(cases.Select(CaseFile.Write)));
+        var stale = cases.Where(c => !File.Exists(Store.VerifiedPath(c.Id)) || File.ReadAllText(Store.VerifiedPath(c.Id)) != CaseFile.Write(c)).Select(c => c.Id).ToList();
+        Assert.That(stale, Is.Empty, "run `gradoracle cases generate` and commit the result");
+        Assert.That(Store.VerifiedFiles(), Has.Count.EqualTo(cases.Count));
+    }
+
+    [Test]
+    public void Verify_passes_on_the_committed_set()
+    {
+        var results = CaseVerifier.Verify(Store, TorchCrossCheck.IfAvailable());
+        Assert.That(results.Where(r => !r.Passed).Select(r => $"{r.Id}: {string.Join("; ", r.Problems)}"), Is.Empty);
+    }
+
+    [Test]
+    public void The_schema_requires_exactly_the_fields_the_reader_requires()
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Store.Root, CaseStore.SchemaFile)));
+        var required = schema.RootElement.GetProperty("required").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.That(required, Is.EqualTo(CaseFile.RequiredFields));
+        Assert.That(schema.RootElement.GetProperty("properties").GetProperty("format").GetProperty("const").GetString(), Is.EqualTo(ReferenceCase.Format));
+    }
+
+    [Test]
+    public void Every_case_validates_against_the_json_schema_with_an_independent_validator()
+    {
+        // Python's jsonschema, where the machine has it: an implementation of JSON Schema that is not ours.
+        var probe = Run("python3", "-c \"import jsonschema\"");
+        if (probe != 0) Assert.Ignore("python3 with the jsonschema module is not on this machine");
+        var script = """
+            import glob, json, sys, jsonschema
+            root = sys.argv[1]
+            schema = json.load(open(root + '/case.schema.json'))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            v = jsonschema.Draft202012Validator(schema)
+            bad = [f for f in glob.glob(root + '/*/*.json') if not f.endswith('.received.json') and list(v.iter_errors(json.load(open(f))))]
+            print(bad)
+            sys.exit(1 if bad else 0)
+            """;
+        var file = Path.Combine(Path.GetTempPath(), $"schema-check-{Guid.NewGuid():N}.py");
+        File.WriteAllText(file, script);
+        try { Assert.That(Run("python3", $"\"{file}\" \"{Store.Root}\""), Is.Zero); }
+        finally { File.Delete(file); }
+    }
+
+    private static int Run(string exe, string args)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception) { return -1; }
+    }
+
+    [TestCase("{}", "$: missing required field \"format\"")]
+    [TestCase("[1]", "$: a case is a JSON object")]
+    public void Malformed_documents_are_refused_naming_where(string json, string message)
+    {
+        var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(json));
+        Assert.That(e!.Message, Is.EqualTo(message));
+    }
+
+    [Test]
+    public void A_bad_number_deep_in_a_case_is_refused_with_its_json_path()
+    {
+        var text = File.ReadAllText(Store.VerifiedFiles()[0]);
+        var broken = text.Replace("\"grad_output\": {\"shape\": [", "\"grad_output\": {\"shape\": [\"x\", ");
+        var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(broken));
+        Assert.That(e!.Path, Is.EqualTo("grad_output.shape[0]"));
+    }
+}
