@@ -23,7 +23,8 @@ fi
 
 if [ ! -f "$lib" ] || [ -n "$(find "$native" -maxdepth 1 -type f -newer "$lib")" ]; then
   echo "install-torch: building the bridge"
-  cmake -S "$native" -B "$build" -DCMAKE_BUILD_TYPE=Release > "$build.log" 2>&1 || { cat "$build.log"; exit 1; }
-  cmake --build "$build" -j 2 >> "$build.log" 2>&1 || { cat "$build.log"; exit 1; }
+  mkdir -p "$build"
+  cmake -S "$native" -B "$build" -DCMAKE_BUILD_TYPE=Release > "$build/cmake.log" 2>&1 || { cat "$build/cmake.log"; exit 1; }
+  cmake --build "$build" -j 2 >> "$build/cmake.log" 2>&1 || { cat "$build/cmake.log"; exit 1; }
 fi
 echo "install-torch: $lib ($(dpkg-query -W -f='libtorch-dev ${Version}' libtorch-dev))"
