@@ -30,15 +30,15 @@ public static partial class OpFactory
             int r = m.Groups[2].Value[0] - '0';
             return m.Groups[1].Value switch
             {
-                "max_pool" => MaxPool.Create(r, Ints(attrs, "kernel_size", null)!, Ints(attrs, "stride", null), Ints(attrs, "padding", [0]),
+                "max_pool" => MaxPool.Create(r, Ints(attrs, "kernel_size", null)!, OptionalInts(attrs, "stride"), Ints(attrs, "padding", [0]),
                     Ints(attrs, "dilation", [1]), Bool(attrs, "ceil_mode", false), Tie(attrs), Nan(attrs)),
-                "avg_pool" => AvgPool.Create(r, Ints(attrs, "kernel_size", null)!, Ints(attrs, "stride", null), Ints(attrs, "padding", [0]),
+                "avg_pool" => AvgPool.Create(r, Ints(attrs, "kernel_size", null)!, OptionalInts(attrs, "stride"), Ints(attrs, "padding", [0]),
                     Bool(attrs, "ceil_mode", false), Bool(attrs, "count_include_pad", true), attrs.Contains("divisor_override") ? Int(attrs, "divisor_override", 0) : null),
                 "adaptive_max_pool" => MaxPool.Adaptive(r, Ints(attrs, "output_size", null)!, Tie(attrs), Nan(attrs)),
                 "adaptive_avg_pool" => AvgPool.Adaptive(r, Ints(attrs, "output_size", null)!),
                 "global_max_pool" => MaxPool.Global(r, Tie(attrs), Nan(attrs)),
                 "global_avg_pool" => AvgPool.Global(r),
-                "stochastic_pool" => StochasticPool.Create(r, Ints(attrs, "kernel_size", null)!, Ints(attrs, "stride", null), Bool(attrs, "ceil_mode", false), Bool(attrs, "training", true)),
+                "stochastic_pool" => StochasticPool.Create(r, Ints(attrs, "kernel_size", null)!, OptionalInts(attrs, "stride"), Bool(attrs, "ceil_mode", false), Bool(attrs, "training", true)),
                 _ => Convolution.Create(r, Ints(attrs, "stride", [1]), Padding(attrs), Ints(attrs, "dilation", [1]), Int(attrs, "groups", 1), inputs.Contains("bias")),
             };
         }
@@ -67,6 +67,8 @@ public static partial class OpFactory
         int i => [i],
         var v => throw new ParameterException(key, OpAttributes.Format(v), "must be an integer or a list of integers"),
     };
+
+    private static int[]? OptionalInts(OpAttributes attrs, string key) => Get(attrs, key) is null ? null : Ints(attrs, key, null);
 
     private static int Int(OpAttributes attrs, string key, int? fallback) => Get(attrs, key) switch
     {

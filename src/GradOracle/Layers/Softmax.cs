@@ -100,7 +100,7 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, Dim), gradients["input"], "softmax axis");
+        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, Dim), gradients["input"], gradOutput, "softmax axis");
 }
 
 /// <summary>How a loss reduces over its elements.</summary>
@@ -197,5 +197,5 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, 1), gradients["input"], "class axis");
+        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, 1), gradients["input"], gradOutput, "class axis");
 }

@@ -1,0 +1,185 @@
+using System.CommandLine;
+using GradOracle.Cases;
+using GradOracle.Protocol;
+using GradOracle.Verification;
+using Spectre.Console;
+
+namespace GradOracle.Cli;
+
+/// <summary>`gradoracle verify`, `explain` and `merge`: checking other implementations through protocol v1.</summary>
+internal static class VerifyCommand
+{
+    private sealed class Common
+    {
+        public readonly Option<string> Impl = new("--impl") { Description = "The implementation's command line (protocol v1 on stdin/stdout).", Required = true };
+        public readonly Option<string?> Cases = new("--cases") { Description = "reference-cases directory (default: the checkout's, if any)." };
+        public readonly Option<bool> NoReference = new("--no-reference") { Description = "Skip the reference cases; random cases only." };
+        public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random cases (default: a fresh one, printed)." };
+        public readonly Option<int> Random = new("--random") { Description = "How many random cases.", DefaultValueFactory = _ => 100 };
+        public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 };
+
+        public void AddTo(Command c) { c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); }
+
+        public VerifyOptions Options(ParseResult p, string? filter = null, int shardIndex = 1, int shardCount = 1, string? record = null, string? against = null)
+        {
+            CaseStore? store = null;
+            if (!p.GetValue(NoReference))
+            {
+                var dir = p.GetValue(Cases);
+                if (dir is not null) store = new CaseStore(dir);
+                else try { store = CaseStore.FindFromCheckout(); } catch (DirectoryNotFoundException) { store = null; }
+            }
+            return new VerifyOptions
+            {
+                Command = p.GetValue(Impl)!, Cases = store, Seed = p.GetValue(Seed) ?? Environment.TickCount & 0xFFFFF,
+                RandomCases = p.GetValue(Random), Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
+                Filter = filter, ShardIndex = shardIndex, ShardCount = shardCount, RecordDir = record, AgainstDir = against,
+            };
+        }
+    }
+
+    public static IEnumerable<Command> Create()
+    {
+        var common = new Common();
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of the table." };
+        var junit = new Option<string?>("--junit") { Description = "Also write a JUnit XML report to this file." };
+        var report = new Option<string?>("--report") { Description = "Also write a self-contained HTML report to this file." };
+        var shard = new Option<string>("--shard") { Description = "Run shard i of n (i/n); the shards' --json reports merge with `gradoracle merge`.", DefaultValueFactory = _ => "1/1" };
+        var record = new Option<string?>("--record") { Description = "Save the implementation's outputs and gradients for every case in this directory." };
+        var against = new Option<string?>("--against") { Description = "Compare the implementation with the answers saved by --record in this directory." };
+        var filter = new Option<string?>("--filter") { Description = "Only cases whose id contains this text." };
+        var verify = new Command("verify", "Check an implementation's outputs and gradients against the oracle through protocol v1.") { json, junit, report, shard, record, against, filter };
+        common.AddTo(verify);
+        verify.SetAction(p =>
+        {
+            var parts = p.GetValue(shard)!.Split('/');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 1 || i > n)
+            {
+                Console.Error.WriteLine($"--shard {p.GetValue(shard)}: expected i/n with 1 <= i <= n");
+                return 2;
+            }
+            return Verify(common.Options(p, p.GetValue(filter), i, n, p.GetValue(record), p.GetValue(against)), p.GetValue(json), p.GetValue(junit), p.GetValue(report));
+        });
+
+        var explainCommon = new Common();
+        var caseId = new Argument<string>("case-id") { Description = "A reference case id (max_pool2d/ties-1a2b3c4d) or random/<seed>/<k>." };
+        var explain = new Command("explain", "Run one case against an implementation and explain every difference.") { caseId };
+        explainCommon.AddTo(explain);
+        explain.SetAction(p => Explain(explainCommon.Options(p, p.GetValue(caseId)), p.GetValue(caseId)!));
+
+        var files = new Argument<string[]>("reports") { Description = "JSON reports of the shards (from verify --json).", Arity = ArgumentArity.OneOrMore };
+        var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." };
+        var merge = new Command("merge", "Merge the --json reports of verify's shards into one verdict.") { files, mergeJunit };
+        merge.SetAction(p => Merge(p.GetValue(files)!, p.GetValue(mergeJunit)));
+        return [verify, explain, merge];
+    }
+
+    private static int Verify(VerifyOptions o, bool json, string? junit, string? html)
+    {
+        var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : Output.Console();
+        console.MarkupLine(Markup.Escape($"gradoracle verify: seed {o.Seed} (reproduce with --seed {o.Seed}), shard {o.ShardIndex}/{o.ShardCount}"));
+        VerifyReport report;
+        try
+        {
+            report = RunWithProgress(console, o, interactive: !Console.IsOutputRedirected && !json);
+        }
+        catch (ImplementationUnavailableException e)
+        {
+            Console.Error.WriteLine($"the implementation could not be run: {e.Message}");
+            return 3;
+        }
+        catch (ParameterException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        if (junit is not null) CaseStore.WriteAtomically(junit, ReportFormats.ToJunit(report));
+        if (html is not null) CaseStore.WriteAtomically(html, HtmlReport.Render(report));
+        if (json) Console.Out.WriteLine(ReportFormats.ToJson(report));
+        else Print(console, report);
+        return report.ExitCode;
+    }
+
+    private static VerifyReport RunWithProgress(IAnsiConsole console, VerifyOptions o, bool interactive)
+    {
+        if (!interactive)
+        {
+            int last = -1;
+            return Verifier.Run(o, (done, total, _) =>
+            {
+                int tenth = total == 0 ? 10 : done * 10 / total;
+                if (tenth != last && total >= 50) { last = tenth; Console.Error.WriteLine($"  {done}/{total} cases"); }
+            });
+        }
+        VerifyReport? result = null;
+        console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("cases");
+                result = Verifier.Run(o, (done, total, id) =>
+                {
+                    task.MaxValue = Math.Max(total, 1);
+                    task.Value = done;
+                    task.Description = Markup.Escape(id.Length > 40 ? id[..40] : id);
+                });
+            });
+        return result!;
+    }
+
+    private static void Print(IAnsiConsole console, VerifyReport r)
+    {
+        console.MarkupLine(Markup.Escape($"implementation: {r.Implementation} ({r.Dtype}), `{r.Command}`"));
+        var table = new Table().Border(TableBorder.Simple).AddColumn("case").AddColumn("op").AddColumn("status").AddColumn("detail");
+        foreach (var c in r.Cases.Where(c => c.Status != CaseStatus.Pass).Take(200))
+            table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 110 ? c.Summary[..110] + "..." : c.Summary));
+        foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Pass).GroupBy(c => c.Op).OrderBy(g => g.Key))
+            table.AddRow($"{g.Count()} case(s)", Markup.Escape(g.Key), Status(CaseStatus.Pass), "");
+        console.Write(table);
+        foreach (var c in r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(20))
+        {
+            console.WriteLine();
+            console.WriteLine(ReportFormats.Detail(c));
+        }
+        foreach (var f in r.Findings) console.MarkupLine(Markup.Escape($"finding: {f}"));
+        if (r.Restarts > 0) console.WriteLine($"the implementation was restarted {r.Restarts} time(s) after crashes or hangs");
+        console.WriteLine();
+        console.WriteLine($"{r.Count(CaseStatus.Pass)} passed, {r.Count(CaseStatus.Fail)} failed, {r.Count(CaseStatus.Error)} errors, {r.Count(CaseStatus.Skipped)} skipped (seed {r.Seed}, shard {r.Shard})");
+    }
+
+    private static string Status(CaseStatus s) => s switch
+    {
+        CaseStatus.Pass => "[green]pass[/]",
+        CaseStatus.Fail => "[red]FAIL[/]",
+        CaseStatus.Error => "[red]ERROR[/]",
+        _ => "[grey]skipped[/]",
+    };
+
+    private static int Explain(VerifyOptions o, string id)
+    {
+        if (id.StartsWith("random/", StringComparison.Ordinal) && id.Split('/') is [_, var s, var k] && int.TryParse(s, out int seed) && int.TryParse(k, out int index))
+            o = o with { Seed = seed, RandomCases = Math.Max(o.RandomCases, index + 1) };
+        VerifyReport r;
+        try { r = Verifier.Run(o with { Filter = id }); }
+        catch (ImplementationUnavailableException e) { Console.Error.WriteLine($"the implementation could not be run: {e.Message}"); return 3; }
+        var c = r.Cases.FirstOrDefault(c => c.Id == id);
+        if (c is null) { Console.Error.WriteLine($"no case {id} (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)"); return 2; }
+        Console.WriteLine(ReportFormats.Detail(c));
+        foreach (var f in r.Findings) Console.WriteLine($"finding: {f}");
+        return c.Status is CaseStatus.Pass or CaseStatus.Skipped ? 0 : 1;
+    }
+
+    private static int Merge(string[] files, string? junit)
+    {
+        VerifyReport merged;
+        try { merged = ReportFormats.Merge(files.Select(f => ReportFormats.FromJson(File.ReadAllText(f))).ToList()); }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or ArgumentException)
+        {
+            Console.Error.WriteLine($"cannot merge: {e.Message}");
+            return 2;
+        }
+        if (junit is not null) CaseStore.WriteAtomically(junit, ReportFormats.ToJunit(merged));
+        Console.WriteLine($"{merged.Count(CaseStatus.Pass)} passed, {merged.Count(CaseStatus.Fail)} failed, {merged.Count(CaseStatus.Error)} errors, {merged.Count(CaseStatus.Skipped)} skipped (seed {merged.Seed}, shards {merged.Shard})");
+        foreach (var c in merged.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error)) Console.WriteLine(ReportFormats.Detail(c));
+        return merged.ExitCode;
+    }
+}

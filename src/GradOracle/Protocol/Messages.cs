@@ -1,0 +1,127 @@
+using System.Text;
+using System.Text.Json;
+using GradOracle.Cases;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Protocol;
+
+/// <summary>Protocol v1's message types (docs/protocol.md): one JSON object per line.</summary>
+public static class Messages
+{
+    /// <summary>The protocol version this build speaks.</summary>
+    public const int Version = 1;
+
+    /// <summary>{"id": 0, "type": "hello", "protocol": 1}</summary>
+    public static string Hello(long id) => $"{{\"id\": {id}, \"type\": \"hello\", \"protocol\": {Version}}}";
+
+    /// <summary>{"id": n, "type": "run", "op": ..., "attrs": {...}, "inputs": {...}, "grad_output": T}</summary>
+    public static string Run(RunRequest r)
+    {
+        var sb = new StringBuilder($"{{\"id\": {r.Id}, \"type\": \"run\", \"op\": {CaseJson.String(r.Op)}, \"attrs\": {{");
+        sb.Append(string.Join(", ", r.Attrs.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));
+        sb.Append("}, \"inputs\": {");
+        sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {CaseJson.Tensor(i.Value)}")));
+        sb.Append('}');
+        if (r.GradOutput is not null) sb.Append(", \"grad_output\": ").Append(CaseJson.Tensor(r.GradOutput));
+        return sb.Append('}').ToString();
+    }
+
+    /// <summary>A hello reply.</summary>
+    public static string HelloReply(long id, string name, string dtype, IEnumerable<string> ops) =>
+        $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]}}";
+
+    /// <summary>A run reply with output and (when asked) gradients.</summary>
+    public static string RunReply(long id, Tensor output, NamedTensors? grads)
+    {
+        var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {CaseJson.Tensor(output)}");
+        if (grads is not null)
+            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {CaseJson.Tensor(g.Value)}"))).Append('}');
+        return sb.Append('}').ToString();
+    }
+
+    /// <summary>An error reply.</summary>
+    public static string ErrorReply(long? id, string message) => $"{{\"id\": {(id is null ? "null" : id.ToString())}, \"error\": {CaseJson.String(message)}}}";
+
+    /// <summary>An "unsupported" reply.</summary>
+    public static string UnsupportedReply(long id) => $"{{\"id\": {id}, \"unsupported\": true}}";
+
+    /// <summary>Parses a request line (as `gradoracle serve` reads it).</summary>
+    public static Request ParseRequest(string line)
+    {
+        using var doc = Parse(line);
+        var root = doc.RootElement;
+        long id = Id(root);
+        var type = CaseJson.Required(root, "type", "$").GetString();
+        return type switch
+        {
+            "hello" => new HelloRequest(id, CaseJson.Required(root, "protocol", "$").GetInt32()),
+            "run" => new RunRequest(id,
+                CaseJson.Required(root, "op", "$").GetString() ?? throw new CaseFormatException("op", "expected a string"),
+                root.TryGetProperty("attrs", out var a) ? CaseJson.ReadAttributes(a, "attrs") : OpAttributes.None,
+                Named(CaseJson.Required(root, "inputs", "$"), "inputs"),
+                root.TryGetProperty("grad_output", out var g) && g.ValueKind != JsonValueKind.Null ? CaseJson.ReadTensor(g, "grad_output") : null),
+            _ => throw new CaseFormatException("type", $"\"{type}\" is not hello or run"),
+        };
+    }
+
+    /// <summary>Parses a response line (as `gradoracle verify` reads it).</summary>
+    public static Response ParseResponse(string line)
+    {
+        using var doc = Parse(line);
+        var root = doc.RootElement;
+        long id = Id(root);
+        if (root.TryGetProperty("error", out var err)) return new ErrorResponse(id, err.ValueKind == JsonValueKind.String ? err.GetString()! : err.GetRawText());
+        if (root.TryGetProperty("unsupported", out var u) && u.ValueKind == JsonValueKind.True) return new UnsupportedResponse(id);
+        if (root.TryGetProperty("protocol", out var p))
+        {
+            var ops = root.TryGetProperty("ops", out var o) && o.ValueKind == JsonValueKind.Array
+                ? o.EnumerateArray().Select(x => x.GetString() ?? "").ToArray()
+                : throw new CaseFormatException("ops", "a hello reply lists its ops");
+            string S(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new CaseFormatException(name, "expected a string");
+            return new HelloResponse(id, p.GetInt32(), S("name"), S("dtype"), ops);
+        }
+        var output = CaseJson.ReadTensor(CaseJson.Required(root, "output", "$"), "output");
+        var grads = root.TryGetProperty("grads", out var gr) && gr.ValueKind != JsonValueKind.Null ? Named(gr, "grads") : null;
+        return new RunResponse(id, output, grads);
+    }
+
+    private static JsonDocument Parse(string line)
+    {
+        try { return JsonDocument.Parse(line); }
+        catch (JsonException e) { throw new CaseFormatException("$", $"not a JSON object: {e.Message}"); }
+    }
+
+    private static long Id(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var v)
+            ? v : throw new CaseFormatException("id", "every message carries an integer id");
+
+    private static NamedTensors Named(JsonElement e, string path) =>
+        e.ValueKind == JsonValueKind.Object
+            ? new NamedTensors(e.EnumerateObject().Select(p => (p.Name, CaseJson.ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray())
+            : throw new CaseFormatException(path, "expected an object of named tensors");
+}
+
+/// <summary>A request.</summary>
+public abstract record Request(long Id);
+
+/// <summary>The handshake.</summary>
+public sealed record HelloRequest(long Id, int Protocol) : Request(Id);
+
+/// <summary>Run an op's forward and, with <paramref name="GradOutput"/>, its backward.</summary>
+public sealed record RunRequest(long Id, string Op, OpAttributes Attrs, NamedTensors Inputs, Tensor? GradOutput) : Request(Id);
+
+/// <summary>A response.</summary>
+public abstract record Response(long Id);
+
+/// <summary>The handshake's reply: who answers, in which precision, which ops.</summary>
+public sealed record HelloResponse(long Id, int Protocol, string Name, string Dtype, IReadOnlyList<string> Ops) : Response(Id);
+
+/// <summary>Output and gradients.</summary>
+public sealed record RunResponse(long Id, Tensor Output, NamedTensors? Grads) : Response(Id);
+
+/// <summary>The implementation reports an error for this request.</summary>
+public sealed record ErrorResponse(long Id, string Message) : Response(Id);
+
+/// <summary>The implementation does not support this op or configuration.</summary>
+public sealed record UnsupportedResponse(long Id) : Response(Id);

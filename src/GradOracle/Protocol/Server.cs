@@ -1,0 +1,61 @@
+using GradOracle.Cases;
+using GradOracle.Layers;
+
+namespace GradOracle.Protocol;
+
+/// <summary>
+/// `gradoracle serve`: the oracle behind protocol v1, answering hello and run requests with its own
+/// float64 outputs and gradients (max pooling's tie_policy and nan_rule taken from the attributes).
+/// </summary>
+public static class Server
+{
+    /// <summary>Every op name the oracle answers.</summary>
+    public static IReadOnlyList<string> Ops { get; } =
+        OpFactory.Known.SelectMany(o => o.Contains("{r}") ? new[] { 1, 2, 3 }.Select(r => o.Replace("{r}", r.ToString())) : [o]).ToList();
+
+    /// <summary>Answers one request line.</summary>
+    public static string Answer(string line)
+    {
+        Request request;
+        try { request = Messages.ParseRequest(line); }
+        catch (CaseFormatException e) { return Messages.ErrorReply(TryId(line), $"bad request: {e.Message}"); }
+        switch (request)
+        {
+            case HelloRequest h:
+                return h.Protocol == Messages.Version
+                    ? Messages.HelloReply(h.Id, "gradoracle-serve", "float64", Ops)
+                    : Messages.ErrorReply(h.Id, $"protocol {h.Protocol} is not supported; this server speaks {Messages.Version}");
+            case RunRequest r:
+                try
+                {
+                    var op = OpFactory.Create(r.Op, r.Attrs, r.Inputs.Names);
+                    var output = op.Forward(r.Inputs);
+                    return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput));
+                }
+                catch (ParameterException e) { return Messages.ErrorReply(r.Id, e.Message); }
+            default:
+                return Messages.ErrorReply(request.Id, "unknown request");
+        }
+    }
+
+    private static long? TryId(string line)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("id", out var id) && id.TryGetInt64(out var v) ? v : null;
+        }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
+    /// <summary>Serves until the input ends: one response line per request line, flushed at once.</summary>
+    public static void Serve(TextReader input, TextWriter output)
+    {
+        while (input.ReadLine() is { } line)
+        {
+            if (line.Trim().Length == 0) continue;
+            output.WriteLine(Answer(line));
+            output.Flush();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json;
+using GradOracle.Cases;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Verification;
+
+/// <summary>
+/// Regression snapshots of an implementation itself (--record DIR, --against DIR): its outputs and
+/// gradients per case, so that a later version is compared with the earlier one even for ops the oracle
+/// has no reference for.
+/// </summary>
+internal static class Recording
+{
+    private static string PathOf(string dir, WorkItem item) => Path.Combine(dir, item.Id.Replace('/', Path.DirectorySeparatorChar) + ".json");
+
+    public static void Save(string dir, WorkItem item, Tensor output, NamedTensors grads)
+    {
+        var sb = new StringBuilder("{\n");
+        sb.Append($"  \"id\": {CaseJson.String(item.Id)},\n  \"op\": {CaseJson.String(item.Oracle.Name)},\n");
+        sb.Append($"  \"output\": {CaseJson.Tensor(output)},\n  \"grads\": {{");
+        sb.Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {CaseJson.Tensor(g.Value)}")));
+        sb.Append("}\n}\n");
+        var path = PathOf(dir, item);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
+        File.WriteAllText(temp, sb.ToString());
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Null when the answer equals the recorded one to the dtype's precision, else what changed.</summary>
+    public static string? Compare(string dir, WorkItem item, Tensor output, NamedTensors grads, string dtype)
+    {
+        var path = PathOf(dir, item);
+        if (!File.Exists(path)) return $"no recording at {path}";
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var root = doc.RootElement;
+        var recorded = new List<(string, Tensor)> { ("output", CaseJson.ReadTensor(root.GetProperty("output"), "output")) };
+        recorded.AddRange(root.GetProperty("grads").EnumerateObject().Select(p => ($"grads.{p.Name}", CaseJson.ReadTensor(p.Value, $"grads.{p.Name}"))));
+        var now = new Dictionary<string, Tensor> { ["output"] = output };
+        foreach (var (n, g) in grads.Items) now[$"grads.{n}"] = g;
+        double u = DtypeTolerance.UnitRoundoff(dtype);
+        foreach (var (key, was) in recorded)
+        {
+            if (!now.TryGetValue(key, out var t)) return $"{key} is no longer returned";
+            if (t.Shape != was.Shape) return $"{key} changed shape from {was.Shape} to {t.Shape}";
+            double scale = 0;
+            for (int i = 0; i < was.Count; i++) if (double.IsFinite(was.At(i))) scale = Math.Max(scale, Math.Abs(was.At(i)));
+            for (int i = 0; i < was.Count; i++)
+            {
+                double a = was.At(i), b = t.At(i);
+                bool same = double.IsNaN(a) || double.IsNaN(b) ? double.IsNaN(a) && double.IsNaN(b) : Math.Abs(a - b) <= 4 * u * (Math.Abs(a) + scale) || a == b;
+                if (!same) return $"{key}[{string.Join(", ", was.Shape.Coordinates(i))}] was {Tensor.FormatNumber(a)}, is now {Tensor.FormatNumber(b)}";
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Collections.Immutable;
+using GradOracle.Cases;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Verification;
+
+/// <summary>What `gradoracle verify` runs and how.</summary>
+public sealed record VerifyOptions
+{
+    /// <summary>The implementation's command line.</summary>
+    public required string Command { get; init; }
+    /// <summary>reference-cases directory; null: none.</summary>
+    public CaseStore? Cases { get; init; }
+    /// <summary>Seed of the random cases (printed, so that a failure reproduces).</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>How many random cases.</summary>
+    public int RandomCases { get; init; } = 100;
+    /// <summary>1-based shard index and shard count: case k runs in shard (k mod count) + 1.</summary>
+    public int ShardIndex { get; init; } = 1;
+    /// <summary>Shard count.</summary>
+    public int ShardCount { get; init; } = 1;
+    /// <summary>Per-request timeout.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Finite differences of a float64 implementation's own forward on cases with at most this many differentiable elements.</summary>
+    public int FiniteDifferenceMaxElements { get; init; } = 64;
+    /// <summary>Save the implementation's answers here.</summary>
+    public string? RecordDir { get; init; }
+    /// <summary>Compare the implementation's answers with those saved here.</summary>
+    public string? AgainstDir { get; init; }
+    /// <summary>Only cases whose id contains this text.</summary>
+    public string? Filter { get; init; }
+}
+
+/// <summary>A case's verdict.</summary>
+public enum CaseStatus
+{
+    /// <summary>Matches the oracle (under the rules the implementation follows).</summary>
+    Pass,
+    /// <summary>Wrong values, shapes or missing gradients, broken invariants, or its backward disagrees with its own forward.</summary>
+    Fail,
+    /// <summary>The implementation does not support the op or configuration.</summary>
+    Skipped,
+    /// <summary>The implementation errored, crashed, hung or answered garbage.</summary>
+    Error,
+}
+
+/// <summary>One compared tensor that differs.</summary>
+public sealed record TensorDiff(string Tensor, int Count, int Total, ImmutableArray<string> Worst, string? Problem)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Problem ?? $"{Tensor}: {Count} of {Total} elements differ; worst: {string.Join("; ", Worst)}";
+}
+
+/// <summary>The verdict on one case, with everything needed to debug it.</summary>
+public sealed record CaseResult(
+    string Id, string Op, string Attributes, string Source, CaseStatus Status, string Summary,
+    ImmutableArray<TensorDiff> Diffs, ImmutableArray<string> Diagnosis, ImmutableArray<string> Notes, string Repro, double Seconds)
+{
+    /// <summary>Expected and actual tensors for the report's heat maps (not serialised).</summary>
+    public IReadOnlyDictionary<string, (Tensor Expected, Tensor Actual)>? Tensors { get; init; }
+}
+
+/// <summary>A whole run.</summary>
+public sealed record VerifyReport(
+    string Implementation, string Command, string Dtype, int Seed, string Shard, ImmutableArray<CaseResult> Cases,
+    ImmutableArray<string> Findings, string Stderr, int Restarts)
+{
+    /// <summary>Cases per status.</summary>
+    public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
+
+    /// <summary>0 all passed, 1 some failed or errored.</summary>
+    public int ExitCode => Cases.Any(c => c.Status is CaseStatus.Fail or CaseStatus.Error) ? 1 : 0;
+}
+
+/// <summary>One case to run: the oracle's op, what is sent, and where it came from.</summary>
+internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attrs, NamedTensors Inputs, Tensor GradOutput)
+{
+    public string Repro(VerifyOptions o) =>
+        $"gradoracle explain --impl {Quote(o.Command)} {Id}" + (Source == "random" ? $" --seed {o.Seed} --random {o.RandomCases}" : "");
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+}
