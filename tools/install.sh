@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what GradOracle needs beyond the .NET SDK and restores its packages. Idempotent: safe to run
-# again; it does nothing that is already done. `--no-torch` skips libtorch and the native bridge (the
-# rest works without them; libtorch parity tests are then skipped).
+# again; it does nothing that is already done. `--no-torch` skips libtorch, the native bridge and the test
+# tools (python3-numpy, chromium): everything else works, and the tests that need them are skipped.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -12,6 +12,8 @@ fi
 
 if [ "${1:-}" != "--no-torch" ]; then
   bash "$here/tools/install-torch.sh"
+  # The end-to-end tests' tools: python3-numpy for the example implementation, chromium for the report.
+  bash "$here/tools/install-test-tools.sh"
 fi
 
 echo "install: restoring NuGet packages"

@@ -40,7 +40,7 @@ public static class Diagnosis
         // Scale and sign, for any tensor, when no specific bug explains it.
         foreach (var (key, (expected, actual)) in ev.Tensors)
         {
-            if (found.Any(f => f.StartsWith(key + ":", StringComparison.Ordinal)) || actual.Shape != expected.Shape) continue;
+            if (!ev.Diffs.Any(d => d.Tensor == key) || found.Any(f => f.StartsWith(key + ":", StringComparison.Ordinal)) || actual.Shape != expected.Shape) continue;
             if (Variants.Same(Variants.Scale(expected, -1), actual, ev.Dtype)) { found.Add($"{key}: sign flipped (actual = -expected everywhere)"); continue; }
             if (Ratio(expected, actual) is { } r && Math.Abs(r - 1) > 1e-6)
                 found.Add(r > 1

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""An independent NumPy implementation of pooling, convolution, relu and linear, speaking GradOracle's
+protocol v1 on stdin/stdout (docs/protocol.md). Written from PyTorch's documented rules, not from
+GradOracle's code, so that `gradoracle verify` has a real second implementation to check.
+
+    gradoracle verify --impl "/usr/bin/python3 examples/numpy/impl.py"
+
+--bug NAME plants a known bug (for GradOracle's own tests of its diagnosis):
+  mean-copy      average pooling's backward copies dy to every window cell instead of dividing
+  tie-last       max pooling routes tied maxima to the last one (and ignores tie_policy)
+  overwrite      pooling backward overwrites where windows overlap instead of accumulating
+  unrotated      conv input gradient with the kernel not rotated
+  dw-mean        conv weight gradient divided by the batch size
+  sign           conv input gradient with its sign flipped
+  pad-plus-one   pooling uses one more padding than asked
+--dtype float32 computes in float32 (declared as such).
+"""
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--bug", default=None)
+parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+args = parser.parse_args()
+DT = np.float64 if args.dtype == "float64" else np.float32
+BUG = args.bug
+OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "linear"]
+
+
+def tensor_in(t):
+    special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+    data = [special[v] if isinstance(v, str) else v for v in t["data"]]
+    return np.array(data, dtype=np.float64).astype(DT).reshape(t["shape"])
+
+
+def number_out(v):
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+def tensor_out(a):
+    a = np.asarray(a)
+    return {"shape": list(a.shape), "data": [number_out(v) for v in a.reshape(-1)]}
+
+
+def pair(v, default=None):
+    if v is None:
+        return default
+    if isinstance(v, int):
+        return [v, v]
+    return list(v) if len(v) == 2 else [v[0], v[0]]
+
+
+def out_size(n, k, s, p, d, ceil):
+    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    out = num // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+# ---- pooling (2-d; 1-d is the 2-d op on a height-1 input) ----
+
+def windows(shape, k, s, p, d, ceil):
+    H, W = shape
+    OH, OW = (out_size(H, k[0], s[0], p[0], d[0], ceil), out_size(W, k[1], s[1], p[1], d[1], ceil))
+    for oh in range(OH):
+        for ow in range(OW):
+            taps = []
+            for i in range(k[0]):
+                h = oh * s[0] - p[0] + i * d[0]
+                for j in range(k[1]):
+                    w = ow * s[1] - p[1] + j * d[1]
+                    if 0 <= h < H and 0 <= w < W:
+                        taps.append((h, w))
+            yield oh, ow, OH, OW, taps
+
+
+def max_pool(x, dy, a):
+    k = pair(a["kernel_size"])
+    s = pair(a.get("stride"), k) or k
+    p = pair(a.get("padding", 0), [0, 0])
+    d = pair(a.get("dilation", 1), [1, 1])
+    if BUG == "pad-plus-one":
+        p = [v + 1 for v in p]
+    ceil = bool(a.get("ceil_mode", False))
+    N, C, H, W = x.shape
+    wins = list(windows((H, W), k, s, p, d, ceil))
+    OH, OW = (wins[0][2], wins[0][3]) if wins else (0, 0)
+    y = np.zeros((N, C, OH, OW), dtype=DT)
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            plane = x[n, c]
+            for oh, ow, _, _, taps in wins:
+                best, at = -math.inf, taps[0]
+                for t in taps:  # PyTorch: first maximum, NaN wins (the last NaN)
+                    v = plane[t]
+                    if BUG == "tie-last":
+                        better = v >= best or math.isnan(v)
+                    else:
+                        better = v > best or math.isnan(v)
+                    if better:
+                        best, at = v, t
+                y[n, c, oh, ow] = plane[at]
+                if dy is not None:
+                    if BUG == "overwrite":
+                        dx[n, c][at] = dy[n, c, oh, ow]
+                    else:
+                        dx[n, c][at] += dy[n, c, oh, ow]
+    return y, dx
+
+
+def avg_pool(x, dy, a):
+    k = pair(a["kernel_size"])
+    s = pair(a.get("stride"), k) or k
+    p = pair(a.get("padding", 0), [0, 0])
+    if BUG == "pad-plus-one":
+        p = [v + 1 for v in p]
+    ceil = bool(a.get("ceil_mode", False))
+    include = bool(a.get("count_include_pad", True))
+    override = a.get("divisor_override")
+    N, C, H, W = x.shape
+    OH, OW = out_size(H, k[0], s[0], p[0], 1, ceil), out_size(W, k[1], s[1], p[1], 1, ceil)
+    y = np.zeros((N, C, OH, OW), dtype=DT)
+    dx = np.zeros_like(x)
+    for oh in range(OH):
+        for ow in range(OW):
+            h0, w0 = oh * s[0] - p[0], ow * s[1] - p[1]
+            h1, w1 = min(h0 + k[0], H + p[0]), min(w0 + k[1], W + p[1])
+            pool = (h1 - h0) * (w1 - w0)  # the window clipped to input + padding
+            h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, H), min(w1, W)
+            div = override if override else (pool if include else (h1 - h0) * (w1 - w0))
+            y[:, :, oh, ow] = x[:, :, h0:h1, w0:w1].sum(axis=(2, 3)) / div
+            if dy is not None:
+                share = dy[:, :, oh, ow][:, :, None, None]
+                if BUG == "mean-copy":
+                    dx[:, :, h0:h1, w0:w1] += share
+                elif BUG == "overwrite":
+                    dx[:, :, h0:h1, w0:w1] = share / div
+                else:
+                    dx[:, :, h0:h1, w0:w1] += share / div
+    return y, dx
+
+
+# ---- convolution ----
+
+def conv(x, w, b, dy, a):
+    s = pair(a.get("stride", 1), [1, 1])
+    d = pair(a.get("dilation", 1), [1, 1])
+    g = int(a.get("groups", 1))
+    pad = a.get("padding", 0)
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = w.shape
+    if pad == "valid":
+        pads = [(0, 0), (0, 0)]
+    elif pad == "same":
+        pads = []
+        for dim, kk in ((0, KH), (1, KW)):
+            total = d[dim] * (kk - 1)
+            pads.append((total // 2, total - total // 2))
+    else:
+        pp = pair(pad, [0, 0])
+        pads = [(pp[0], pp[0]), (pp[1], pp[1])]
+    xp = np.pad(x, ((0, 0), (0, 0), pads[0], pads[1]))
+    Hp, Wp = xp.shape[2], xp.shape[3]
+    OH = (Hp - d[0] * (KH - 1) - 1) // s[0] + 1
+    OW = (Wp - d[1] * (KW - 1) - 1) // s[1] + 1
+    Og = O // g
+    y = np.zeros((N, O, OH, OW), dtype=DT)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for gi in range(g):
+        xs, os_ = slice(gi * Cg, (gi + 1) * Cg), slice(gi * Og, (gi + 1) * Og)
+        for i in range(KH):
+            for j in range(KW):
+                hs = slice(i * d[0], i * d[0] + s[0] * (OH - 1) + 1, s[0])
+                ws = slice(j * d[1], j * d[1] + s[1] * (OW - 1) + 1, s[1])
+                patch = xp[:, xs, hs, ws]                       # (N, Cg, OH, OW)
+                y[:, os_] += np.einsum("nchw,oc->nohw", patch, w[os_, :, i, j])
+                if dy is not None:
+                    wk = w[os_, :, KH - 1 - i, KW - 1 - j] if BUG == "unrotated" else w[os_, :, i, j]
+                    dxp[:, xs, hs, ws] += np.einsum("nohw,oc->nchw", dy[:, os_], wk)
+                    dw[os_, :, i, j] += np.einsum("nohw,nchw->oc", dy[:, os_], patch)
+    if b is not None:
+        y += b[None, :, None, None]
+    dx = dxp[:, :, pads[0][0]:Hp - pads[0][1], pads[1][0]:Wp - pads[1][1]]
+    if BUG == "sign":
+        dx = -dx
+    if BUG == "dw-mean":
+        dw = dw / N
+    db = dy.sum(axis=(0, 2, 3)) if (dy is not None and b is not None) else None
+    return y, dx, dw, db
+
+
+def as2d(t):
+    return t[:, :, None, :] if t is not None else None
+
+
+def as1d_attrs(a):
+    out = dict(a)
+    for key in ("kernel_size", "stride", "padding", "dilation"):
+        v = a.get(key)
+        if isinstance(v, list):
+            out[key] = [0 if key == "padding" else 1, v[0]]
+        elif isinstance(v, int):
+            out[key] = [0 if key == "padding" else 1, v]
+    if "kernel_size" in out and "stride" not in a:
+        out["stride"] = out["kernel_size"]
+    return out
+
+
+def run(op, a, inputs, dy):
+    x = inputs["input"]
+    if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
+        one = op.endswith("1d")
+        xx, dd, aa = (as2d(x), as2d(dy), as1d_attrs(a)) if one else (x, dy, a)
+        if one and "stride" in a and a["stride"] is not None:
+            aa["stride"] = [1, pair(a["stride"])[0]]
+        y, dx = (max_pool if op.startswith("max") else avg_pool)(xx, dd, aa)
+        return (y[:, :, 0, :], {"input": dx[:, :, 0, :]}) if one else (y, {"input": dx})
+    if op in ("conv1d", "conv2d"):
+        one = op == "conv1d"
+        w, b = inputs["weight"], inputs.get("bias")
+        if one:
+            aa = dict(a)
+            for key in ("stride", "dilation"):
+                aa[key] = [1, pair(a.get(key, 1))[0]]
+            if isinstance(a.get("padding"), (list, int)):
+                aa["padding"] = [0, pair(a["padding"])[0]]
+            y, dx, dw, db = conv(as2d(x), w[:, :, None, :], b, as2d(dy), aa)
+            grads = {"input": dx[:, :, 0, :], "weight": dw[:, :, 0, :]}
+            y = y[:, :, 0, :]
+        else:
+            y, dx, dw, db = conv(x, w, b, dy, a)
+            grads = {"input": dx, "weight": dw}
+        if db is not None:
+            grads["bias"] = db
+        return y, grads
+    if op == "relu":
+        return np.where(x > 0, x, 0).astype(DT), {"input": (dy * (x > 0)) if dy is not None else None}
+    if op == "linear":
+        w, b = inputs["weight"], inputs.get("bias")
+        y = x @ w.T + (b if b is not None else 0)
+        if dy is None:
+            return y, {}
+        lead = dy.reshape(-1, dy.shape[-1])
+        grads = {"input": dy @ w, "weight": lead.T @ x.reshape(-1, x.shape[-1])}
+        if b is not None:
+            grads["bias"] = lead.sum(axis=0)
+        return y, grads
+    return None
+
+
+def answer(line):
+    req = json.loads(line)
+    rid = req.get("id")
+    if req.get("type") == "hello":
+        return {"id": rid, "protocol": 1, "name": "numpy-example" + (f" (bug: {BUG})" if BUG else ""), "dtype": args.dtype, "ops": OPS}
+    if req.get("type") != "run":
+        return {"id": rid, "error": "unknown request type"}
+    if req["op"] not in OPS:
+        return {"id": rid, "unsupported": True}
+    inputs = {k: tensor_in(v) for k, v in req["inputs"].items()}
+    dy = tensor_in(req["grad_output"]) if req.get("grad_output") is not None else None
+    try:
+        y, grads = run(req["op"], req.get("attrs", {}), inputs, dy)
+    except Exception as e:  # report, never die
+        return {"id": rid, "error": f"{type(e).__name__}: {e}"}
+    reply = {"id": rid, "output": tensor_out(y)}
+    if dy is not None:
+        reply["grads"] = {k: tensor_out(v) for k, v in grads.items() if v is not None}
+    return reply
+
+
+for line in sys.stdin:
+    if line.strip():
+        sys.stdout.write(json.dumps(answer(line)) + "\n")
+        sys.stdout.flush()

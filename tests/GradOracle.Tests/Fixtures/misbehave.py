@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""A deliberately unreliable implementation for GradOracle's robustness tests: relu is right; sigmoid
+misbehaves as --mode says (crash, hang, garbage, shape, error, wrongid, silent). Pure Python."""
+import json, math, sys, time
+
+mode = sys.argv[sys.argv.index("--mode") + 1]
+if mode == "silent":  # never answers the hello
+    time.sleep(60)
+for line in sys.stdin:
+    req = json.loads(line)
+    rid = req["id"]
+    if req["type"] == "hello":
+        print(json.dumps({"id": rid, "protocol": 1, "name": f"misbehave-{mode}", "dtype": "float64", "ops": ["relu", "sigmoid"]}), flush=True)
+        continue
+    x = req["inputs"]["input"]
+    dy = req.get("grad_output")
+    if req["op"] == "relu":
+        y = [v if v > 0 else 0.0 for v in x["data"]]
+        reply = {"id": rid, "output": {"shape": x["shape"], "data": y}}
+        if dy:
+            reply["grads"] = {"input": {"shape": x["shape"], "data": [g if v > 0 else 0.0 for v, g in zip(x["data"], dy["data"])]}}
+        print(json.dumps(reply), flush=True)
+        continue
+    if mode == "crash":
+        print("sigmoid: segmentation fault (simulated)", file=sys.stderr, flush=True)
+        sys.exit(139)
+    if mode == "hang":
+        time.sleep(60)
+    if mode == "garbage":
+        print("this is not json", flush=True)
+        continue
+    if mode == "error":
+        print(json.dumps({"id": rid, "error": "sigmoid not implemented for this shape"}), flush=True)
+        continue
+    if mode == "wrongid":
+        rid = rid + 1000
+    y = [1 / (1 + math.exp(-v)) for v in x["data"]]
+    shape = x["shape"] if mode != "shape" else [len(y)]
+    reply = {"id": rid, "output": {"shape": shape, "data": y}}
+    if dy:
+        reply["grads"] = {"input": {"shape": shape, "data": [g * s * (1 - s) for s, g in zip(y, dy["data"])]}}
+    print(json.dumps(reply), flush=True)

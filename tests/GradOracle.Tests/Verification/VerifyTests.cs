@@ -1,0 +1,182 @@
+using System.Xml.Linq;
+using GradOracle.Cases;
+using GradOracle.Protocol;
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Verification;
+
+/// <summary>`gradoracle verify` end to end, against real child processes.</summary>
+public class VerifyTests
+{
+    private static readonly CaseStore Cases = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory);
+
+    private static VerifyOptions Options(string command, int seed = 11, int random = 60, bool reference = true) =>
+        new() { Command = command, Cases = reference ? Cases : null, Seed = seed, RandomCases = random, Timeout = TimeSpan.FromSeconds(20) };
+
+    private static string Why(VerifyReport r) => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(5).Select(ReportFormats.Detail));
+
+    [Test]
+    public void The_oracle_served_over_the_protocol_passes_every_case_and_its_own_finite_differences()
+    {
+        var r = Verifier.Run(Options(Tools.Serve));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Dtype, Is.EqualTo("float64"));
+        Assert.That(r.Count(CaseStatus.Pass), Is.EqualTo(Cases.VerifiedFiles().Count + 60));
+        Assert.That(r.Cases.Count(c => c.Notes.Any(n => n.StartsWith("backward agrees with finite differences of its own forward"))), Is.GreaterThan(50));
+        Assert.That(r.Findings, Has.Some.Contains("follows the tie_policy and nan_rule it is sent"));
+    }
+
+    [Test]
+    public void The_independent_numpy_example_passes_and_unsupported_ops_are_skipped()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy(), random: 150));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(80));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Skipped).Select(c => c.Summary), Has.All.Contains("is not among the implementation's ops"));
+        Assert.That(r.Findings, Has.Some.Contains("always follows tie_policy=first, nan_rule=propagate; that is PyTorch's rule"));
+    }
+
+    [Test]
+    public void A_float32_implementation_is_judged_with_tolerances_from_what_was_summed()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--dtype float32"), random: 150));
+        Assert.That(r.Dtype, Is.EqualTo("float32"));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+    }
+
+    [TestCase("mean-copy", "grads.input: mean-pool gradient copied to every window cell instead of divided by the divisor")]
+    [TestCase("unrotated", "grads.input: convolution input gradient computed with the kernel not rotated by 180 degrees")]
+    [TestCase("dw-mean", "grads.weight: weight gradient divided by the batch size")]
+    [TestCase("sign", "grads.input: sign flipped")]
+    [TestCase("overwrite", "overlapping windows overwrite each other's gradient instead of accumulating")]
+    [TestCase("pad-plus-one", "output: off-by-one in padding")]
+    public void A_planted_bug_fails_with_its_name_in_the_diagnosis(string bug, string diagnosis)
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy($"--bug {bug}"), seed: 3, random: 150));
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+        var failing = r.Cases.Where(c => c.Status == CaseStatus.Fail).ToList();
+        Assert.That(failing, Is.Not.Empty);
+        Assert.That(failing.SelectMany(c => c.Diagnosis), Has.Some.Contains(diagnosis), Why(r));
+        Assert.That(failing.SelectMany(c => c.Diffs).SelectMany(d => d.Worst), Is.Not.Empty);
+    }
+
+    [Test]
+    public void The_mean_copy_diagnosis_gives_the_window_size_as_the_factor()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug mean-copy"), seed: 3, random: 0) with { Filter = "avg_pool2d/source-example" });
+        var c = r.Cases.Single();
+        Assert.That(c.Diagnosis, Has.Some.Contains("4x too large (the window holds 4 cells)"));
+        Assert.That(c.Diffs.Single().Worst[0], Does.Contain("expected 0.5, got 2").And.Contain("window (0, 0) over input values [1, 3, 2, 2]"));
+    }
+
+    [Test]
+    public void A_different_tie_policy_is_recognised_judged_as_such_and_reported_against_pytorch()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug tie-last"), seed: 3, random: 150));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Findings, Has.Some.Contains("always follows tie_policy=last").And.Contains("where PyTorch gives it to the first"));
+        Assert.That(r.Cases.Where(c => c.Notes.Any(n => n.Contains("judged against tie_policy=last"))), Is.Not.Empty);
+    }
+
+    [TestCase("crash", CaseStatus.Error, "crashed: the process exited with code 139 before answering; its stderr ends: sigmoid: segmentation fault (simulated)")]
+    [TestCase("garbage", CaseStatus.Error, "garbage: unreadable response")]
+    [TestCase("error", CaseStatus.Error, "the implementation reported an error: sigmoid not implemented")]
+    [TestCase("wrongid", CaseStatus.Error, "wrong id")]
+    [TestCase("shape", CaseStatus.Fail, "output: shape")]
+    public void A_misbehaving_implementation_is_reported_case_by_case_and_the_run_goes_on(string mode, CaseStatus status, string reason)
+    {
+        var r = Verifier.Run(Options(Tools.Misbehave(mode), seed: 5, random: 120, reference: false));
+        var sigmoid = r.Cases.Where(c => c.Op == "sigmoid").ToList();
+        var relu = r.Cases.Where(c => c.Op == "relu").ToList();
+        Assert.That(sigmoid, Is.Not.Empty);
+        Assert.That(relu, Is.Not.Empty);
+        Assert.That(sigmoid.Select(c => c.Status), Has.All.EqualTo(status));
+        Assert.That(sigmoid.Select(c => c.Summary), Has.All.Contains(reason));
+        Assert.That(relu.Select(c => c.Status), Has.All.EqualTo(CaseStatus.Pass), "relu cases after each failure still pass");
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_hanging_implementation_times_out_per_case_and_is_restarted()
+    {
+        var r = Verifier.Run(Options(Tools.Misbehave("hang"), seed: 5, random: 40, reference: false) with { Timeout = TimeSpan.FromSeconds(1) });
+        var sigmoid = r.Cases.Where(c => c.Op == "sigmoid").ToList();
+        Assert.That(sigmoid, Is.Not.Empty);
+        Assert.That(sigmoid.Select(c => c.Summary), Has.All.StartsWith("timeout: no response within 1 s"));
+        Assert.That(r.Restarts, Is.GreaterThanOrEqualTo(sigmoid.Count));
+        Assert.That(r.Cases.Where(c => c.Op == "relu").Select(c => c.Status), Has.All.EqualTo(CaseStatus.Pass));
+    }
+
+    [TestCase("exec /nonexistent/impl", "did not answer the hello")]
+    [TestCase("silent", "did not answer the hello: no response within")]
+    public void An_implementation_that_cannot_be_run_at_all_is_refused_before_any_case(string command, string message)
+    {
+        var options = Options(command == "silent" ? Tools.Misbehave("silent") : command, reference: false) with { Timeout = TimeSpan.FromSeconds(2) };
+        var e = Assert.Throws<ImplementationUnavailableException>(() => Verifier.Run(options));
+        Assert.That(e!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void Shards_split_the_cases_deterministically_and_their_reports_merge()
+    {
+        var full = Verifier.Run(Options(Tools.Serve, random: 30));
+        var shards = Enumerable.Range(1, 3).Select(i => Verifier.Run(Options(Tools.Serve, random: 30) with { ShardIndex = i, ShardCount = 3 })).ToList();
+        var ids = shards.SelectMany(s => s.Cases.Select(c => c.Id)).ToList();
+        Assert.That(ids, Is.Unique);
+        Assert.That(ids.Order(StringComparer.Ordinal), Is.EqualTo(full.Cases.Select(c => c.Id).Order(StringComparer.Ordinal)));
+        var merged = ReportFormats.Merge(shards.Select(s => ReportFormats.FromJson(ReportFormats.ToJson(s))).ToList());
+        Assert.That(merged.Cases.Select(c => (c.Id, c.Status)), Is.EquivalentTo(full.Cases.Select(c => (c.Id, c.Status))));
+        Assert.That(merged.Shard, Is.EqualTo("1/3+2/3+3/3"));
+    }
+
+    [Test]
+    public void A_recording_catches_a_later_version_that_changed()
+    {
+        Tools.RequireNumPy();
+        var dir = Path.Combine(Path.GetTempPath(), $"gradoracle-record-{Guid.NewGuid():N}");
+        try
+        {
+            var recorded = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 60) with { RecordDir = dir });
+            Assert.That(recorded.ExitCode, Is.Zero, Why(recorded));
+            var same = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 60) with { AgainstDir = dir });
+            Assert.That(same.ExitCode, Is.Zero, Why(same));
+            Assert.That(same.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Notes), Has.All.Contains("unchanged since the recording"));
+            var changed = Verifier.Run(Options(Tools.NumPy("--bug dw-mean"), seed: 3, random: 60) with { AgainstDir = dir });
+            var conv = changed.Cases.Where(c => c.Op.StartsWith("conv") && c.Status == CaseStatus.Fail).ToList();
+            Assert.That(conv.SelectMany(c => c.Diffs).Select(d => d.Problem ?? ""), Has.Some.Contains("changed since the recording: grads.weight"));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void Junit_and_json_reports_carry_every_case()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug mean-copy"), seed: 3, random: 40));
+        var junit = XDocument.Parse(ReportFormats.ToJunit(r));
+        var suite = junit.Root!.Element("testsuite")!;
+        Assert.That((int)suite.Attribute("tests")!, Is.EqualTo(r.Cases.Length));
+        Assert.That(suite.Elements("testcase").Count(t => t.Element("failure") is not null), Is.EqualTo(r.Count(CaseStatus.Fail)));
+        Assert.That(suite.Elements("testcase").Count(t => t.Element("skipped") is not null), Is.EqualTo(r.Count(CaseStatus.Skipped)));
+        Assert.That(suite.Descendants("failure").First().Value, Does.Contain("likely cause: grads.input: mean-pool gradient copied"));
+        var back = ReportFormats.FromJson(ReportFormats.ToJson(r));
+        Assert.That(back.Cases.Select(c => (c.Id, c.Status, c.Summary)), Is.EqualTo(r.Cases.Select(c => (c.Id, c.Status, c.Summary))));
+        Assert.That(back.Seed, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void The_protocol_server_answers_errors_for_bad_requests_instead_of_dying()
+    {
+        Assert.That(Server.Answer("not json"), Does.StartWith("{\"id\": null, \"error\": \"bad request"));
+        Assert.That(Server.Answer("{\"id\": 4, \"type\": \"hello\", \"protocol\": 9}"), Does.Contain("protocol 9 is not supported"));
+        Assert.That(Server.Answer("{\"id\": 5, \"type\": \"run\", \"op\": \"conv2d\", \"attrs\": {}, \"inputs\": {\"input\": {\"shape\": [1, 3, 4, 4], \"data\": [" + string.Join(",", Enumerable.Repeat("0", 48)) + "]}, \"weight\": {\"shape\": [2, 2, 3, 3], \"data\": [" + string.Join(",", Enumerable.Repeat("0", 36)) + "]}}}"),
+            Does.Contain("\"id\": 5, \"error\": \"weight.shape = (2, 2, 3, 3): dimension 1 must be C_in/groups = 3/1 = 3\""));
+        var hello = (HelloResponse)Messages.ParseResponse(Server.Answer(Messages.Hello(0)));
+        Assert.That(hello.Ops, Does.Contain("stochastic_pool2d").And.Contain("cross_entropy"));
+    }
+}
