@@ -67,7 +67,7 @@ public sealed class InvariantReport
             {
                 string ratio = expected != 0 ? $" (ratio {actual / expected:G6})" : "";
                 violations.Add(new InvariantViolation(invariant,
-                    $"{actual:R} where {expected:R} was expected{ratio}; allowed rounding {allowed:G3}" + (explain?.Invoke(actual) is { } e ? $". {e}" : "")));
+                    $"{actual:R} where {expected:R} was expected{ratio}; allowed rounding {allowed:G3}" + (explain?.Invoke(actual) is { Length: > 0 } e ? $". {e}" : "")));
             }
         }
 

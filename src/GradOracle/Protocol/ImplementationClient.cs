@@ -78,7 +78,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
 
         var outcome = Exchange(0, Messages.Hello(0));
         if (outcome is Outcome.Failed f)
-            throw new ImplementationUnavailableException($"`{command}` did not answer the hello: {f.Reason}{StderrHint()}");
+            throw new ImplementationUnavailableException($"`{command}` did not answer the hello: {f.Reason}{(f.Reason.Contains("its stderr ends") ? "" : StderrHint())}");
         if (((Outcome.Answered)outcome).Response is not HelloResponse hello)
             throw new ImplementationUnavailableException($"`{command}` answered the hello with something else: {((Outcome.Answered)outcome).Response}");
         if (hello.Protocol != Messages.Version)

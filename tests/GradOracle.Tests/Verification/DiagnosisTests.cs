@@ -1,0 +1,83 @@
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Verification;
+
+/// <summary>The diagnoses that the NumPy example cannot plant, tested in process on answers built from each bug.</summary>
+public class DiagnosisTests
+{
+    private static List<string> Explain(IOp op, NamedTensors inputs, Func<Tensor, NamedTensors, (Tensor Output, NamedTensors Grads)> bug)
+    {
+        var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 3);
+        var item = new WorkItem("test/case", "reference", op, op.Attrs, inputs, dy);
+        var ev = new Evaluation { Dtype = "float64", Inputs = inputs, GradOutput = dy };
+        ev.Expected = op.Forward(inputs);
+        ev.ExpectedGrads = op.Backward(inputs, dy);
+        (ev.Actual, ev.ActualGrads) = bug(dy, ev.ExpectedGrads);
+        ev.Tensors["output"] = (ev.Expected, ev.Actual);
+        foreach (var (name, g) in ev.ExpectedGrads.Items)
+        {
+            ev.Tensors[$"grads.{name}"] = (g, ev.ActualGrads[name]);
+            if (!Variants.Same(g, ev.ActualGrads[name], "float64")) ev.Diffs.Add(new TensorDiff($"grads.{name}", 1, g.Count, [], null));
+        }
+        if (!Variants.Same(ev.Expected, ev.Actual, "float64")) ev.Diffs.Add(new TensorDiff("output", 1, ev.Expected.Count, [], null));
+        return Diagnosis.Explain(item, ev);
+    }
+
+    [Test]
+    public void Batch_norm_without_its_mean_terms_is_named()
+    {
+        var bn = new BatchNorm(training: true);
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(3, 2, 4), 1)), ("weight", Samples.Positive(Shape.Of(2), 2)), ("bias", Samples.Scaled(Shape.Of(2), 3, 1)));
+        var found = Explain(bn, inputs, (dy, right) => (bn.Forward(inputs), right.With("input", Variants.BatchNormWithoutMeanTerms(bn, inputs, dy))));
+        Assert.That(found, Has.Some.StartsWith("grads.input: batch-norm backward without its mean terms"));
+    }
+
+    [Test]
+    public void A_softmax_using_only_the_jacobian_diagonal_is_named()
+    {
+        var s = new Softmax(1);
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(3, 4), 1));
+        var found = Explain(s, inputs, (dy, right) => (s.Forward(inputs), right.With("input", Variants.SoftmaxDiagonal(s, inputs, dy))));
+        Assert.That(found, Has.Some.StartsWith("grads.input: softmax backward uses only the Jacobian's diagonal"));
+    }
+
+    [Test]
+    public void Channels_last_data_read_as_channels_first_is_named()
+    {
+        var op = MaxPool.Create(2, [2]);
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(1, 3, 4, 4), 1));
+        var found = Explain(op, inputs, (dy, right) =>
+            (Variants.WriteAsChannelsLast(op.Forward(inputs.With("input", Variants.ReadAsChannelsLast(inputs["input"])))), right));
+        Assert.That(found, Has.Some.Contains("read as channels-last"));
+    }
+
+    [Test]
+    public void A_bias_gradient_missing_the_batch_sum_is_named()
+    {
+        var conv = Convolution.Create(2, padding: ConvPadding.Of(1));
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(2, 2, 4, 4), 1)), ("weight", Samples.Scaled(Shape.Of(3, 2, 3, 3), 2, 0.5)), ("bias", Samples.Scaled(Shape.Of(3), 3, 0.5)));
+        var found = Explain(conv, inputs, (dy, right) => (conv.Forward(inputs), right.With("bias", Variants.FirstSampleOnly(conv, inputs, dy)["bias"])));
+        Assert.That(found, Has.Some.StartsWith("grads.bias: bias gradient misses the sum over the batch"));
+    }
+
+    [Test]
+    public void An_off_by_one_stride_is_named()
+    {
+        var op = AvgPool.Create(2, [2], [2]);
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 6, 6), 1));
+        var strideThree = AvgPool.Create(2, [2], [3]);
+        var found = Explain(op, inputs, (dy, right) => (strideThree.Forward(inputs), right));
+        Assert.That(found, Has.Some.StartsWith("output: off-by-one in stride: the output matches stride=[3, 3], not [2, 2]"));
+    }
+
+    [Test]
+    public void A_right_answer_gets_no_diagnosis()
+    {
+        var op = AvgPool.Create(2, [2]);
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 4, 4), 1));
+        Assert.That(Explain(op, inputs, (dy, right) => (op.Forward(inputs), right)), Is.Empty);
+    }
+}
