@@ -120,7 +120,7 @@ internal static class VerifyCommand
                 {
                     task.MaxValue = Math.Max(total, 1);
                     task.Value = done;
-                    task.Description = Markup.Escape(id.Length > 40 ? id[..40] : id);
+                    task.Description = id.Length == 0 ? "done" : Markup.Escape(id.Length > 40 ? id[..40] : id);
                 });
             });
         return result!;
