@@ -8,6 +8,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
 --bug NAME plants a known bug (for GradOracle's own tests of its diagnosis):
   mean-copy      average pooling's backward copies dy to every window cell instead of dividing
   tie-last       max pooling routes tied maxima to the last one (and ignores tie_policy)
+  nan-ignore     max pooling lets NaN lose every comparison (Caffe's rule) instead of PyTorch's NaN-wins
   overwrite      pooling backward overwrites where windows overlap instead of accumulating
   unrotated      conv input gradient with the kernel not rotated
   dw-mean        conv weight gradient divided by the batch size
@@ -106,6 +107,8 @@ def max_pool(x, dy, a):
                     v = plane[t]
                     if BUG == "tie-last":
                         better = v >= best or math.isnan(v)
+                    elif BUG == "nan-ignore":
+                        better = v > best
                     else:
                         better = v > best or math.isnan(v)
                     if better:

@@ -83,6 +83,15 @@ public class VerifyTests
         Assert.That(r.Cases.Where(c => c.Notes.Any(n => n.Contains("judged against tie_policy=last"))), Is.Not.Empty);
     }
 
+    [Test]
+    public void A_different_nan_rule_is_recognised_and_reported_against_pytorch()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug nan-ignore"), seed: 3, random: 150));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Findings, Has.Some.Contains("nan_rule=ignore").And.Contains("where PyTorch treats NaN as the maximum"));
+    }
+
     [TestCase("crash", CaseStatus.Error, "crashed: the process exited with code 139 before answering; its stderr ends: sigmoid: segmentation fault (simulated)")]
     [TestCase("garbage", CaseStatus.Error, "garbage: unreadable response")]
     [TestCase("error", CaseStatus.Error, "the implementation reported an error: sigmoid not implemented")]
