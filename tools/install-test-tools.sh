@@ -6,11 +6,5 @@ set -euo pipefail
 missing=()
 /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || missing+=(python3-numpy)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "install-test-tools: installing ${missing[*]} from Debian"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ${missing[@]+"${missing[@]}"}
 echo "install-test-tools: $(/usr/bin/python3 -c 'import numpy; print("numpy", numpy.__version__)'), $(chromium --version 2>/dev/null | head -1)"

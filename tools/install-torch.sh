@@ -13,13 +13,7 @@ dpkg -s libtorch-dev >/dev/null 2>&1 || missing+=(libtorch-dev)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "install-torch: installing ${missing[*]} from Debian"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ${missing[@]+"${missing[@]}"}
 
 if [ ! -f "$lib" ] || [ -n "$(find "$native" -maxdepth 1 -type f -newer "$lib")" ]; then
   echo "install-torch: building the bridge"

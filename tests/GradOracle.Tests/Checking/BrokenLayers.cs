@@ -1,4 +1,4 @@
-using GradOracle.Geometry;
+using GradOracle.Verification;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
@@ -24,28 +24,9 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
     public IReadOnlyList<string> DifferentiableInputs => reference.DifferentiableInputs;
     public Tensor Forward(NamedTensors inputs) => reference.Forward(inputs);
 
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
-    {
-        var x = inputs["input"];
-        var g = reference.Windows.For(x.Shape);
-        int planes = x.Shape[0] * x.Shape[1];
-        var dx = new double[x.Count];
-        var taps = new int[g.MaxWindowSize];
-        var kt = new int[g.MaxWindowSize];
-        for (int p = 0; p < planes; p++)
-            for (int o = 0; o < g.OutputPlaneSize; o++)
-            {
-                int n = g.Gather(o, taps, kt);
-                double dy = gradOutput.At(p * g.OutputPlaneSize + o);
-                for (int i = 0; i < n; i++)
-                {
-                    int at = p * g.InputPlaneSize + taps[i];
-                    if (bug == Bug.CopiedNotDivided) dx[at] += dy;
-                    else dx[at] = dy / reference.Divisor(g, o);
-                }
-            }
-        return NamedTensors.Input(Tensor.FromArray(x.Shape, dx));
-    }
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => NamedTensors.Input(bug == Bug.CopiedNotDivided
+        ? Variants.With(reference, inputs, "divisor_override", 1)!.Backward(inputs, gradOutput)["input"] // copying = dividing by 1
+        : Variants.AvgPoolOverwrite(reference, inputs["input"], gradOutput));
 
     public GradOracle.Checking.InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
         reference.CheckInvariants(inputs, gradOutput, gradients);
