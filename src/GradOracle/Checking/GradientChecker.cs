@@ -26,6 +26,15 @@ public sealed record GradCheckOptions
     /// inside that range is right. Null: the range alone is judged.
     /// </summary>
     public IOp? Declared { get; init; }
+
+    /// <summary>
+    /// Compressed finite differences where the op declares its Jacobian's structure: the elements of a colour
+    /// move together (element by element otherwise, and always for refining a kink).
+    /// </summary>
+    public bool Compress { get; init; } = true;
+
+    /// <summary>Spread the forward passes over the machine's cores.</summary>
+    public bool Parallel { get; init; } = true;
 }
 
 /// <summary>
@@ -90,8 +99,12 @@ public static class GradientChecker
             if (a.Shape != x.Shape)
                 return new GradCheckResult(op.Name, op.Attributes, elements, $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
-            for (int i = 0; i < x.Count; i++)
-                elements.Add(CheckElement(probe, i, a.At(i), declared?[name].At(i), options));
+            var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
+            var first = structure is null ? null : probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel);
+            var checks = new ElementCheck[x.Count];
+            var dn = declared?[name];
+            Loop(x.Count, options.Parallel, i => checks[i] = CheckElement(probe, i, a.At(i), dn?.At(i), options, first?[i]));
+            elements.AddRange(checks);
         }
         return new GradCheckResult(op.Name, op.Attributes, elements) { ExcludedOutputs = excluded };
     }
@@ -100,7 +113,15 @@ public static class GradientChecker
     public static GradCheckResult Check(IOp op, NamedTensors inputs, int seed = 1, GradCheckOptions? options = null) =>
         Check(op, inputs, RandomGradOutput(op.Forward(inputs).Shape, seed), options);
 
-    private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o)
+    private static void Loop(int count, bool parallel, Action<int> body)
+    {
+        if (parallel && count > 1) Parallel.For(0, count, body);
+        else for (int i = 0; i < count; i++) body(i);
+    }
+
+    private static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
+
+    private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Evaluated? first)
     {
         var coords = probe.Input.Shape.Coordinates(i).ToImmutableArray();
         double x = probe.Input.At(i);
@@ -111,9 +132,11 @@ public static class GradientChecker
         if (!double.IsFinite(x))
             return Make(double.NaN, double.NaN, double.NaN, false, null, ElementVerdict.Skipped, $"input is {x}: not differentiable by finite differences");
 
-        double h0 = PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
-        Stencil5? s = null;
-        for (int level = 0; level <= o.Refinements; level++)
+        double h0 = FirstStep(x, o);
+        Stencil5? s = first?.Value;
+        // The compressed pass stands for level 0; a kink there (or no compressed pass) goes element by element.
+        if (first is { Value: null }) s = null;
+        for (int level = first is null ? 0 : 1; level <= o.Refinements && (first is null || s is { IsKink: true }); level++)
         {
             s = probe.Evaluate(i, h0 / Math.Pow(16, level));
             if (s is null)
@@ -151,114 +174,136 @@ public static class GradientChecker
 
     private static double PowerOfTwoNear(double v) => Math.Pow(2, Math.Round(Math.Log2(v)));
 
+    /// <summary>The result of a compressed pass for one element: its stencil, or null when an output turned non-finite.</summary>
+    private sealed record Evaluated(Stencil5? Value);
+
     /// <summary>The values along one coordinate direction at offsets -2h..2h, and what they say.</summary>
     private readonly record struct Stencil5(double Step, double Central, double ErrorEstimate, double Left, double Right,
         double MinSlope, double MaxSlope, bool IsKink);
 
-    /// <summary>Evaluates the op with one element of one input moved, against the unmoved output.</summary>
-    private sealed class Probe
+    /// <summary>Per element: the stencil sums over the outputs it reaches, and what their one-sided slopes say.</summary>
+    private struct Accumulator
     {
-        private readonly IOp op;
-        private readonly NamedTensors inputs;
-        private readonly double[] work;
-        private readonly Tensor gradOutput;
-        private readonly Tensor baseOutput;
-
-        public Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
-        {
-            this.op = op;
-            this.inputs = inputs;
-            Name = name;
-            Input = inputs[name];
-            work = Input.ToArray();
-            this.gradOutput = gradOutput;
-            this.baseOutput = baseOutput;
-        }
-
-        public string Name { get; }
-
-        public Tensor Input { get; }
+        public double D0, D1, D3, D4;   // Σ_j dY_j (y_j(t) - y_j(0)) at t = -2, -1, 1, 2
+        public double Lo, Hi, Noise;
+        public bool Kink, NonFinite;
 
         /// <summary>
-        /// Moves element i by t·h for t = -2..2 and differences each output against the unmoved one before
-        /// weighting by dY, so that unaffected outputs contribute exactly 0. Each output is judged on its
-        /// own: a smooth output adds its 5-point derivative, an output with a kink (its one-sided slopes
-        /// jump) adds the interval between its slopes. A gradient that picks, per output, any value in
-        /// that output's interval is a valid one (max-pool windows choose independently), so the sum of
-        /// the intervals bounds the analytic value. Null when an output turns non-finite.
+        /// Adds one output j with values y(-2h), y(-h), y(h), y(2h). A smooth output adds its 5-point derivative to
+        /// the acceptable interval, a kinked one (its one-sided slopes jump) the interval between its slopes: a
+        /// gradient that picks, per output, any value in that output's interval is valid (max-pool windows choose
+        /// independently), so the sum of the intervals bounds the analytic value.
         /// </summary>
+        public void Add(double dy, double y0, double m2, double m1, double p1, double p2, double h)
+        {
+            if (!double.IsFinite(y0)) return; // a NaN/inf output carries no derivative information
+            double a = m2 - y0, b = m1 - y0, c = p1 - y0, d = p2 - y0;
+            if (a == 0 && b == 0 && c == 0 && d == 0) return;
+            if (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d)) { NonFinite = true; return; }
+            Span<double> v = [dy * a, dy * b, 0, dy * c, dy * d];
+            D0 += v[0]; D1 += v[1]; D3 += v[3]; D4 += v[4];
+            // Rounding in each difference: a few ulps of what the output sums, then the product with dY.
+            double mag = Math.Abs(dy) * (Math.Max(Math.Max(Math.Abs(m2), Math.Abs(m1)), Math.Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
+            double noise = 64 * Tolerance.UnitRoundoff * mag;
+            Noise += noise;
+            var slopes = Slopes(v, h);
+            if (Math.Abs(slopes.Jump) > 16 * noise / h + 1e-7 * slopes.Scale)
+            {
+                Kink = true;
+                Lo += slopes.Min;
+                Hi += slopes.Max;
+            }
+            else
+            {
+                Lo += slopes.Central;
+                Hi += slopes.Central;
+            }
+        }
+
+        public readonly Stencil5? Finish(double h)
+        {
+            if (NonFinite) return null;
+            Span<double> total = [D0, D1, 0, D3, D4];
+            var all = Slopes(total, h);
+            double estimate = Math.Abs(all.C1 - all.C2) / 3 + 4 * Noise / h;
+            return new Stencil5(h, Kink ? all.C1 : all.Central, estimate, all.Left, all.Right, Lo, Hi, Kink);
+        }
+    }
+
+    /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
+    private sealed class Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
+    {
+        public string Name { get; } = name;
+
+        public Tensor Input { get; } = inputs[name];
+
+        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step(e), for t = -2, -1, 1, 2.</summary>
+        private double[][] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step)
+        {
+            var result = new double[4][];
+            int slot = 0;
+            foreach (int t in (int[])[-2, -1, 1, 2])
+            {
+                foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
+                try { result[slot++] = op.Forward(inputs.With(Name, Tensor.Wrap(Input.Shape, work))).ToArray(); }
+                finally { foreach (int e in moved) work[e] = Input.At(e); }
+            }
+            return result;
+        }
+
+        /// <summary>One element moved alone: every output is attributed to it. Null when an output turns non-finite.</summary>
         public Stencil5? Evaluate(int i, double h)
         {
+            var y = Outputs(Input.ToArray(), [i], _ => h);
             var y0 = baseOutput.Span;
-            var moved = new double[5][];
-            double x = work[i];
-            for (int t = -2; t <= 2; t++)
-            {
-                if (t == 0) continue;
-                work[i] = x + t * h;
-                try { moved[t + 2] = op.Forward(inputs.With(Name, Tensor.Wrap(Input.Shape, work))).ToArray(); }
-                finally { work[i] = x; }
-            }
-
-            var dy = gradOutput.Span;
-            Span<double> d = stackalloc double[5];   // dY_j (y_j(t) - y_j(0)) for one output
-            Span<double> total = stackalloc double[5];
-            double lo = 0, hi = 0, noiseTotal = 0;
-            bool kink = false;
-            for (int j = 0; j < y0.Length; j++)
-            {
-                if (!double.IsFinite(y0[j])) continue; // a NaN/inf output carries no derivative information
-                double mag = 0;
-                bool moves = false;
-                for (int t = 0; t < 5; t++)
-                {
-                    if (t == 2) { d[t] = 0; continue; }
-                    double diff = moved[t][j] - y0[j];
-                    if (!double.IsFinite(diff)) return null;
-                    moves |= diff != 0;
-                    d[t] = dy[j] * diff;
-                    mag = Math.Max(mag, Math.Abs(dy[j]) * (Math.Abs(moved[t][j]) + Math.Abs(y0[j])));
-                }
-                if (!moves) continue;
-                for (int t = 0; t < 5; t++) total[t] += d[t];
-                // Rounding in each difference: a few ulps of what the output sums, then the product with dY.
-                double noise = 64 * Tolerance.UnitRoundoff * mag;
-                noiseTotal += noise;
-                var slopes = Slopes(d, h);
-                double threshold = 16 * noise / h + 1e-7 * slopes.Scale;
-                if (Math.Abs(slopes.Jump) > threshold)
-                {
-                    kink = true;
-                    lo += slopes.Min;
-                    hi += slopes.Max;
-                }
-                else
-                {
-                    lo += slopes.Central;
-                    hi += slopes.Central;
-                }
-            }
-
-            var all = Slopes(total, h);
-            double estimate = Math.Abs(all.C1 - all.C2) / 3 + 4 * noiseTotal / h;
-            return new Stencil5(h, kink ? all.C1 : all.Central, estimate, all.Left, all.Right, lo, hi, kink);
+            var acc = new Accumulator();
+            for (int j = 0; j < y0.Length; j++) acc.Add(gradOutput.At(j), y0[j], y[0][j], y[1][j], y[2][j], y[3][j], h);
+            return acc.Finish(h);
         }
 
-        /// <summary>What the five values D(-2h..2h) of one scalar function say about its slopes at 0.</summary>
-        private static (double Central, double C1, double C2, double Left, double Right, double Min, double Max, double Jump, double Scale) Slopes(ReadOnlySpan<double> d, double h)
+        /// <summary>
+        /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
+        /// attributed to the one element of that colour the structure says it depends on.
+        /// </summary>
+        public Evaluated[] EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel)
         {
-            double central = 0;
-            for (int k = 0; k < 5; k++) central += Stencil[k] * d[k];
-            central /= h;
-            double c1 = (d[3] - d[1]) / (2 * h), c2 = (d[4] - d[0]) / (4 * h);
-            double right1 = d[3] / h, left1 = -d[1] / h, right2 = (d[4] - d[3]) / h, left2 = (d[1] - d[0]) / h;
-            // For smooth g the jump of the one-sided slopes at 0 equals the average of their changes one step
-            // out, to O(h^3); a kink anywhere in [-2h, 2h] leaves a jump of the size of the slope change.
-            double jump = (right1 - left1) - ((right2 - right1) + (left1 - left2)) / 2;
-            double min = Math.Min(Math.Min(right1, left1), Math.Min(right2, left2));
-            double max = Math.Max(Math.Max(right1, left1), Math.Max(right2, left2));
-            double scale = Math.Max(Math.Abs(min), Math.Abs(max));
-            return (central, c1, c2, left1, right1, min, max, jump, scale);
+            var byColour = new List<int>[structure.Colours];
+            for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
+            for (int e = 0; e < Input.Count; e++)
+                if (double.IsFinite(Input.At(e))) byColour[structure.ColourOf(e)].Add(e);
+            var acc = new Accumulator[Input.Count];
+            var work = new ThreadLocal<double[]>(() => Input.ToArray());
+            Loop(byColour.Length, parallel, c =>
+            {
+                if (byColour[c].Count == 0) return;
+                var y = Outputs(work.Value!, byColour[c], step);
+                var y0 = baseOutput.Span;
+                for (int j = 0; j < y0.Length; j++)
+                {
+                    int e = structure.Owner(j, c);
+                    if (e < 0) continue;
+                    acc[e].Add(gradOutput.At(j), y0[j], y[0][j], y[1][j], y[2][j], y[3][j], step(e));
+                }
+            });
+            work.Dispose();
+            return Enumerable.Range(0, Input.Count).Select(e => new Evaluated(acc[e].Finish(step(e)))).ToArray();
         }
+    }
+
+    /// <summary>What the five values D(-2h..2h) of one scalar function say about its slopes at 0.</summary>
+    private static (double Central, double C1, double C2, double Left, double Right, double Min, double Max, double Jump, double Scale) Slopes(ReadOnlySpan<double> d, double h)
+    {
+        double central = 0;
+        for (int k = 0; k < 5; k++) central += Stencil[k] * d[k];
+        central /= h;
+        double c1 = (d[3] - d[1]) / (2 * h), c2 = (d[4] - d[0]) / (4 * h);
+        double right1 = d[3] / h, left1 = -d[1] / h, right2 = (d[4] - d[3]) / h, left2 = (d[1] - d[0]) / h;
+        // For smooth g the jump of the one-sided slopes at 0 equals the average of their changes one step
+        // out, to O(h^3); a kink anywhere in [-2h, 2h] leaves a jump of the size of the slope change.
+        double jump = (right1 - left1) - ((right2 - right1) + (left1 - left2)) / 2;
+        double min = Math.Min(Math.Min(right1, left1), Math.Min(right2, left2));
+        double max = Math.Max(Math.Max(right1, left1), Math.Max(right2, left2));
+        double scale = Math.Max(Math.Abs(min), Math.Abs(max));
+        return (central, c1, c2, left1, right1, min, max, jump, scale);
     }
 }

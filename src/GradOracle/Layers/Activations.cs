@@ -17,7 +17,7 @@ public enum ActivationKind
 }
 
 /// <summary>An elementwise activation: forward and derivative side by side.</summary>
-public sealed class Activation : IOp, IHasInvariants
+public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure
 {
     private Activation(ActivationKind kind, double negativeSlope)
     {
@@ -91,6 +91,9 @@ public sealed class Activation : IOp, IHasInvariants
         // relu multiplies by exactly 0 or 1, so dx = dy·[x > 0] holds bit for bit.
         return NamedTensors.Input(Tensor.Create(x.Shape, i => gradOutput.At(i) * DyDx(x.At(i), F(x.At(i)))));
     }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// when count_include_pad, else the in-bounds count. Backward adds dy / divisor to every in-bounds cell
 /// of the window: divided, not copied.
 /// </summary>
-public sealed class AvgPool : IOp, IHasInvariants
+public sealed class AvgPool : IOp, IHasInvariants, IHasJacobianStructure
 {
     private readonly string kind;
 
@@ -104,6 +104,9 @@ public sealed class AvgPool : IOp, IHasInvariants
         }
         return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
     }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)

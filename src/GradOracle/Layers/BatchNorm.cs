@@ -10,7 +10,7 @@ namespace GradOracle.Layers;
 /// dx = invstd/M · (M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) with dx̂ = dy·weight and M = N × spatial.
 /// The running statistics' update (momentum) is a side effect, not part of the function, and is not modelled.
 /// </summary>
-public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IHasInvariants
+public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IHasInvariants, IHasJacobianStructure
 {
     /// <summary>Batch statistics (training) or running statistics (evaluation).</summary>
     public bool Training { get; } = training;
@@ -139,6 +139,17 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             grads.Add(("bias", Tensor.Wrap(Shape.Of(a.Length), db)));
         }
         return new NamedTensors(grads.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
+    {
+        var a = AxisLayout.Of(inputs["input"].Shape, 1);
+        if (input != "input") return JacobianStructure.Of(1, _ => 0, (j, _) => j / a.Inner % a.Length); // weight[c], bias[c] reach channel c
+        if (!Training) return JacobianStructure.Diagonal;
+        // In training an element reaches its whole channel: colour by the position within the channel.
+        return JacobianStructure.Of(a.Outer * a.Inner, e => e / (a.Length * a.Inner) * a.Inner + e % a.Inner,
+            (j, m) => a.At(m / a.Inner, j / a.Inner % a.Length, m % a.Inner));
     }
 
     /// <inheritdoc/>

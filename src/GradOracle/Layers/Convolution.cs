@@ -63,7 +63,7 @@ public sealed class ConvPadding
 /// grad_output summed over the batch, grad_bias sums grad_output over batch and space. Whether a loss
 /// is a mean is the loss's business: nothing here divides by the batch size.
 /// </summary>
-public sealed class Convolution : IOp, IHasInvariants
+public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
 {
     private readonly int[] stride, dilation;
 
@@ -245,6 +245,33 @@ public sealed class Convolution : IOp, IHasInvariants
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(p.OutChannels), db)));
         return new NamedTensors(grads.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
+    {
+        var p = Prepare(inputs);
+        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, perOc = p.InPerGroup * p.KernelVolume;
+        switch (input)
+        {
+            case "input":
+            {
+                // An input cell reaches every output channel of its group, in the windows containing it.
+                var w = JacobianStructure.Windows(p.Geometry);
+                return JacobianStructure.Of(p.InPerGroup * w.Colours,
+                    e => e / inPlane % p.InChannels % p.InPerGroup * w.Colours + w.ColourOf(e % inPlane),
+                    (j, k) =>
+                    {
+                        int n = j / (p.OutChannels * outPlane), oc = j / outPlane % p.OutChannels;
+                        int pos = w.PositionIn(j % outPlane, k % w.Colours);
+                        return pos < 0 ? -1 : (n * p.InChannels + oc / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane + pos;
+                    });
+            }
+            case "weight": // a weight reaches only its own output channel
+                return JacobianStructure.Of(perOc, e => e % perOc, (j, k) => j / outPlane % p.OutChannels * perOc + k);
+            default: // bias
+                return JacobianStructure.Of(1, _ => 0, (j, _) => j / outPlane % p.OutChannels);
+        }
     }
 
     /// <inheritdoc/>

@@ -3,7 +3,7 @@ using GradOracle.Tensors;
 namespace GradOracle.Layers;
 
 /// <summary>flatten(start_dim=1, end_dim=-1): merges dimensions start..end; backward reshapes the gradient back.</summary>
-public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp
+public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp, GradOracle.Checking.IHasJacobianStructure
 {
     /// <summary>First merged dimension.</summary>
     public int StartDim { get; } = startDim;
@@ -33,6 +33,9 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp
         var merged = dims.Skip(s).Take(e - s + 1).Aggregate(1, (x, y) => x * y);
         return Shape.Of(dims.Take(s).Append(merged).Concat(dims.Skip(e + 1)).ToArray());
     }
+
+    /// <inheritdoc/>
+    public GradOracle.Checking.JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => GradOracle.Checking.JacobianStructure.Diagonal;
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) => inputs["input"].Reshape(OutputShape(inputs["input"].Shape));

@@ -9,7 +9,7 @@ namespace GradOracle.Layers;
 /// (out_features, in_features), bias (out_features). Backward: dx = dy W, dW = dy^T x and db = Σ dy,
 /// both summed over every leading dimension (the batch).
 /// </summary>
-public sealed class Linear(bool bias = true) : IOp, IHasInvariants
+public sealed class Linear(bool bias = true) : IOp, IHasInvariants, IHasJacobianStructure
 {
     /// <summary>Whether the op takes a bias.</summary>
     public bool HasBias { get; } = bias;
@@ -80,6 +80,18 @@ public sealed class Linear(bool bias = true) : IOp, IHasInvariants
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(outF), db)));
         return new NamedTensors(grads.ToArray());
+    }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
+    {
+        var (_, inF, outF, _) = Prepare(inputs);
+        return input switch
+        {
+            "input" => JacobianStructure.Of(inF, e => e % inF, (j, k) => j / outF * inF + k),    // x[r, i] reaches row r
+            "weight" => JacobianStructure.Of(inF, e => e % inF, (j, k) => j % outF * inF + k),   // W[o, i] reaches column o
+            _ => JacobianStructure.Of(1, _ => 0, (j, _) => j % outF),
+        };
     }
 
     /// <inheritdoc/>

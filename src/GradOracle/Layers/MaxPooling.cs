@@ -38,7 +38,7 @@ public sealed record MaxPoolResult(Tensor Output, IndexTensor Indices);
 /// (or maxima, under <see cref="TiePolicy.Split"/> and <see cref="TiePolicy.All"/>), accumulating where
 /// windows overlap. -0.0 and +0.0 are a tie.
 /// </summary>
-public sealed class MaxPool : IOp, IHasInvariants
+public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
 {
     private readonly string kind;
 
@@ -180,6 +180,9 @@ public sealed class MaxPool : IOp, IHasInvariants
         if (n == 0) maxima[n++] = taps[0]; // all NaN under Ignore: PyTorch-style initial index
         return n;
     }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)

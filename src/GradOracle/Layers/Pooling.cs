@@ -1,3 +1,4 @@
+using GradOracle.Checking;
 using GradOracle.Geometry;
 using GradOracle.Tensors;
 
@@ -79,6 +80,18 @@ public abstract class PoolingWindows
         var outShape = OutputShape(input.Shape, g);
         if (gradOutput is not null) Tensor.RequireShape("grad_output", gradOutput, outShape);
         return new PoolingPass(g, planes, outShape);
+    }
+
+    /// <summary>The Jacobian's sparsity for an input of the given shape: planes are independent; within one, windows.</summary>
+    internal JacobianStructure Structure(Shape inputShape)
+    {
+        var g = For(inputShape);
+        var w = JacobianStructure.Windows(g);
+        return JacobianStructure.Of(w.Colours, e => w.ColourOf(e % g.InputPlaneSize), (j, k) =>
+        {
+            int p = w.PositionIn(j % g.OutputPlaneSize, k);
+            return p < 0 ? -1 : j / g.OutputPlaneSize * g.InputPlaneSize + p;
+        });
     }
 
     /// <summary>(N, C, *output spatial size) for an input of the given shape.</summary>

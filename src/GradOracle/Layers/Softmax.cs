@@ -27,7 +27,7 @@ internal readonly record struct AxisLayout(int Outer, int Length, int Inner)
 /// dx = y ⊙ (dy - Σ dy⊙y), the full Jacobian, not only its diagonal; log_softmax dx = dy - softmax ⊙ Σ dy.
 /// Each row of the gradient sums to zero along the axis.
 /// </summary>
-public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants
+public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IHasJacobianStructure
 {
     /// <summary>The dimension normalised over (negative counts from the end).</summary>
     public int Dim { get; } = dim;
@@ -96,6 +96,13 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants
                 }
             }
         return NamedTensors.Input(Tensor.Wrap(x.Shape, dx));
+    }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
+    {
+        var a = AxisLayout.Of(inputs["input"].Shape, Dim); // an element reaches its line along the axis
+        return JacobianStructure.Of(a.Length, e => e / a.Inner % a.Length, (j, k) => a.At(j / (a.Length * a.Inner), k, j % a.Inner));
     }
 
     /// <inheritdoc/>

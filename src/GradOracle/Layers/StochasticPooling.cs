@@ -13,7 +13,7 @@ namespace GradOracle.Layers;
 /// windows. Evaluation: sum(a^2)/sum(a) (0 when the sum is &lt;= 0), whose derivative is
 /// 2a_j/S - sum(a^2)/S^2. Inputs must be non-negative (they normally follow a ReLU).
 /// </summary>
-public sealed class StochasticPool : IOp, IHasInvariants
+public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure
 {
     private StochasticPool(PoolingWindows windows, bool training)
     {
@@ -140,6 +140,9 @@ public sealed class StochasticPool : IOp, IHasInvariants
                     "stochastic pooling needs finite, non-negative inputs (its probabilities are a / sum(a))");
         return Windows.Begin(input, gradOutput);
     }
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)

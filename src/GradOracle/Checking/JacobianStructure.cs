@@ -1,0 +1,102 @@
+using GradOracle.Geometry;
+using GradOracle.Tensors;
+
+namespace GradOracle.Checking;
+
+/// <summary>
+/// The sparsity of an op's Jacobian with respect to one input, as a colouring (Curtis, Powell and Reid):
+/// no two elements of one colour reach a common output, so the checker can move all of a colour's
+/// elements at once and attribute each output's change to the one element of that colour that reaches it.
+/// The number of forward passes then depends on kernel and channel sizes, not on the spatial size.
+/// </summary>
+public abstract class JacobianStructure
+{
+    /// <summary>Number of colours.</summary>
+    public abstract int Colours { get; }
+
+    /// <summary>The colour of input element <paramref name="element"/>.</summary>
+    public abstract int ColourOf(int element);
+
+    /// <summary>The element of colour <paramref name="colour"/> that output <paramref name="output"/> may depend on, or -1.</summary>
+    public abstract int Owner(int output, int colour);
+
+    /// <summary>Every element its own colour class of one: each output depends on at most one element (elementwise ops).</summary>
+    public static JacobianStructure Diagonal { get; } = new DiagonalStructure();
+
+    /// <summary>A structure from functions.</summary>
+    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner) => new FunctionStructure(colours, colourOf, owner);
+
+    /// <summary>
+    /// Windows over (N, C) planes (pooling, and convolution's input within a channel group): positions whose
+    /// residues modulo the window span agree on every axis never share a window.
+    /// </summary>
+    public static WindowColouring Windows(WindowGeometry g) => new(g);
+
+    private sealed class DiagonalStructure : JacobianStructure
+    {
+        public override int Colours => 1;
+        public override int ColourOf(int element) => 0;
+        public override int Owner(int output, int colour) => output;
+    }
+
+    private sealed class FunctionStructure(int colours, Func<int, int> colourOf, Func<int, int, int> owner) : JacobianStructure
+    {
+        public override int Colours => colours;
+        public override int ColourOf(int element) => colourOf(element);
+        public override int Owner(int output, int colour) => owner(output, colour);
+    }
+}
+
+/// <summary>Colours of positions in one plane by their residues modulo each axis's window span.</summary>
+public sealed class WindowColouring
+{
+    private readonly WindowGeometry g;
+    private readonly int[] span;
+    private readonly int[] inStrides;
+
+    internal WindowColouring(WindowGeometry g)
+    {
+        this.g = g;
+        span = g.Axes.Select(a => (a.MaxTaps - 1) * a.Step + 1).ToArray();
+        inStrides = new int[g.Rank];
+        int s = 1;
+        for (int a = g.Rank - 1; a >= 0; a--) { inStrides[a] = s; s *= g.InputSize[a]; }
+        Colours = span.Aggregate(1, (x, y) => x * y);
+    }
+
+    /// <summary>Colours needed within one plane.</summary>
+    public int Colours { get; }
+
+    /// <summary>The colour of a position (flat in the input plane).</summary>
+    public int ColourOf(int position)
+    {
+        int c = 0;
+        for (int a = 0; a < g.Rank; a++) c = c * span[a] + position / inStrides[a] % g.InputSize[a] % span[a];
+        return c;
+    }
+
+    /// <summary>The position of colour <paramref name="colour"/> that window <paramref name="window"/> reads, or -1.</summary>
+    public int PositionIn(int window, int colour)
+    {
+        int position = 0;
+        for (int a = g.Rank - 1; a >= 0; a--)
+        {
+            int r = colour % span[a];
+            colour /= span[a];
+            var ax = g.Axes[a];
+            int o = g.Coordinate(window, a), start = ax.Start(o);
+            int p = start + (((r - start) % span[a]) + span[a]) % span[a]; // the one position in the window's range with residue r
+            int j = p - start;
+            if (j % ax.Step != 0 || j / ax.Step >= ax.TapCount(o) || p < 0 || p >= ax.InputSize) return -1;
+            position += p * inStrides[a];
+        }
+        return position;
+    }
+}
+
+/// <summary>An op that knows its Jacobian's sparsity, so that finite differences can be compressed.</summary>
+public interface IHasJacobianStructure
+{
+    /// <summary>The structure with respect to differentiable input <paramref name="input"/>, or null for none known.</summary>
+    JacobianStructure? StructureOf(string input, Layers.NamedTensors inputs, Shape outputShape);
+}

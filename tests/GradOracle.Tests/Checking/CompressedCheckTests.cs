@@ -1,0 +1,81 @@
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Tests.Checking;
+
+public class CompressedCheckTests
+{
+    /// <summary>Counts forward passes; keeps the wrapped op's Jacobian structure.</summary>
+    private sealed class Counting(IOp op) : IOp, IHasJacobianStructure
+    {
+        private int forwards;
+        public int Forwards => forwards;
+        public string Name => op.Name;
+        public OpAttributes Attrs => op.Attrs;
+        public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
+        public Tensor Forward(NamedTensors inputs) { Interlocked.Increment(ref forwards); return op.Forward(inputs); }
+        public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);
+        public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
+            (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
+    }
+
+    private static IEnumerable<TestCaseData> Cases() =>
+        CheckSuite.All().Where(c => c.Op is IHasJacobianStructure).Select(c => new TestCaseData(c).SetArgDisplayNames($"{c.Op.Name} {c.Configuration}"));
+
+    [TestCaseSource(nameof(Cases))]
+    public void Compressed_differences_give_bit_for_bit_the_element_by_element_results(CheckCase c)
+    {
+        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, 1);
+        var compressed = GradientChecker.Check(c.Op, c.Inputs, dy);
+        var plain = GradientChecker.Check(c.Op, c.Inputs, dy, new GradCheckOptions { Compress = false, Parallel = false });
+        Assert.That(compressed.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.IsKink, e.Lower, e.Upper, e.Verdict)),
+            Is.EqualTo(plain.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.IsKink, e.Lower, e.Upper, e.Verdict))));
+    }
+
+    [TestCase("max_pool")]
+    [TestCase("avg_pool")]
+    [TestCase("conv")]
+    [TestCase("batch_norm")]
+    public void The_number_of_forward_passes_does_not_grow_with_the_spatial_size(string layer)
+    {
+        int Passes(int size)
+        {
+            IOp op = layer switch
+            {
+                "max_pool" => MaxPool.Create(2, [3], [2], [1]),
+                "avg_pool" => AvgPool.Create(2, [3], [2], [1]),
+                "conv" => Convolution.Create(2, padding: ConvPadding.Of(1)),
+                _ => new BatchNorm(training: false),
+            };
+            var x = Samples.Distinct(Shape.Of(1, 2, size, size), 4);
+            var inputs = layer switch
+            {
+                "conv" => new NamedTensors(("input", x), ("weight", Samples.Scaled(Shape.Of(2, 2, 3, 3), 5, 0.5)), ("bias", Samples.Scaled(Shape.Of(2), 6, 0.5))),
+                "batch_norm" => new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(2), 5)), ("bias", Samples.Scaled(Shape.Of(2), 6, 0.5)),
+                    ("running_mean", Samples.Scaled(Shape.Of(2), 7, 0.5)), ("running_var", Samples.Positive(Shape.Of(2), 8))),
+                _ => NamedTensors.Input(x),
+            };
+            var counting = new Counting(op);
+            var r = GradientChecker.Check(counting, inputs);
+            Assert.That(r.Passed, Is.True, r.Describe());
+            Assert.That(r.Kinks, Is.Zero);
+            return counting.Forwards;
+        }
+        int small = Passes(8), large = Passes(24);
+        Assert.That(large, Is.EqualTo(small), "forward passes at 24x24 vs 8x8");
+        Assert.That(large, Is.LessThan(4 * 2 * 24 * 24 / 8), "far fewer than 4 per element");
+    }
+
+    [Test]
+    public void A_kink_found_in_the_compressed_pass_is_refined_element_by_element()
+    {
+        // Ties: the compressed pass flags them; refinement keeps them as kinks and resolves nothing wrongly.
+        var op = MaxPool.Create(2, [2]);
+        var x = Samples.Ties(Shape.Of(1, 2, 6, 6), 2);
+        var compressed = GradientChecker.Check(op, NamedTensors.Input(x));
+        var plain = GradientChecker.Check(op, NamedTensors.Input(x), 1, new GradCheckOptions { Compress = false });
+        Assert.That(compressed.Kinks, Is.GreaterThan(0));
+        Assert.That(compressed.Elements.Select(e => (e.IsKink, e.Verdict, e.Lower, e.Upper)), Is.EqualTo(plain.Elements.Select(e => (e.IsKink, e.Verdict, e.Lower, e.Upper))));
+    }
+}
