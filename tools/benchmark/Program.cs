@@ -1,0 +1,103 @@
+// GradOracle's side of the benchmark (tools/benchmark.sh): the full element-by-element finite-difference
+// check of each layer, timed in-process after a warm-up, median of several runs, at three spatial sizes;
+// peak managed memory sampled during the check. Given gradcheck's JSON lines, prints the combined table.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+int runs = args.Length > 0 ? int.Parse(args[0]) : 5;
+string? gradcheckFile = args.Length > 1 ? args[1] : null;
+const int N = 2, C = 8;
+
+(IOp Op, NamedTensors Inputs) Make(string layer, int s)
+{
+    var x = Samples.Distinct(Shape.Of(N, C, s, s), 1);
+    return layer switch
+    {
+        "max_pool2d" => (MaxPool.Create(2, [3], [2], [1]), NamedTensors.Input(x)),
+        "avg_pool2d" => (AvgPool.Create(2, [3], [2], [1]), NamedTensors.Input(x)),
+        "conv2d" => (Convolution.Create(2, padding: ConvPadding.Of(1)),
+            new NamedTensors(("input", x), ("weight", Samples.Scaled(Shape.Of(C, C, 3, 3), 2, 0.3)), ("bias", Samples.Scaled(Shape.Of(C), 3, 0.3)))),
+        "batch_norm" => (new BatchNorm(training: true),
+            new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(C), 2)), ("bias", Samples.Scaled(Shape.Of(C), 3, 0.3)))),
+        _ => (new Linear(), new NamedTensors(("input", Samples.Distinct(Shape.Of(64, 256), 1)), ("weight", Samples.Scaled(Shape.Of(64, 256), 2, 0.1)), ("bias", Samples.Scaled(Shape.Of(64), 3, 0.1)))),
+    };
+}
+
+static long TensorBytes(IOp op, NamedTensors inputs) => 8L * (inputs.Items.Sum(i => i.Value.Count) + op.Forward(inputs).Count);
+
+(double Seconds, long PeakBytes, GradCheckResult Result) Time(IOp op, NamedTensors inputs)
+{
+    var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    long baseline = GC.GetTotalMemory(true), peak = baseline;
+    using var stop = new CancellationTokenSource();
+    var sampler = Task.Run(() => { while (!stop.IsCancellationRequested) { peak = Math.Max(peak, GC.GetTotalMemory(false)); Thread.Sleep(1); } });
+    var sw = Stopwatch.StartNew();
+    var r = GradientChecker.Check(op, inputs, dy);
+    sw.Stop();
+    stop.Cancel();
+    sampler.Wait();
+    if (!r.Passed) throw new InvalidOperationException(r.Describe());
+    return (sw.Elapsed.TotalSeconds, peak - baseline, r);
+}
+
+// Warm-up: every layer once at a small size (JIT, tiered compilation).
+foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm", "linear" })
+{
+    var (op, inputs) = Make(layer, 8);
+    Time(op, inputs);
+    Time(op, inputs);
+}
+
+var ours = new List<Dictionary<string, object>>();
+foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm", "linear" })
+    foreach (var s in layer == "linear" ? new[] { 0 } : new[] { 16, 32, 64 })
+    {
+        var (op, inputs) = Make(layer, s);
+        var samples = Enumerable.Range(0, runs).Select(_ => Time(op, inputs)).ToList();
+        var median = samples.Select(x => x.Seconds).Order().ElementAt(runs / 2);
+        int elements = inputs.Items.Where(i => op.DifferentiableInputs.Contains(i.Name)).Sum(i => i.Value.Count);
+        var row = new Dictionary<string, object>
+        {
+            ["layer"] = layer, ["size"] = s, ["elements"] = elements, ["seconds"] = median,
+            ["us_per_element"] = median / elements * 1e6, ["kinks"] = samples[0].Result.Kinks,
+            ["peak_mb"] = samples.Max(x => x.PeakBytes) / 1048576.0, ["tensor_mb"] = TensorBytes(op, inputs) / 1048576.0,
+        };
+        ours.Add(row);
+        Console.WriteLine(JsonSerializer.Serialize(row));
+    }
+
+if (gradcheckFile is null || !File.Exists(gradcheckFile)) return 0;
+var theirs = File.ReadAllLines(gradcheckFile).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+Console.WriteLine();
+Console.WriteLine($"Side by side, one run ({Environment.ProcessorCount} cores; GradOracle median of {runs}, gradcheck median of its runs):");
+Console.WriteLine();
+Console.WriteLine("| layer (2,8,32,32) | elements | gradcheck slow | gradcheck fast_mode | GradOracle full check | speed-up vs slow | vs fast_mode |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
+foreach (var t in theirs)
+{
+    var layer = t.GetProperty("layer").GetString()!;
+    var mine = ours.First(o => (string)o["layer"] == layer && ((int)o["size"] == 32 || layer == "linear"));
+    double slow = t.GetProperty("slow_s").GetDouble(), me = (double)mine["seconds"];
+    string fast = t.TryGetProperty("fast_s", out var f) ? $"{F(f.GetDouble(), "0.000")} s" : "(not run)";
+    string vsFast = t.TryGetProperty("fast_s", out var f2) ? $"{F(me / f2.GetDouble(), "0.00")}x its time" : "";
+    Console.WriteLine($"| {layer} {t.GetProperty("config").GetString()} | {mine["elements"]} | {F(slow, "0.00")} s ({t.GetProperty("slow_runs").GetInt32()} runs{(t.GetProperty("slow_passed").GetBoolean() ? "" : ", gradcheck failed")}) | {fast} | {F(me, "0.000")} s | {F(slow / me, "0")}x | {vsFast} |");
+}
+Console.WriteLine();
+Console.WriteLine("Cost per input element (GradOracle), by spatial size:");
+Console.WriteLine();
+Console.WriteLine("| layer | 16x16 | 32x32 | 64x64 | peak memory at 64x64 / tensors |");
+Console.WriteLine("|---|---|---|---|---|");
+foreach (var g in ours.Where(o => (string)o["layer"] != "linear").GroupBy(o => (string)o["layer"]))
+{
+    var cells = g.OrderBy(o => (int)o["size"]).Select(o => $"{F((double)o["us_per_element"], "0.0")} us").ToList();
+    var big = g.First(o => (int)o["size"] == 64);
+    Console.WriteLine($"| {g.Key} | {string.Join(" | ", cells)} | {F((double)big["peak_mb"], "0.0")} MB / {F((double)big["tensor_mb"], "0.0")} MB = {F((double)big["peak_mb"] / (double)big["tensor_mb"], "0.0")}x |");
+}
+return 0;
