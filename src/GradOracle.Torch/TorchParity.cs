@@ -103,7 +103,7 @@ public static class TorchParity
         // A gradient that cancels to nearly nothing (batch norm with two values per channel, a bias feeding
         // batch norm, whose true gradient is 0) keeps rounding noise the size of the terms that cancelled,
         // not of the remainder: gradients are measured against the case's largest gradient element.
-        double gradScale = op.DifferentiableInputs.Select(n => MaxAbs(gT![n])).DefaultIfEmpty(0).Max();
+        double gradScale = Tolerance.GradientScale(gT!);
         var tensors = new List<TensorParity> { Compare("output", y!, yT!, exact, 0) };
         foreach (var name in op.DifferentiableInputs) tensors.Add(Compare($"grad.{name}", g![name], gT![name], exact, gradScale));
         if (indices is not null && indicesT is not null)
@@ -122,13 +122,6 @@ public static class TorchParity
             return "libtorch 1.13 limits padding to kernel_size/2 even with dilation; the oracle follows PyTorch's later " +
                    "((kernel_size-1)*dilation+1)/2 (docs/pooling-rules.md)";
         return null;
-    }
-
-    private static double MaxAbs(Tensor t)
-    {
-        double m = 0;
-        foreach (var v in t.Span) if (double.IsFinite(v)) m = Math.Max(m, Math.Abs(v));
-        return m;
     }
 
     private static TensorParity Compare(string name, Tensor ours, Tensor theirs, bool exact, double scaleFloor)

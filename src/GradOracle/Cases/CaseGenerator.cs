@@ -115,10 +115,10 @@ public static class CaseGenerator
         }
 
         IndexTensor? ix = op is MaxPool m ? m.Run(inputs["input"]).Indices : null;
-        bool exact = op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };
-        double gradScale = grads.Items.Select(g => MaxAbs(g.Value)).DefaultIfEmpty(0).Max();
+        bool exact = Tolerance.ComparesExactly(op);
+        double gradScale = Tolerance.GradientScale(grads);
         CaseTolerance Tol(double scale) => exact ? CaseTolerance.ExactMatch : new CaseTolerance(false, Rtol * Math.Max(scale, double.Epsilon), Rtol);
-        var tolerances = new List<KeyValuePair<string, CaseTolerance>> { new("output", Tol(MaxAbs(output))) };
+        var tolerances = new List<KeyValuePair<string, CaseTolerance>> { new("output", Tol(Tolerance.MaxAbs(output))) };
         tolerances.AddRange(grads.Items.Select(g => KeyValuePair.Create($"grads.{g.Name}", Tol(gradScale))));
         if (ix is not null) tolerances.Add(new("indices", CaseTolerance.ExactMatch));
 
@@ -127,13 +127,6 @@ public static class CaseGenerator
         return new ReferenceCase(id, op.Name, description, flags, tie, nan, attrs, inputs, dy, output, grads,
             ix is null ? null : Tensor.FromArray(ix.Shape, ix.Data.Select(v => (double)v).ToArray()), [.. tolerances],
             new CaseProvenance(Generator, fd.WorstAbsoluteError, fd.Checked, fd.Kinks, version, torchDiff, torchNone));
-    }
-
-    private static double MaxAbs(Tensor t)
-    {
-        double m = 0;
-        foreach (var v in t.Span) if (double.IsFinite(v)) m = Math.Max(m, Math.Abs(v));
-        return m;
     }
 
     private static string Slug(ImmutableArray<string> flags) => flags.IsEmpty ? "basic" : string.Join("-", flags.Take(3));

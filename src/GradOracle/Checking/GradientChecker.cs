@@ -135,7 +135,6 @@ public static class GradientChecker
         double h0 = FirstStep(x, o);
         Stencil5? s = first?.Value;
         // The compressed pass stands for level 0; a kink there (or no compressed pass) goes element by element.
-        if (first is { Value: null }) s = null;
         for (int level = first is null ? 0 : 1; level <= o.Refinements && (first is null || s is { IsKink: true }); level++)
         {
             s = probe.Evaluate(i, h0 / Math.Pow(16, level));

@@ -93,8 +93,7 @@ public static class LayerInvariants
     /// </summary>
     internal static InvariantReport RowsSumToZero(Tensor x, AxisLayout a, Tensor dx, Tensor gradOutput, string axisName)
     {
-        double dyScale = 0;
-        foreach (var v in gradOutput.Span) if (double.IsFinite(v)) dyScale = Math.Max(dyScale, Math.Abs(v));
+        double dyScale = Tolerance.MaxAbs(gradOutput);
         var r = new InvariantReport.Builder();
         string name = $"{RowsSumToZeroName} along the {axisName}";
         if (dx.Shape != x.Shape) { r.Violated(name, $"dx has shape {dx.Shape}, the input {x.Shape}"); return r.Build(); }

@@ -1,3 +1,6 @@
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
 namespace GradOracle.Checking;
 
 /// <summary>Float64 rounding allowances, stated once.</summary>
@@ -13,6 +16,28 @@ public static class Tolerance
     /// Zero when the values are exact and few, as dyadic test data is.
     /// </summary>
     public static double SumRounding(int terms, double magnitude) => 4.0 * Math.Max(terms, 1) * UnitRoundoff * magnitude;
+
+    /// <summary>The largest |value| over the finite elements (0 when there is none): the scale a tolerance is measured against.</summary>
+    public static double MaxAbs(Tensor t)
+    {
+        double m = 0;
+        foreach (var v in t.Span) if (double.IsFinite(v)) m = Math.Max(m, Math.Abs(v));
+        return m;
+    }
+
+    /// <summary>
+    /// The largest gradient element over all of a case's gradients: a gradient that cancels to almost nothing
+    /// (batch norm with two values per channel, a bias feeding batch norm) is measured against it, because its
+    /// rounding is the size of the terms that cancelled, not of the remainder.
+    /// </summary>
+    public static double GradientScale(NamedTensors grads) => grads.Items.Select(g => MaxAbs(g.Value)).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// Ops whose outputs and gradients are selections or exact products with 0 and 1 (max pooling, stochastic
+    /// pooling in training, relu, flatten): compared bit for bit, by the reference cases and by verify alike.
+    /// </summary>
+    public static bool ComparesExactly(IOp op) =>
+        op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };
 
     /// <summary>Whether <paramref name="actual"/> is within a few units of roundoff of <paramref name="expected"/>.</summary>
     public static bool WithinUlps(double actual, double expected, int ulps = 4) =>

@@ -47,10 +47,7 @@ public static class HtmlReport
         var shape = expected.Shape;
         int rows = shape.Rank >= 2 ? shape[shape.Rank - 2] : 1, cols = shape[shape.Rank - 1];
         int slices = Math.Min(shape.Count / Math.Max(1, rows * cols), 4);
-        double scale = 1e-300;
-        for (int i = 0; i < expected.Count; i++)
-            foreach (var v in new[] { expected.At(i), actual.At(i) })
-                if (double.IsFinite(v)) scale = Math.Max(scale, Math.Abs(v));
+        double scale = Math.Max(1e-300, Math.Max(Checking.Tolerance.MaxAbs(expected), Checking.Tolerance.MaxAbs(actual)));
         for (int s = 0; s < slices; s++)
         {
             var coords = shape.Coordinates(s * rows * cols);

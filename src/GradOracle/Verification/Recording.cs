@@ -46,8 +46,7 @@ internal static class Recording
         {
             if (!now.TryGetValue(key, out var t)) return $"{key} is no longer returned";
             if (t.Shape != was.Shape) return $"{key} changed shape from {was.Shape} to {t.Shape}";
-            double scale = 0;
-            for (int i = 0; i < was.Count; i++) if (double.IsFinite(was.At(i))) scale = Math.Max(scale, Math.Abs(was.At(i)));
+            double scale = Tolerance.MaxAbs(was);
             for (int i = 0; i < was.Count; i++)
             {
                 double a = was.At(i), b = t.At(i);

@@ -33,8 +33,7 @@ internal static class Variants
     public static bool Same(Tensor? a, Tensor? b, string dtype)
     {
         if (a is null || b is null || a.Shape != b.Shape) return false;
-        double scale = 0;
-        for (int i = 0; i < a.Count; i++) if (double.IsFinite(a.At(i))) scale = Math.Max(scale, Math.Abs(a.At(i)));
+        double scale = Tolerance.MaxAbs(a);
         double tol = dtype == "float64" ? 1e-9 : 64 * DtypeTolerance.UnitRoundoff(dtype);
         for (int i = 0; i < a.Count; i++)
         {

@@ -125,9 +125,6 @@ public static class Verifier
         return ev;
     }
 
-    /// <summary>Selections (max pooling, stochastic sampling, relu, flatten) must match bit for bit after rounding to the dtype.</summary>
-    internal static bool IsSelection(IOp op) => op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };
-
     private static void Compare(WorkItem item, Evaluation ev, string dtype)
     {
         var op = item.Oracle;
@@ -141,7 +138,7 @@ public static class Verifier
             if (actual is null) { ev.Diffs.Add(new TensorDiff(key, expected.Count, expected.Count, [], $"{key}: missing from the response")); continue; }
             ev.Tensors[key] = (expected, actual);
             if (actual.Shape != expected.Shape) { ev.Diffs.Add(new TensorDiff(key, expected.Count, expected.Count, [], $"{key}: shape {actual.Shape}, expected {expected.Shape}")); continue; }
-            var diff = Diff(item, ev, key, expected, actual, IsSelection(op) ? null : allow[key], dtype);
+            var diff = Diff(item, ev, key, expected, actual, Tolerance.ComparesExactly(op) ? null : allow[key], dtype);
             if (diff is not null) ev.Diffs.Add(diff);
         }
         ev.Status = ev.Diffs.Count == 0 ? CaseStatus.Pass : CaseStatus.Fail;
