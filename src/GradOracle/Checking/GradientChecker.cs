@@ -35,6 +35,12 @@ public sealed record GradCheckOptions
 
     /// <summary>Spread the forward passes over the machine's cores.</summary>
     public bool Parallel { get; init; } = true;
+
+    /// <summary>
+    /// Which elements to check, by input name and flat index (null: all). The others are neither moved nor
+    /// reported; localising a failed projection uses this.
+    /// </summary>
+    public Func<string, int, bool>? Elements { get; init; }
 }
 
 /// <summary>
@@ -100,10 +106,12 @@ public static class GradientChecker
                 return new GradCheckResult(op.Name, op.Attributes, elements, $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
             var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
-            var first = structure is null ? null : probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel);
-            var checks = new ElementCheck[x.Count];
+            var selected = options.Elements is { } only ? Enumerable.Range(0, x.Count).Where(i => only(name, i)).ToArray() : null;
+            var first = structure is null ? null : probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected);
+            var indices = selected ?? Enumerable.Range(0, x.Count).ToArray();
+            var checks = new ElementCheck[indices.Length];
             var dn = declared?[name];
-            Loop(x.Count, options.Parallel, i => checks[i] = CheckElement(probe, i, a.At(i), dn?.At(i), options, first?[i]));
+            Loop(indices.Length, options.Parallel, k => checks[k] = CheckElement(probe, indices[k], a.At(indices[k]), dn?.At(indices[k]), options, first?[indices[k]]));
             elements.AddRange(checks);
         }
         return new GradCheckResult(op.Name, op.Attributes, elements) { ExcludedOutputs = excluded };
@@ -269,12 +277,14 @@ public static class GradientChecker
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on.
         /// </summary>
-        public Evaluated[] EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel)
+        public Evaluated[] EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected)
         {
             var byColour = new List<int>[structure.Colours];
             for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
-            for (int e = 0; e < Input.Count; e++)
+            foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
                 if (double.IsFinite(Input.At(e))) byColour[structure.ColourOf(e)].Add(e);
+            var moved = new bool[Input.Count];
+            foreach (var list in byColour) foreach (int e in list) moved[e] = true;
             var acc = new Accumulator[Input.Count];
             var work = new ThreadLocal<double[]>(() => Input.ToArray());
             Loop(byColour.Length, parallel, c =>
@@ -285,7 +295,7 @@ public static class GradientChecker
                 for (int j = 0; j < y0.Length; j++)
                 {
                     int e = structure.Owner(j, c);
-                    if (e < 0) continue;
+                    if (e < 0 || !moved[e]) continue;
                     acc[e].Add(gradOutput.At(j), y0[j], y[0][j], y[1][j], y[2][j], y[3][j], step(e));
                 }
             });

@@ -78,4 +78,19 @@ public class CompressedCheckTests
         Assert.That(compressed.Kinks, Is.GreaterThan(0));
         Assert.That(compressed.Elements.Select(e => (e.IsKink, e.Verdict, e.Lower, e.Upper)), Is.EqualTo(plain.Elements.Select(e => (e.IsKink, e.Verdict, e.Lower, e.Upper))));
     }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_subset_of_elements_is_checked_alone_with_the_same_numbers(bool compress)
+    {
+        var c = CheckSuite.All().First(k => k.Op.Name == "conv2d");
+        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, 1);
+        var all = GradientChecker.Check(c.Op, c.Inputs, dy);
+        var counting = new Counting(c.Op);
+        bool Chosen(string name, int i) => name == "weight" && i % 5 == 2;
+        var some = GradientChecker.Check(counting, c.Inputs, dy, new GradCheckOptions { Elements = Chosen, Compress = compress });
+        Assert.That(some.Elements.Select(e => (e.Tensor, e.Index)), Is.EqualTo(all.Elements.Where(e => Chosen(e.Tensor, e.Index)).Select(e => (e.Tensor, e.Index))));
+        Assert.That(some.Elements.Select(e => (e.Numeric, e.Verdict)), Is.EqualTo(all.Elements.Where(e => Chosen(e.Tensor, e.Index)).Select(e => (e.Numeric, e.Verdict))));
+        Assert.That(counting.Forwards, Is.LessThanOrEqualTo(1 + 4 * some.Elements.Length), "no passes for unselected elements");
+    }
 }
