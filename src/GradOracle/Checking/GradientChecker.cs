@@ -54,6 +54,7 @@ public static class GradientChecker
 {
     // 5-point first-derivative stencil at offsets -2..2 (MathNet), equal to Richardson on h and 2h.
     private static readonly double[] Stencil = new FiniteDifferenceCoefficients(5).GetCoefficients(2, 1);
+    private static readonly double S0 = Stencil[0], S1 = Stencil[1], S2 = Stencil[2], S3 = Stencil[3], S4 = Stencil[4];
 
     /// <summary>
     /// Random upstream gradient: dyadic values ±k/32 (k = 1..64), never 0, so that a dropped
@@ -208,25 +209,33 @@ public static class GradientChecker
             if (!double.IsFinite(y0)) return; // a NaN/inf output carries no derivative information
             double a = m2 - y0, b = m1 - y0, c = p1 - y0, d = p2 - y0;
             if (a == 0 && b == 0 && c == 0 && d == 0) return;
-            if (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d)) { NonFinite = true; return; }
-            Span<double> v = [dy * a, dy * b, 0, dy * c, dy * d];
-            D0 += v[0]; D1 += v[1]; D3 += v[3]; D4 += v[4];
+            if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return; }
+            double va = dy * a, vb = dy * b, vc = dy * c, vd = dy * d;
+            D0 += va; D1 += vb; D3 += vc; D4 += vd;
             // Rounding in each difference: a few ulps of what the output holds, then the product with dY.
-            double mag = Math.Abs(dy) * (Math.Max(Math.Max(Math.Abs(m2), Math.Abs(m1)), Math.Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
+            double mag = Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
             double noise = 64 * Tolerance.UnitRoundoff * mag;
             Noise += noise;
-            var slopes = Slopes(v, h);
-            Scale = Math.Max(Scale, slopes.Scale);
-            if (Math.Abs(slopes.Jump) > 16 * noise / h)
-            {
-                Candidates = true;
-                CandMin += slopes.Min;
-                CandMax += slopes.Max;
-                CandCentral += slopes.Central;
-                CandJump = Math.Max(CandJump, Math.Abs(slopes.Jump));
-            }
-            else Smooth += slopes.Central;
+            // Slopes(v, h) inlined (the hot loop of every check): h is a power of two, so 1/h is exact.
+            double inv = 1 / h;
+            double right1 = vc * inv, left1 = -vb * inv, right2 = (vd - vc) * inv, left2 = (vb - va) * inv;
+            double jump = (right1 - left1) - ((right2 - right1) + (left1 - left2)) / 2;
+            double min = Min(Min(right1, left1), Min(right2, left2)), max = Max(Max(right1, left1), Max(right2, left2));
+            Scale = Max(Scale, Max(-min, max));
+            double central = (S0 * va + S1 * vb + S2 * 0.0 + S3 * vc + S4 * vd) * inv;
+            // Branch-free (whether an output jumps is unpredictable): adding 0 leaves a sum unchanged.
+            bool candidate = Math.Abs(jump) > 16 * noise * inv;
+            Candidates |= candidate;
+            CandMin += candidate ? min : 0;
+            CandMax += candidate ? max : 0;
+            CandCentral += candidate ? central : 0;
+            CandJump = Max(CandJump, candidate ? Math.Abs(jump) : 0);
+            Smooth += candidate ? 0 : central;
         }
+
+        // Branch-free (Math.Max compiles to vmaxsd and fix-ups): the order of rounding-level slopes is random.
+        private static double Max(double x, double y) => Math.Max(x, y);
+        private static double Min(double x, double y) => Math.Min(x, y);
 
         public readonly Stencil5? Finish(double h)
         {
@@ -249,15 +258,20 @@ public static class GradientChecker
 
         public Tensor Input { get; } = inputs[name];
 
-        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step(e), for t = -2, -1, 1, 2.</summary>
-        private double[][] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step)
+        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for t = -2, -1, 1, 2.</summary>
+        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step)
         {
-            var result = new double[4][];
+            var result = new Tensor[4];
             int slot = 0;
             foreach (int t in (int[])[-2, -1, 1, 2])
             {
                 foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
-                try { result[slot++] = op.Forward(inputs.With(Name, Tensor.Wrap(Input.Shape, work))).ToArray(); }
+                try
+                {
+                    var y = op.Forward(inputs.With(Name, Tensor.Wrap(Input.Shape, work)));
+                    // An output that is a view of the moved input (flatten) would change back with it.
+                    result[slot++] = y.Shares(work) ? Tensor.Wrap(y.Shape, y.ToArray()) : y;
+                }
                 finally { foreach (int e in moved) work[e] = Input.At(e); }
             }
             return result;
@@ -267,9 +281,9 @@ public static class GradientChecker
         public Stencil5? Evaluate(int i, double h)
         {
             var y = Outputs(Input.ToArray(), [i], _ => h);
-            var y0 = baseOutput.Span;
+            ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
             var acc = new Accumulator();
-            for (int j = 0; j < y0.Length; j++) acc.Add(gradOutput.At(j), y0[j], y[0][j], y[1][j], y[2][j], y[3][j], h);
+            for (int j = 0; j < y0.Length; j++) acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
             return acc.Finish(h);
         }
 
@@ -283,23 +297,38 @@ public static class GradientChecker
             for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
             foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
                 if (double.IsFinite(Input.At(e))) byColour[structure.ColourOf(e)].Add(e);
-            var moved = new bool[Input.Count];
-            foreach (var list in byColour) foreach (int e in list) moved[e] = true;
+            var steps = new double[Input.Count];
+            foreach (var list in byColour) foreach (int e in list) steps[e] = step(e);
             var acc = new Accumulator[Input.Count];
             var work = new ThreadLocal<double[]>(() => Input.ToArray());
+            var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
             Loop(byColour.Length, parallel, c =>
             {
                 if (byColour[c].Count == 0) return;
-                var y = Outputs(work.Value!, byColour[c], step);
-                var y0 = baseOutput.Span;
+                var y = Outputs(work.Value!, byColour[c], e => steps[e]);
+                var owner = owners.Value!;
+                structure.Owners(c, owner);
+                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
+                // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
+                // through memory per output.
+                int current = -1;
+                var local = new Accumulator();
                 for (int j = 0; j < y0.Length; j++)
                 {
-                    int e = structure.Owner(j, c);
-                    if (e < 0 || !moved[e]) continue;
-                    acc[e].Add(gradOutput.At(j), y0[j], y[0][j], y[1][j], y[2][j], y[3][j], step(e));
+                    int e = owner[j];
+                    if (e < 0 || steps[e] == 0) continue; // steps[e] == 0: not moved (unselected or non-finite)
+                    if (e != current)
+                    {
+                        if (current >= 0) acc[current] = local;
+                        current = e;
+                        local = acc[e];
+                    }
+                    local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
+                if (current >= 0) acc[current] = local;
             });
             work.Dispose();
+            owners.Dispose();
             return Enumerable.Range(0, Input.Count).Select(e => new Evaluated(acc[e].Finish(step(e)))).ToArray();
         }
     }

@@ -20,11 +20,27 @@ public abstract class JacobianStructure
     /// <summary>The element of colour <paramref name="colour"/> that output <paramref name="output"/> may depend on, or -1.</summary>
     public abstract int Owner(int output, int colour);
 
+    /// <summary>
+    /// <see cref="Owner"/> for every output at once (the checker's inner loop); structures override it where
+    /// a whole colour is cheaper to lay out than one output at a time.
+    /// </summary>
+    public virtual void Owners(int colour, Span<int> owners)
+    {
+        for (int j = 0; j < owners.Length; j++) owners[j] = Owner(j, colour);
+    }
+
     /// <summary>Every element its own colour class of one: each output depends on at most one element (elementwise ops).</summary>
     public static JacobianStructure Diagonal { get; } = new DiagonalStructure();
 
     /// <summary>A structure from functions.</summary>
-    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner) => new FunctionStructure(colours, colourOf, owner);
+    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner) => new FunctionStructure(colours, colourOf, owner, null);
+
+    /// <summary>A structure from functions, with a bulk form of <paramref name="owner"/> (see <see cref="Owners"/>).</summary>
+    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour owners) =>
+        new FunctionStructure(colours, colourOf, owner, owners);
+
+    /// <summary>Fills <paramref name="owners"/> with <see cref="Owner"/>(j, <paramref name="colour"/>) for every output j.</summary>
+    public delegate void OwnersOfColour(int colour, Span<int> owners);
 
     /// <summary>
     /// Windows over (N, C) planes (pooling, and convolution's input within a channel group): positions whose
@@ -39,11 +55,17 @@ public abstract class JacobianStructure
         public override int Owner(int output, int colour) => output;
     }
 
-    private sealed class FunctionStructure(int colours, Func<int, int> colourOf, Func<int, int, int> owner) : JacobianStructure
+    private sealed class FunctionStructure(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour? owners) : JacobianStructure
     {
         public override int Colours => colours;
         public override int ColourOf(int element) => colourOf(element);
         public override int Owner(int output, int colour) => owner(output, colour);
+
+        public override void Owners(int colour, Span<int> result)
+        {
+            if (owners is null) base.Owners(colour, result);
+            else owners(colour, result);
+        }
     }
 }
 

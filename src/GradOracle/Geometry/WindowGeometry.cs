@@ -76,6 +76,35 @@ public sealed class WindowGeometry
     /// </summary>
     public int Gather(int outputIndex, Span<int> inputIndex, Span<int> tapIndex)
     {
+        // Every pass of a check gathers the same windows: they are computed once and copied from then on.
+        var t = table ?? BuildTable();
+        int from = t.First[outputIndex], n = t.First[outputIndex + 1] - from;
+        t.Inputs.AsSpan(from, n).CopyTo(inputIndex);
+        t.Kernel.AsSpan(from, n).CopyTo(tapIndex);
+        return n;
+    }
+
+    private sealed record Table(int[] First, int[] Inputs, int[] Kernel);
+
+    private Table? table;
+
+    private Table BuildTable()
+    {
+        var first = new int[OutputPlaneSize + 1];
+        var inputs = new List<int>();
+        var kernel = new List<int>();
+        Span<int> a = stackalloc int[MaxWindowSize], k = stackalloc int[MaxWindowSize];
+        for (int o = 0; o < OutputPlaneSize; o++)
+        {
+            int n = Compute(o, a, k);
+            for (int j = 0; j < n; j++) { inputs.Add(a[j]); kernel.Add(k[j]); }
+            first[o + 1] = inputs.Count;
+        }
+        return table = new Table(first, inputs.ToArray(), kernel.ToArray());
+    }
+
+    private int Compute(int outputIndex, Span<int> inputIndex, Span<int> tapIndex)
+    {
         int rank = Rank;
         Span<int> first = stackalloc int[rank];
         Span<int> count = stackalloc int[rank];

@@ -1,5 +1,6 @@
 using GradOracle.Checking;
 using GradOracle.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace GradOracle.Layers;
 
@@ -33,8 +34,8 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = affine ? ["input", "weight", "bias"] : ["input"];
 
-    /// <summary>Per channel: mean, inverse standard deviation and x̂ for every element.</summary>
-    private (AxisLayout Layout, double[] Mean, double[] InvStd, double[] XHat) Normalise(NamedTensors inputs)
+    /// <summary>Per channel: mean, inverse standard deviation and x̂ for every element (into <paramref name="xHat"/>, or a new array).</summary>
+    private (AxisLayout Layout, double[] Mean, double[] InvStd, double[] XHat) Normalise(NamedTensors inputs, double[]? xHat = null)
     {
         var x = inputs["input"];
         if (x.Shape.Rank < 2) throw new ParameterException("input.shape", x.Shape.ToString(), "batch_norm takes (N, C, *)");
@@ -49,16 +50,24 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             throw new ParameterException("input.shape", x.Shape.ToString(), "training batch_norm needs more than 1 value per channel (N × spatial size)");
         var mean = new double[c];
         var invStd = new double[c];
+        var xs = x.Span;
+        xHat ??= new double[x.Count];
         for (int ch = 0; ch < c; ch++)
         {
             double mu, variance;
             if (Training)
             {
+                // Rows (n, ch, ·) are contiguous: vectorised sums per row, added over the batch.
                 double s = 0;
-                for (int o = 0; o < a.Outer; o++) for (int i = 0; i < a.Inner; i++) s += x.At(a.At(o, ch, i));
+                for (int o = 0; o < a.Outer; o++) s += TensorPrimitives.Sum(xs.Slice(a.At(o, ch, 0), a.Inner));
                 mu = s / m;
                 double ss = 0;
-                for (int o = 0; o < a.Outer; o++) for (int i = 0; i < a.Inner; i++) { double d = x.At(a.At(o, ch, i)) - mu; ss += d * d; }
+                for (int o = 0; o < a.Outer; o++)
+                {
+                    var centred = xHat.AsSpan(a.At(o, ch, 0), a.Inner); // scratch until x̂ is written below
+                    TensorPrimitives.Subtract(xs.Slice(a.At(o, ch, 0), a.Inner), mu, centred);
+                    ss += TensorPrimitives.SumOfSquares(centred);
+                }
                 variance = ss / m; // biased, as PyTorch normalises
             }
             else
@@ -69,12 +78,13 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             }
             mean[ch] = mu;
             invStd[ch] = 1 / Math.Sqrt(variance + Eps);
+            for (int o = 0; o < a.Outer; o++)
+            {
+                var row = xHat.AsSpan(a.At(o, ch, 0), a.Inner);
+                TensorPrimitives.Subtract(xs.Slice(a.At(o, ch, 0), a.Inner), mu, row);
+                TensorPrimitives.Multiply(row, invStd[ch], row);
+            }
         }
-        var xHat = new double[x.Count];
-        for (int o = 0; o < a.Outer; o++)
-            for (int ch = 0; ch < c; ch++)
-                for (int i = 0; i < a.Inner; i++)
-                    xHat[a.At(o, ch, i)] = (x.At(a.At(o, ch, i)) - mean[ch]) * invStd[ch];
         return (a, mean, invStd, xHat);
     }
 
@@ -88,14 +98,16 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs)
     {
-        var (a, _, _, xHat) = Normalise(inputs);
-        var y = new double[xHat.Length];
-        for (int o = 0; o < a.Outer; o++)
-            for (int ch = 0; ch < a.Length; ch++)
-            {
-                double w = Affine ? inputs["weight"].At(ch) : 1, b = Affine ? inputs["bias"].At(ch) : 0;
-                for (int i = 0; i < a.Inner; i++) y[a.At(o, ch, i)] = w * xHat[a.At(o, ch, i)] + b;
-            }
+        // x̂ is written into the output's array and scaled in place: one allocation per forward pass.
+        var (a, _, _, y) = Normalise(inputs, new double[inputs["input"].Count]);
+        if (Affine)
+            for (int o = 0; o < a.Outer; o++)
+                for (int ch = 0; ch < a.Length; ch++)
+                {
+                    var row = y.AsSpan(a.At(o, ch, 0), a.Inner);
+                    TensorPrimitives.Multiply(row, inputs["weight"].At(ch), row);
+                    TensorPrimitives.Add(row, inputs["bias"].At(ch), row);
+                }
         return Tensor.Wrap(inputs["input"].Shape, y);
     }
 
@@ -149,7 +161,12 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         if (!Training) return JacobianStructure.Diagonal;
         // In training an element reaches its whole channel: colour by the position within the channel.
         return JacobianStructure.Of(a.Outer * a.Inner, e => e / (a.Length * a.Inner) * a.Inner + e % a.Inner,
-            (j, m) => a.At(m / a.Inner, j / a.Inner % a.Length, m % a.Inner));
+            (j, m) => a.At(m / a.Inner, j / a.Inner % a.Length, m % a.Inner),
+            (m, owners) =>
+            {
+                for (int o = 0; o < a.Outer; o++)
+                    for (int ch = 0; ch < a.Length; ch++) owners.Slice(a.At(o, ch, 0), a.Inner).Fill(a.At(m / a.Inner, ch, m % a.Inner));
+            });
     }
 
     /// <inheritdoc/>

@@ -119,8 +119,12 @@ public abstract class PoolingWindows
             }
         }
 
+        // The last geometry, reused while the input size stays the same (every pass of a gradient check).
+        private WindowGeometry? last;
+
         public override WindowGeometry For(ReadOnlySpan<int> inputSize)
         {
+            if (last is { } l && l.InputSize.AsSpan().SequenceEqual(inputSize)) return l;
             var g = WindowGeometry.Strided(inputSize, kernel, stride, padding, dilation, ceil);
             // With dilation a window can straddle the input and hit only padding; PyTorch then emits -inf
             // with an index outside the plane. We refuse such a geometry instead of inventing a value.
@@ -129,7 +133,7 @@ public abstract class PoolingWindows
                 if (g.Gather(o, a, b) == 0)
                     throw new ParameterException("dilation", Show(dilation),
                         $"with padding {Show(padding)} output window ({string.Join(", ", g.OutputCoordinates(o))}) covers no input element");
-            return g;
+            return last = g;
         }
 
         public bool HasDilation { get; init; } = true;

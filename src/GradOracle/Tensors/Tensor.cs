@@ -62,6 +62,9 @@ public sealed class Tensor
         return new Tensor(shape, data);
     }
 
+    /// <summary>Whether this tensor's values live in <paramref name="array"/> (a reshape of a wrapped array).</summary>
+    internal bool Shares(double[] array) => ReferenceEquals(data, array);
+
     /// <summary>A copy of this tensor with one element replaced.</summary>
     public Tensor WithElement(int flatIndex, double value)
     {
