@@ -27,7 +27,7 @@ public enum ElementVerdict
 public sealed record ElementCheck(
     string Tensor,
     int Index,
-    ImmutableArray<int> Coordinates,
+    Shape Shape,
     double Analytic,
     double Numeric,
     double ErrorEstimate,
@@ -41,6 +41,9 @@ public sealed record ElementCheck(
     ElementVerdict Verdict,
     string? Note)
 {
+    /// <summary>The element's coordinates in its tensor (computed on demand: a check holds one record per element).</summary>
+    public ImmutableArray<int> Coordinates => [.. Shape.Coordinates(Index)];
+
     /// <summary>|analytic - numeric|.</summary>
     public double AbsoluteError => Math.Abs(Analytic - Numeric);
 

@@ -108,12 +108,20 @@ public static class GradientChecker
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
             var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
             var selected = options.Elements is { } only ? Enumerable.Range(0, x.Count).Where(i => only(name, i)).ToArray() : null;
-            var first = structure is null ? null : probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected);
             var indices = selected ?? Enumerable.Range(0, x.Count).ToArray();
-            var checks = new ElementCheck[indices.Length];
+            var position = new int[x.Count];
+            for (int k = 0; k < indices.Length; k++) position[indices[k]] = k;
+            var checks = new ElementCheck?[indices.Length];
             var dn = declared?[name];
-            Loop(indices.Length, options.Parallel, k => checks[k] = CheckElement(probe, indices[k], a.At(indices[k]), dn?.At(indices[k]), options, first?[indices[k]]));
-            elements.AddRange(checks);
+            ElementCheck Judge(int i, Evaluated? first) => CheckElement(probe, i, a.At(i), dn?.At(i), options, first);
+            if (structure is null) Loop(indices.Length, options.Parallel, k => checks[k] = Judge(indices[k], null));
+            else
+            {
+                // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
+                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, (i, st) => checks[position[i]] = Judge(i, new Evaluated(st)));
+                foreach (int i in indices) checks[position[i]] ??= Judge(i, new Evaluated(null)); // non-finite inputs: moved by no colour
+            }
+            elements.AddRange(checks!);
         }
         return new GradCheckResult(op.Name, op.Attributes, elements) { ExcludedOutputs = excluded };
     }
@@ -132,10 +140,9 @@ public static class GradientChecker
 
     private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Evaluated? first)
     {
-        var coords = probe.Input.Shape.Coordinates(i).ToImmutableArray();
         double x = probe.Input.At(i);
         ElementCheck Make(double numeric, double est, double allowed, bool kink, Stencil5? st, ElementVerdict v, string? note) =>
-            new(probe.Name, i, coords, analytic, numeric, est, allowed, kink, st?.Left ?? double.NaN, st?.Right ?? double.NaN,
+            new(probe.Name, i, probe.Input.Shape, analytic, numeric, est, allowed, kink, st?.Left ?? double.NaN, st?.Right ?? double.NaN,
                 st?.MinSlope ?? double.NaN, st?.MaxSlope ?? double.NaN, declared, v, note);
 
         if (!double.IsFinite(x))
@@ -291,23 +298,29 @@ public static class GradientChecker
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on.
         /// </summary>
-        public Evaluated[] EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected)
+        public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected, Action<int, Stencil5?> finished)
         {
             var byColour = new List<int>[structure.Colours];
             for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
             foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
                 if (double.IsFinite(Input.At(e))) byColour[structure.ColourOf(e)].Add(e);
             var steps = new double[Input.Count];
-            foreach (var list in byColour) foreach (int e in list) steps[e] = step(e);
-            var acc = new Accumulator[Input.Count];
+            var slot = new int[Input.Count]; // an element's place in its colour
+            foreach (var list in byColour)
+                for (int k = 0; k < list.Count; k++) { steps[list[k]] = step(list[k]); slot[list[k]] = k; }
+            int largest = byColour.Max(l => l.Count);
             var work = new ThreadLocal<double[]>(() => Input.ToArray());
             var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
+            var accumulators = new ThreadLocal<Accumulator[]>(() => new Accumulator[largest]);
             Loop(byColour.Length, parallel, c =>
             {
-                if (byColour[c].Count == 0) return;
-                var y = Outputs(work.Value!, byColour[c], e => steps[e]);
+                var members = byColour[c];
+                if (members.Count == 0) return;
+                var y = Outputs(work.Value!, members, e => steps[e]);
                 var owner = owners.Value!;
                 structure.Owners(c, owner);
+                var acc = accumulators.Value!;
+                Array.Clear(acc, 0, members.Count);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
                 // through memory per output.
@@ -319,17 +332,18 @@ public static class GradientChecker
                     if (e < 0 || steps[e] == 0) continue; // steps[e] == 0: not moved (unselected or non-finite)
                     if (e != current)
                     {
-                        if (current >= 0) acc[current] = local;
+                        if (current >= 0) acc[slot[current]] = local;
                         current = e;
-                        local = acc[e];
+                        local = acc[slot[e]];
                     }
                     local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
-                if (current >= 0) acc[current] = local;
+                if (current >= 0) acc[slot[current]] = local;
+                foreach (int e in members) finished(e, acc[slot[e]].Finish(steps[e]));
             });
             work.Dispose();
             owners.Dispose();
-            return Enumerable.Range(0, Input.Count).Select(e => new Evaluated(acc[e].Finish(step(e)))).ToArray();
+            accumulators.Dispose();
         }
     }
 
