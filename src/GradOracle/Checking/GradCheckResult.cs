@@ -88,13 +88,24 @@ public sealed record ElementCheck(
 /// <summary>The finite-difference check of one op on one set of inputs, element by element.</summary>
 public sealed class GradCheckResult
 {
+    private readonly ImmutableArray<ElementColumns> columns;
+    private ImmutableArray<ElementCheck> elements;
+
     /// <summary>Creates a result.</summary>
     public GradCheckResult(string op, string attributes, IEnumerable<ElementCheck> elements, string? error = null)
     {
         Op = op;
         Attributes = attributes;
-        Elements = elements.ToImmutableArray();
+        this.elements = elements.ToImmutableArray();
         Error = error;
+    }
+
+    /// <summary>A result held by column (the checker's form): records are built when <see cref="Elements"/> is first read.</summary>
+    internal GradCheckResult(string op, string attributes, IEnumerable<ElementColumns> columns)
+    {
+        Op = op;
+        Attributes = attributes;
+        this.columns = columns.ToImmutableArray();
     }
 
     /// <summary>The op's name.</summary>
@@ -104,7 +115,20 @@ public sealed class GradCheckResult
     public string Attributes { get; }
 
     /// <summary>Every element checked, in tensor order.</summary>
-    public ImmutableArray<ElementCheck> Elements { get; }
+    public ImmutableArray<ElementCheck> Elements
+    {
+        get
+        {
+            if (elements.IsDefault) ImmutableInterlocked.InterlockedInitialize(ref elements, columns.SelectMany(c => c.All()).ToImmutableArray());
+            return elements;
+        }
+    }
+
+    // Verdicts and errors by element, read from the columns where there are any (no records built).
+    private IEnumerable<(ElementVerdict Verdict, bool IsKink, Func<double> AbsoluteError)> Summaries =>
+        columns.IsDefault
+            ? Elements.Select(e => (e.Verdict, e.IsKink, (Func<double>)(() => e.AbsoluteError)))
+            : columns.SelectMany(c => Enumerable.Range(0, c.Count).Select(k => (c.Verdict(k), c.IsKink(k), (Func<double>)(() => c.AbsoluteError(k)))));
 
     /// <summary>
     /// Outputs that were NaN or infinite at the checked point: finite differences cannot see their
@@ -116,26 +140,28 @@ public sealed class GradCheckResult
     public string? Error { get; }
 
     /// <summary>Whether every element passed and nothing went wrong.</summary>
-    public bool Passed => Error is null && Elements.All(e => e.Passed);
+    public bool Passed => Error is null && Summaries.All(e => e.Verdict != ElementVerdict.Fail);
 
     /// <summary>Elements compared (all but the skipped).</summary>
-    public int Checked => Elements.Count(e => e.Verdict != ElementVerdict.Skipped);
+    public int Checked => Summaries.Count(e => e.Verdict != ElementVerdict.Skipped);
 
     /// <summary>Elements found at a kink.</summary>
-    public int Kinks => Elements.Count(e => e.IsKink);
+    public int Kinks => Summaries.Count(e => e.IsKink);
 
     /// <summary>Elements skipped.</summary>
-    public int Skipped => Elements.Count(e => e.Verdict == ElementVerdict.Skipped);
+    public int Skipped => Summaries.Count(e => e.Verdict == ElementVerdict.Skipped);
 
     /// <summary>Elements that failed.</summary>
-    public ImmutableArray<ElementCheck> Failures => Elements.Where(e => e.Verdict == ElementVerdict.Fail).ToImmutableArray();
+    public ImmutableArray<ElementCheck> Failures => columns.IsDefault
+        ? Elements.Where(e => e.Verdict == ElementVerdict.Fail).ToImmutableArray()
+        : columns.SelectMany(c => Enumerable.Range(0, c.Count).Where(k => c.Verdict(k) == ElementVerdict.Fail).Select(k => c[k])).ToImmutableArray();
 
     /// <summary>The elements, worst first.</summary>
     public IEnumerable<ElementCheck> Worst => Elements.OrderByDescending(e => e.Badness);
 
     /// <summary>Largest |analytic - numeric| over the smooth (non-kink, non-skipped) elements.</summary>
     public double WorstAbsoluteError =>
-        Elements.Where(e => !e.IsKink && e.Verdict != ElementVerdict.Skipped).Select(e => e.AbsoluteError).DefaultIfEmpty(0).Max();
+        Summaries.Where(e => !e.IsKink && e.Verdict != ElementVerdict.Skipped).Select(e => e.AbsoluteError()).DefaultIfEmpty(0).Max();
 
     /// <summary>A report: the verdict, the worst elements, and a pattern in the mismatches when there is one.</summary>
     public string Describe(int maxElements = 8)

@@ -96,32 +96,37 @@ public static class GradientChecker
             return new GradCheckResult(op.Name, op.Attributes, [], $"{e.GetType().Name}: {e.Message}");
         }
 
-        var elements = new List<ElementCheck>();
+        var elements = new List<ElementColumns>();
         foreach (var name in op.DifferentiableInputs)
         {
             var x = inputs[name];
             if (!analytic.Contains(name))
-                return new GradCheckResult(op.Name, op.Attributes, elements, $"backward returned no gradient for '{name}'");
+                return new GradCheckResult(op.Name, op.Attributes, elements.SelectMany(c => c.All()), $"backward returned no gradient for '{name}'");
             var a = analytic[name];
             if (a.Shape != x.Shape)
-                return new GradCheckResult(op.Name, op.Attributes, elements, $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
+                return new GradCheckResult(op.Name, op.Attributes, elements.SelectMany(c => c.All()), $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
             var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
             var selected = options.Elements is { } only ? Enumerable.Range(0, x.Count).Where(i => only(name, i)).ToArray() : null;
             var indices = selected ?? Enumerable.Range(0, x.Count).ToArray();
             var position = new int[x.Count];
             for (int k = 0; k < indices.Length; k++) position[indices[k]] = k;
-            var checks = new ElementCheck?[indices.Length];
             var dn = declared?[name];
-            ElementCheck Judge(int i, Evaluated? first) => CheckElement(probe, i, a.At(i), dn?.At(i), options, first);
-            if (structure is null) Loop(indices.Length, options.Parallel, k => checks[k] = Judge(indices[k], null));
+            var checks = new ElementColumns(name, x.Shape, a, dn, indices);
+            var judged = new bool[indices.Length];
+            void Judge(int i, Evaluated? first)
+            {
+                checks.Store(position[i], CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
+                judged[position[i]] = true;
+            }
+            if (structure is null) Loop(indices.Length, options.Parallel, k => Judge(indices[k], null));
             else
             {
                 // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
-                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, (i, st) => checks[position[i]] = Judge(i, new Evaluated(st)));
-                foreach (int i in indices) checks[position[i]] ??= Judge(i, new Evaluated(null)); // non-finite inputs: moved by no colour
+                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, (i, st) => Judge(i, new Evaluated(st)));
+                foreach (int i in indices) if (!judged[position[i]]) Judge(i, new Evaluated(null)); // non-finite inputs: moved by no colour
             }
-            elements.AddRange(checks!);
+            elements.Add(checks);
         }
         return new GradCheckResult(op.Name, op.Attributes, elements) { ExcludedOutputs = excluded };
     }
