@@ -122,7 +122,7 @@ public static class ProjectionCheck
         ProjectionResult Failed(string error) =>
             new(op.Name, op.Attributes, null, [], 0, 0, counted.Forwards) { Error = error };
 
-        Tensor baseOutput;
+        Tensor baseOutput, dy;
         NamedTensors analytic;
         int excluded = 0;
         try
@@ -131,7 +131,7 @@ public static class ProjectionCheck
             Tensor.RequireShape("grad_output", gradOutput, baseOutput.Shape);
             // As the checker does: finite differences see nothing of an output that is non-finite at x.
             for (int j = 0; j < baseOutput.Count; j++) if (!double.IsFinite(baseOutput.At(j))) excluded++;
-            var dy = excluded == 0 ? gradOutput : Tensor.Create(gradOutput.Shape, j => double.IsFinite(baseOutput.At(j)) ? gradOutput.At(j) : 0);
+            dy = excluded == 0 ? gradOutput : Tensor.Create(gradOutput.Shape, j => double.IsFinite(baseOutput.At(j)) ? gradOutput.At(j) : 0);
             analytic = counted.Backward(inputs, dy);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -157,7 +157,7 @@ public static class ProjectionCheck
             }
         }
 
-        var screener = new Screener(counted, inputs, gradOutput, baseOutput, movable.ToArray(), options);
+        var screener = new Screener(counted, inputs, dy, baseOutput, movable.ToArray(), options);
         var all = new Range(0, movable.Count);
         var top = movable.Count > 0 ? screener.Project(all) : null;
         var leaves = new List<Range>();
