@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GradOracle.Checking;
+using GradOracle.Tensors;
 using GradOracle.Torch;
 using Spectre.Console;
 
@@ -14,20 +15,39 @@ internal static class CheckCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random upstream gradients.", DefaultValueFactory = _ => 1 };
         var details = new Option<bool>("--details") { Description = "Print the worst elements of every case, not only of failures." };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the libtorch comparison." };
+        var fast = new Option<bool>("--fast")
+        {
+            Description = "Screen each case with one random projection instead of every element (probabilistic; a failure is bisected down to the wrong elements).",
+        };
         var command = new Command("check", "Check every built-in layer's analytic gradient against finite differences, its invariants and libtorch.")
         {
-            filter, seed, details, noTorch,
+            filter, seed, details, noTorch, fast,
         };
-        command.SetAction(parse => Run(parse.GetValue(filter), parse.GetValue(seed), parse.GetValue(details), parse.GetValue(noTorch)));
+        command.SetAction(parse => Run(parse.GetValue(filter), parse.GetValue(seed), parse.GetValue(details), parse.GetValue(noTorch), parse.GetValue(fast)));
         return command;
     }
 
-    private sealed record Row(CheckOutcome Outcome, ParityResult? Parity)
+    /// <summary>One case: the full check or, with --fast, the screen; the invariants; libtorch.</summary>
+    private sealed record Row(CheckCase Case, GradCheckResult? Full, ProjectionResult? Screen, InvariantReport Invariants, ParityResult? Parity)
     {
-        public bool Passed => Outcome.Passed && Parity?.Passed != false;
+        public bool Passed => (Full?.Passed ?? Screen!.Passed) && Invariants.Holds && Parity?.Passed != false;
+        public string Describe() => Full?.Describe() ?? Screen!.Describe();
     }
 
-    private static int Run(string? filter, int seed, bool details, bool noTorch)
+    private static Row RunCase(CheckCase c, int seed, bool fast, bool useTorch)
+    {
+        ParityResult? Parity(Tensor dy) => useTorch ? TorchParity.Compare(c.Op, c.Inputs, dy) : null;
+        if (!fast)
+        {
+            var o = CheckOutcome.Run(c, seed);
+            return new Row(c, o.Gradients, null, o.Invariants, Parity(o.GradOutput));
+        }
+        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
+        var screen = ProjectionCheck.Screen(c.Op, c.Inputs, dy);
+        return new Row(c, null, screen, screen.Error is null ? CheckOutcome.InvariantsOf(c, dy) : new InvariantReport([], []), Parity(dy));
+    }
+
+    private static int Run(string? filter, int seed, bool details, bool noTorch, bool fast)
     {
         var console = Output.Console();
         var cases = CheckSuite.All()
@@ -44,26 +64,21 @@ internal static class CheckCommand
         bool useTorch = !noTorch && torch.IsAvailable;
         console.MarkupLine(noTorch ? "libtorch: skipped (--no-torch)" : Markup.Escape(torch.IsAvailable ? $"libtorch {torch.Version} answered the libtorch column" : torch.Message));
 
-        var rows = cases.Select(c =>
-        {
-            var o = CheckOutcome.Run(c, seed);
-            return new Row(o, useTorch ? TorchParity.Compare(c.Op, c.Inputs, o.GradOutput) : null);
-        }).ToList();
+        var rows = cases.Select(c => RunCase(c, seed, fast, useTorch)).ToList();
+        // --fast: the screen has no per-element worst error; its cost in forward passes takes that column.
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("layer").AddColumn("configuration").AddColumn(new TableColumn("elements").RightAligned())
-            .AddColumn(new TableColumn("kinks").RightAligned()).AddColumn(new TableColumn("worst error").RightAligned())
+            .AddColumn("layer").AddColumn("configuration").AddColumn(new TableColumn(fast ? "screened" : "elements").RightAligned())
+            .AddColumn(new TableColumn("kinks").RightAligned()).AddColumn(new TableColumn(fast ? "forward passes" : "worst error").RightAligned())
             .AddColumn("invariants").AddColumn("libtorch").AddColumn("verdict");
         foreach (var r in rows)
         {
-            var o = r.Outcome;
-            var g = o.Gradients;
             table.AddRow(
-                Markup.Escape(o.Case.Op.Name),
-                Markup.Escape(o.Case.Configuration),
-                g.Checked.ToString(),
-                g.Kinks.ToString(),
-                g.WorstAbsoluteError.ToString("0.0e+0"),
-                o.Invariants.Holds ? $"{o.Invariants.Checked.Length} hold" : $"[red]{o.Invariants.Violations.Length} broken[/]",
+                Markup.Escape(r.Case.Op.Name),
+                Markup.Escape(r.Case.Configuration),
+                (r.Full?.Checked ?? r.Screen!.Screened).ToString(),
+                (r.Full?.Kinks ?? r.Screen!.Kinks).ToString(),
+                r.Full?.WorstAbsoluteError.ToString("0.0e+0") ?? r.Screen!.ForwardPasses.ToString(),
+                r.Invariants.Holds ? $"{r.Invariants.Checked.Length} hold" : $"[red]{r.Invariants.Violations.Length} broken[/]",
                 TorchCell(r.Parity),
                 r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
         }
@@ -72,16 +87,18 @@ internal static class CheckCommand
         foreach (var r in rows.Where(r => !r.Passed || details))
         {
             console.WriteLine();
-            console.WriteLine(r.Outcome.Gradients.Describe());
-            if (!r.Outcome.Invariants.Holds || details) console.WriteLine(r.Outcome.Invariants.ToString());
+            console.WriteLine(r.Describe());
+            if (!r.Invariants.Holds || details) console.WriteLine(r.Invariants.ToString());
             if (r.Parity is { Passed: false } or { Status: ParityStatus.KnownDivergence }) console.WriteLine("libtorch: " + r.Parity);
         }
         int failed = rows.Count(r => !r.Passed);
-        int elements = rows.Sum(r => r.Outcome.Gradients.Checked), kinks = rows.Sum(r => r.Outcome.Gradients.Kinks);
         int agreed = rows.Count(r => r.Parity?.Status == ParityStatus.Agree);
+        string work = fast
+            ? $"{rows.Sum(r => r.Screen!.Screened)} gradient elements screened in {rows.Sum(r => r.Screen!.ForwardPasses)} forward passes, {rows.Sum(r => r.Screen!.Kinks)} kinks localised"
+            : $"{rows.Sum(r => r.Full!.Checked)} gradient elements checked, {rows.Sum(r => r.Full!.Kinks)} kinks";
         console.WriteLine();
         console.MarkupLine(failed == 0
-            ? $"[green]all {rows.Count} cases pass[/] ({elements} gradient elements checked, {kinks} kinks" + (useTorch ? $", {agreed} cases agree with libtorch {torch.Version})" : ")")
+            ? $"[green]all {rows.Count} cases pass{(fast ? " the screen" : "")}[/] ({work}" + (useTorch ? $", {agreed} cases agree with libtorch {torch.Version})" : ")")
             : $"[red]{failed} of {rows.Count} cases fail[/]");
         return failed == 0 ? 0 : 1;
     }

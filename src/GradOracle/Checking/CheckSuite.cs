@@ -25,11 +25,13 @@ public sealed record CheckOutcome(CheckCase Case, Tensor GradOutput, GradCheckRe
     {
         var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
         var grads = GradientChecker.Check(c.Op, c.Inputs, dy);
-        var inv = c.Op is IHasInvariants h && grads.Error is null
-            ? h.CheckInvariants(c.Inputs, dy, c.Op.Backward(c.Inputs, dy))
-            : new InvariantReport([], []);
-        return new CheckOutcome(c, dy, grads, inv);
+        return new CheckOutcome(c, dy, grads, grads.Error is null ? InvariantsOf(c, dy) : new InvariantReport([], []));
     }
+
+    /// <summary>The case's op's invariants on its own gradient for <paramref name="gradOutput"/> (none for an op without invariants).</summary>
+    public static InvariantReport InvariantsOf(CheckCase c, Tensor gradOutput) => c.Op is IHasInvariants h
+        ? h.CheckInvariants(c.Inputs, gradOutput, c.Op.Backward(c.Inputs, gradOutput))
+        : new InvariantReport([], []);
 }
 
 /// <summary>

@@ -184,7 +184,7 @@ public sealed class GradCheckResult
     }
 
     /// <summary>A regularity shared by all mismatches, if any: a constant ratio, a sign flip, zeros.</summary>
-    private static string? Pattern(ImmutableArray<ElementCheck> failures)
+    internal static string? Pattern(ImmutableArray<ElementCheck> failures)
     {
         var smooth = failures.Where(f => !f.IsKink).ToList();
         var kinks = failures.Where(f => f.IsKink).ToList();

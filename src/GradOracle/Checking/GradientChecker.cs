@@ -141,7 +141,8 @@ public static class GradientChecker
         else for (int i = 0; i < count; i++) body(i);
     }
 
-    private static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
+    /// <summary>The step for an element at <paramref name="x"/>: the power of two nearest <c>Step * max(1, |x|)</c>; the projection screen moves by the same.</summary>
+    internal static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
 
     private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Evaluated? first)
     {
@@ -198,11 +199,14 @@ public static class GradientChecker
     private sealed record Evaluated(Stencil5? Value);
 
     /// <summary>The values along one coordinate direction at offsets -2h..2h, and what they say.</summary>
-    private readonly record struct Stencil5(double Step, double Central, double ErrorEstimate, double Left, double Right,
+    internal readonly record struct Stencil5(double Step, double Central, double ErrorEstimate, double Left, double Right,
         double MinSlope, double MaxSlope, bool IsKink);
 
-    /// <summary>Per element: the stencil sums over the outputs it reaches, and what their one-sided slopes say.</summary>
-    private struct Accumulator
+    /// <summary>
+    /// Per element (or per random direction, for the projection screen): the stencil sums over the outputs
+    /// it reaches, and what their one-sided slopes say.
+    /// </summary>
+    internal struct Accumulator
     {
         public double D0, D1, D3, D4;   // Σ_j dY_j (y_j(t) - y_j(0)) at t = -2, -1, 1, 2
         public double Smooth, Noise;    // Σ central slope over outputs without a jump; rounding

@@ -6,20 +6,6 @@ namespace GradOracle.Tests.Checking;
 
 public class CompressedCheckTests
 {
-    /// <summary>Counts forward passes; keeps the wrapped op's Jacobian structure.</summary>
-    private sealed class Counting(IOp op) : IOp, IHasJacobianStructure
-    {
-        private int forwards;
-        public int Forwards => forwards;
-        public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
-        public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
-        public Tensor Forward(NamedTensors inputs) { Interlocked.Increment(ref forwards); return op.Forward(inputs); }
-        public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);
-        public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
-            (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
-    }
-
     private static IEnumerable<TestCaseData> Cases() =>
         CheckSuite.All().Where(c => c.Op is IHasJacobianStructure).Select(c => new TestCaseData(c).SetArgDisplayNames($"{c.Op.Name} {c.Configuration}"));
 

@@ -8,14 +8,17 @@ internal static class Tools
     public static readonly string Root = Path.GetDirectoryName(CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory).Root)!;
 
     /// <summary>`gradoracle serve` from the build next to this test assembly's configuration.</summary>
-    public static string Serve
+    public static string Serve => $"dotnet {Quote(CliDll)} serve";
+
+    /// <summary>The gradoracle CLI's assembly from the build next to this test assembly's configuration (run with `dotnet`).</summary>
+    public static string CliDll
     {
         get
         {
             var config = new DirectoryInfo(TestContext.CurrentContext.TestDirectory).Parent!.Name; // Debug or Release
             var dll = Path.Combine(Root, "src", "GradOracle.Cli", "bin", config, "net10.0", "GradOracle.Cli.dll");
             if (!File.Exists(dll)) Assert.Fail($"{dll} is missing: build the solution (dotnet build GradOracle.sln)");
-            return $"dotnet {Quote(dll)} serve";
+            return dll;
         }
     }
 
