@@ -41,6 +41,18 @@ static long TensorBytes(IOp op, NamedTensors inputs) => 8L * (inputs.Items.Sum(i
     return (sw.Elapsed.TotalSeconds, r);
 }
 
+// The projection screen (fast mode with localisation) on the same configuration.
+double TimeScreen(IOp op, NamedTensors inputs)
+{
+    var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+    GC.Collect();
+    var sw = Stopwatch.StartNew();
+    var r = ProjectionCheck.Screen(op, inputs, dy);
+    sw.Stop();
+    if (!r.Passed) throw new InvalidOperationException(r.Describe());
+    return sw.Elapsed.TotalSeconds;
+}
+
 // Peak live memory of one (untimed) check: a sampler forces full collections every few milliseconds, so
 // garbage (every forward pass's fresh output) is not counted, only what the check holds.
 long PeakLiveBytes(IOp op, NamedTensors inputs)
@@ -62,6 +74,8 @@ foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm"
     var (op, inputs) = Make(layer, 8);
     Time(op, inputs);
     Time(op, inputs);
+    TimeScreen(op, inputs);
+    TimeScreen(op, inputs);
 }
 
 var ours = new List<Dictionary<string, object>>();
@@ -73,10 +87,12 @@ foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm"
         var samples = new List<(double Seconds, GradCheckResult Result)> { Time(op, inputs) };
         while (samples.Count < runs && samples[0].Seconds < 30) samples.Add(Time(op, inputs));
         var median = samples.Select(x => x.Seconds).Order().ElementAt(samples.Count / 2);
+        var screens = Enumerable.Range(0, Math.Max(runs, 5)).Select(_ => TimeScreen(op, inputs)).Order().ToList();
         int elements = inputs.Items.Where(i => op.DifferentiableInputs.Contains(i.Name)).Sum(i => i.Value.Count);
         var row = new Dictionary<string, object>
         {
             ["layer"] = layer, ["size"] = s, ["elements"] = elements, ["seconds"] = median, ["runs"] = samples.Count,
+            ["screen_seconds"] = screens[screens.Count / 2],
             ["us_per_element"] = median / elements * 1e6, ["kinks"] = samples[0].Result.Kinks,
             ["peak_mb"] = (s == 64 || layer == "linear" ? PeakLiveBytes(op, inputs) : 0) / 1048576.0, ["tensor_mb"] = TensorBytes(op, inputs) / 1048576.0,
         };
@@ -90,8 +106,8 @@ string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 Console.WriteLine();
 Console.WriteLine($"Side by side, one run ({Environment.ProcessorCount} cores; GradOracle median of {runs}, gradcheck median of its runs):");
 Console.WriteLine();
-Console.WriteLine("| layer (2,8,32,32) | elements | gradcheck slow | gradcheck fast_mode | GradOracle full check | speed-up vs slow | vs fast_mode |");
-Console.WriteLine("|---|---|---|---|---|---|---|");
+Console.WriteLine("| layer (2,8,32,32) | elements | gradcheck slow | gradcheck fast_mode | GradOracle full check | speed-up vs slow | full check vs fast_mode | GradOracle screen | screen vs fast_mode |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
 foreach (var t in theirs)
 {
     var layer = t.GetProperty("layer").GetString()!;
@@ -99,7 +115,9 @@ foreach (var t in theirs)
     double slow = t.GetProperty("slow_s").GetDouble(), me = (double)mine["seconds"];
     string fast = t.TryGetProperty("fast_s", out var f) ? $"{F(f.GetDouble(), "0.000")} s" : "(not run)";
     string vsFast = t.TryGetProperty("fast_s", out var f2) ? $"{F(me / f2.GetDouble(), "0.0")}x its time" : "";
-    Console.WriteLine($"| {layer} {t.GetProperty("config").GetString()} | {mine["elements"]} | {F(slow, "0.00")} s ({t.GetProperty("slow_runs").GetInt32()} runs{(t.GetProperty("slow_passed").GetBoolean() ? "" : ", gradcheck failed")}) | {fast} | {F(me, "0.000")} s | {F(slow / me, "0")}x | {vsFast} |");
+    double screen = (double)mine["screen_seconds"];
+    string screenVsFast = t.TryGetProperty("fast_s", out var f3) ? $"{F(screen / f3.GetDouble(), "0.00")}x its time" : "";
+    Console.WriteLine($"| {layer} {t.GetProperty("config").GetString()} | {mine["elements"]} | {F(slow, "0.00")} s ({t.GetProperty("slow_runs").GetInt32()} runs{(t.GetProperty("slow_passed").GetBoolean() ? "" : ", gradcheck failed")}) | {fast} | {F(me, "0.000")} s | {F(slow / me, "0")}x | {vsFast} | {F(screen, "0.0000")} s | {screenVsFast} |");
 }
 Console.WriteLine();
 Console.WriteLine("Cost per input element (GradOracle), by spatial size:");
