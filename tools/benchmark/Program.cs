@@ -53,14 +53,22 @@ double TimeScreen(IOp op, NamedTensors inputs)
     return sw.Elapsed.TotalSeconds;
 }
 
-// Peak live memory of one (untimed) check: a sampler forces full collections every few milliseconds, so
-// garbage (every forward pass's fresh output) is not counted, only what the check holds.
+// Peak live memory of one (untimed) check: a sampler forces a full blocking collection every few milliseconds
+// and reads the heap size that collection left, so garbage (every forward pass's fresh output) is not
+// counted, only what the check holds at that moment.
+static long LiveHeap()
+{
+    GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+    var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+    return info.HeapSizeBytes - info.FragmentedBytes;
+}
+
 long PeakLiveBytes(IOp op, NamedTensors inputs)
 {
     var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
-    long baseline = GC.GetTotalMemory(true), peak = baseline;
+    long baseline = LiveHeap(), peak = baseline;
     using var stop = new CancellationTokenSource();
-    var sampler = Task.Run(() => { while (!stop.IsCancellationRequested) { peak = Math.Max(peak, GC.GetTotalMemory(true)); Thread.Sleep(2); } });
+    var sampler = Task.Run(() => { while (!stop.IsCancellationRequested) { peak = Math.Max(peak, LiveHeap()); Thread.Sleep(2); } });
     var r = GradientChecker.Check(op, inputs, dy);
     stop.Cancel();
     sampler.Wait();
