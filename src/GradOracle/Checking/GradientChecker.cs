@@ -254,6 +254,12 @@ public static class GradientChecker
     /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
     private sealed class Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
     {
+        // Colours per call of a batched op in the compressed pass: 64 forwards per round trip, and a bounded
+        // number of outputs held at once.
+        private const int ColoursPerBatch = 16;
+
+        private static readonly int[] Offsets = [-2, -1, 1, 2];
+
         public string Name { get; } = name;
 
         public Tensor Input { get; } = inputs[name];
@@ -263,7 +269,7 @@ public static class GradientChecker
         {
             var result = new Tensor[4];
             int slot = 0;
-            foreach (int t in (int[])[-2, -1, 1, 2])
+            foreach (int t in Offsets)
             {
                 foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
                 try
@@ -277,10 +283,33 @@ public static class GradientChecker
             return result;
         }
 
+        /// <summary>
+        /// The inputs of <see cref="Outputs"/>'s four passes, each on its own copy: a batch holds them all at once.
+        /// The moved values are computed as there, so a batched op sees bit for bit the same inputs.
+        /// </summary>
+        private IEnumerable<NamedTensors> MovedInputs(IReadOnlyList<int> moved, Func<int, double> step)
+        {
+            foreach (int t in Offsets)
+            {
+                var x = Input.ToArray();
+                foreach (int e in moved) x[e] = Input.At(e) + t * step(e);
+                yield return inputs.With(Name, Tensor.Wrap(Input.Shape, x));
+            }
+        }
+
+        private static IReadOnlyList<Tensor> ForwardAll(IBatchedForward batched, List<NamedTensors> passes)
+        {
+            var y = batched.ForwardAll(passes);
+            return y.Count == passes.Count ? y
+                : throw new InvalidOperationException($"a batched forward returned {y.Count} outputs for {passes.Count} inputs");
+        }
+
         /// <summary>One element moved alone: every output is attributed to it. Null when an output turns non-finite.</summary>
         public Stencil5? Evaluate(int i, double h)
         {
-            var y = Outputs(Input.ToArray(), [i], _ => h);
+            var y = op is IBatchedForward batched
+                ? ForwardAll(batched, [.. MovedInputs([i], _ => h)])
+                : Outputs(Input.ToArray(), [i], _ => h);
             ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
             var acc = new Accumulator();
             for (int j = 0; j < y0.Length; j++) acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
@@ -289,7 +318,8 @@ public static class GradientChecker
 
         /// <summary>
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
-        /// attributed to the one element of that colour the structure says it depends on.
+        /// attributed to the one element of that colour the structure says it depends on. A batched op gets
+        /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
         /// </summary>
         public Evaluated[] EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected)
         {
@@ -300,15 +330,35 @@ public static class GradientChecker
             var steps = new double[Input.Count];
             foreach (var list in byColour) foreach (int e in list) steps[e] = step(e);
             var acc = new Accumulator[Input.Count];
-            var work = new ThreadLocal<double[]>(() => Input.ToArray());
-            var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
-            Loop(byColour.Length, parallel, c =>
+            if (op is IBatchedForward batched)
             {
-                if (byColour[c].Count == 0) return;
-                var y = Outputs(work.Value!, byColour[c], e => steps[e]);
-                var owner = owners.Value!;
+                var owner = new int[baseOutput.Count];
+                var moving = Enumerable.Range(0, byColour.Length).Where(c => byColour[c].Count > 0);
+                foreach (var group in moving.Chunk(ColoursPerBatch))
+                {
+                    var y = ForwardAll(batched, group.SelectMany(c => MovedInputs(byColour[c], e => steps[e])).ToList());
+                    for (int k = 0; k < group.Length; k++) Accumulate(group[k], y, 4 * k, owner);
+                }
+            }
+            else
+            {
+                var work = new ThreadLocal<double[]>(() => Input.ToArray());
+                var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
+                Loop(byColour.Length, parallel, c =>
+                {
+                    if (byColour[c].Count > 0) Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e]), 0, owners.Value!);
+                });
+                work.Dispose();
+                owners.Dispose();
+            }
+            return Enumerable.Range(0, Input.Count).Select(e => new Evaluated(acc[e].Finish(step(e)))).ToArray();
+
+            // Colour c's outputs at y[at..at+3] into its elements' accumulators; no two colours share an element,
+            // so neither the order of colours nor batching changes any element's sums.
+            void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] owner)
+            {
                 structure.Owners(c, owner);
-                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
+                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[at].Span, m1 = y[at + 1].Span, p1 = y[at + 2].Span, p2 = y[at + 3].Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
                 // through memory per output.
                 int current = -1;
@@ -326,10 +376,7 @@ public static class GradientChecker
                     local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
                 if (current >= 0) acc[current] = local;
-            });
-            work.Dispose();
-            owners.Dispose();
-            return Enumerable.Range(0, Input.Count).Select(e => new Evaluated(acc[e].Finish(step(e)))).ToArray();
+            }
         }
     }
 
