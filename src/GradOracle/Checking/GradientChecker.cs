@@ -270,6 +270,12 @@ public static class GradientChecker
     /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
     private sealed class Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
     {
+        // Colours per call of a batched op in the compressed pass: 64 forwards per round trip, and a bounded
+        // number of outputs held at once.
+        private const int ColoursPerBatch = 16;
+
+        private static readonly int[] Offsets = [-2, -1, 1, 2];
+
         public string Name { get; } = name;
 
         public Tensor Input { get; } = inputs[name];
@@ -279,7 +285,7 @@ public static class GradientChecker
         {
             var result = new Tensor[4];
             int slot = 0;
-            foreach (int t in (int[])[-2, -1, 1, 2])
+            foreach (int t in Offsets)
             {
                 foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
                 try
@@ -293,10 +299,33 @@ public static class GradientChecker
             return result;
         }
 
+        /// <summary>
+        /// The inputs of <see cref="Outputs"/>'s four passes, each on its own copy: a batch holds them all at once.
+        /// The moved values are computed as there, so a batched op sees bit for bit the same inputs.
+        /// </summary>
+        private IEnumerable<NamedTensors> MovedInputs(IReadOnlyList<int> moved, Func<int, double> step)
+        {
+            foreach (int t in Offsets)
+            {
+                var x = Input.ToArray();
+                foreach (int e in moved) x[e] = Input.At(e) + t * step(e);
+                yield return inputs.With(Name, Tensor.Wrap(Input.Shape, x));
+            }
+        }
+
+        private static IReadOnlyList<Tensor> ForwardAll(IBatchedForward batched, List<NamedTensors> passes)
+        {
+            var y = batched.ForwardAll(passes);
+            return y.Count == passes.Count ? y
+                : throw new InvalidOperationException($"a batched forward returned {y.Count} outputs for {passes.Count} inputs");
+        }
+
         /// <summary>One element moved alone: every output is attributed to it. Null when an output turns non-finite.</summary>
         public Stencil5? Evaluate(int i, double h)
         {
-            var y = Outputs(Input.ToArray(), [i], _ => h);
+            var y = op is IBatchedForward batched
+                ? ForwardAll(batched, [.. MovedInputs([i], _ => h)])
+                : Outputs(Input.ToArray(), [i], _ => h);
             ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
             var acc = new Accumulator();
             for (int j = 0; j < y0.Length; j++) acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
@@ -305,7 +334,8 @@ public static class GradientChecker
 
         /// <summary>
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
-        /// attributed to the one element of that colour the structure says it depends on.
+        /// attributed to the one element of that colour the structure says it depends on. A batched op gets
+        /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
         /// </summary>
         public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected, Action<int, Stencil5?> finished)
         {
@@ -318,19 +348,39 @@ public static class GradientChecker
             foreach (var list in byColour)
                 for (int k = 0; k < list.Count; k++) { steps[list[k]] = step(list[k]); slot[list[k]] = k; }
             int largest = byColour.Max(l => l.Count);
-            var work = new ThreadLocal<double[]>(() => Input.ToArray());
-            var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
-            var accumulators = new ThreadLocal<Accumulator[]>(() => new Accumulator[largest]);
-            Loop(byColour.Length, parallel, c =>
+            if (op is IBatchedForward batched)
+            {
+                var owner = new int[baseOutput.Count];
+                var acc = new Accumulator[largest];
+                var moving = Enumerable.Range(0, byColour.Length).Where(c => byColour[c].Count > 0);
+                foreach (var group in moving.Chunk(ColoursPerBatch))
+                {
+                    var y = ForwardAll(batched, group.SelectMany(c => MovedInputs(byColour[c], e => steps[e])).ToList());
+                    for (int k = 0; k < group.Length; k++) Accumulate(group[k], y, 4 * k, owner, acc);
+                }
+            }
+            else
+            {
+                var work = new ThreadLocal<double[]>(() => Input.ToArray());
+                var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
+                var accumulators = new ThreadLocal<Accumulator[]>(() => new Accumulator[largest]);
+                Loop(byColour.Length, parallel, c =>
+                {
+                    if (byColour[c].Count > 0) Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e]), 0, owners.Value!, accumulators.Value!);
+                });
+                work.Dispose();
+                owners.Dispose();
+                accumulators.Dispose();
+            }
+
+            // Colour c's outputs at y[at..at+3] into its elements' accumulators, then its elements are finished; no
+            // two colours share an element, so neither the order of colours nor batching changes any element's sums.
+            void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] owner, Accumulator[] acc)
             {
                 var members = byColour[c];
-                if (members.Count == 0) return;
-                var y = Outputs(work.Value!, members, e => steps[e]);
-                var owner = owners.Value!;
                 structure.Owners(c, owner);
-                var acc = accumulators.Value!;
                 Array.Clear(acc, 0, members.Count);
-                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
+                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[at].Span, m1 = y[at + 1].Span, p1 = y[at + 2].Span, p2 = y[at + 3].Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
                 // through memory per output.
                 int current = -1;
@@ -349,10 +399,7 @@ public static class GradientChecker
                 }
                 if (current >= 0) acc[slot[current]] = local;
                 foreach (int e in members) finished(e, acc[slot[e]].Finish(steps[e]));
-            });
-            work.Dispose();
-            owners.Dispose();
-            accumulators.Dispose();
+            }
         }
     }
 

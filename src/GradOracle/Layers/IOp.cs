@@ -28,6 +28,16 @@ public interface IOp
     NamedTensors Backward(NamedTensors inputs, Tensor gradOutput);
 }
 
+/// <summary>
+/// An op that evaluates many forward passes in one call: an implementation behind a pipe answers them all in
+/// one round trip instead of one each. The finite-difference checker uses it when an op offers it.
+/// </summary>
+public interface IBatchedForward
+{
+    /// <summary>The outputs for each of <paramref name="inputs"/>, in order: what <see cref="IOp.Forward"/> gives for each.</summary>
+    IReadOnlyList<Tensor> ForwardAll(IReadOnlyList<NamedTensors> inputs);
+}
+
 /// <summary>An operation with invariants that any correct gradient satisfies, whoever computed it.</summary>
 public interface IHasInvariants
 {

@@ -20,8 +20,9 @@ public sealed class ImplementationUnavailableException(string message) : Excepti
 
 /// <summary>
 /// An implementation under test: a long-running child process started from the user's command line,
-/// spoken to over protocol v1. A crash, a hang past the per-request timeout or an unreadable reply is
-/// reported for that request, and the process is restarted for the next one; it never takes the run down.
+/// spoken to over protocol v1, one request at a time or pipelined. A crash, a hang past the per-request
+/// timeout or an unreadable reply is reported for that request, and the process is restarted for the next
+/// one; it never takes the run down.
 /// </summary>
 public sealed class ImplementationClient(string command, TimeSpan timeout) : IDisposable
 {
@@ -29,6 +30,9 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     private BlockingCollection<string?>? lines;
     private readonly StringBuilder stderr = new();
     private long nextId = 1;
+
+    /// <summary>How many requests <see cref="RunAll"/> keeps unanswered at once: enough to hide the round trip.</summary>
+    public const int Window = 32;
 
     /// <summary>The hello reply of the current process.</summary>
     public HelloResponse? Hello { get; private set; }
@@ -54,13 +58,15 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         var queue = new BlockingCollection<string?>();
         lines = queue;
         var p = process;
-        _ = Task.Run(() =>
+        // Blocking loops for the process's lifetime, on threads of their own: on the thread pool they would hold
+        // back short work (RunAll's writer) until the pool grows, half a second per thread.
+        _ = Task.Factory.StartNew(() =>
         {
             try { while (p.StandardOutput.ReadLine() is { } l) queue.Add(l); }
             catch (IOException) { }
             finally { queue.Add(null); } // end of output: the process is gone
-        });
-        _ = Task.Run(() =>
+        }, TaskCreationOptions.LongRunning);
+        _ = Task.Factory.StartNew(() =>
         {
             var buffer = new char[4096];
             try
@@ -74,7 +80,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
                     }
             }
             catch (IOException) { }
-        });
+        }, TaskCreationOptions.LongRunning);
 
         var outcome = Exchange(0, Messages.Hello(0));
         if (outcome is Outcome.Failed f)
@@ -105,6 +111,75 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         return outcome;
     }
 
+    /// <summary>
+    /// Sends <paramref name="requests"/> pipelined (ids assigned here): requests are written while responses are
+    /// read, at most <see cref="Window"/> of them unanswered, each response checked against its request's id and
+    /// awaited for at most the per-request timeout once the one before it has arrived. The outcomes are those
+    /// <see cref="Run"/> would give one by one: a crash, hang, garbage or wrong id is that request's failure, the
+    /// process is restarted, and the requests after it are sent again to the new process, or with
+    /// <paramref name="stopAtFirstFailure"/> reported as not run.
+    /// </summary>
+    public Outcome[] RunAll(IReadOnlyList<RunRequest> requests, bool stopAtFirstFailure = false)
+    {
+        var outcomes = new Outcome[requests.Count];
+        for (int next = 0; next < requests.Count;)
+        {
+            if (process is null || process.HasExited) Restart();
+            int failed = Pipeline(requests, next, outcomes);
+            if (failed == requests.Count) break;
+            // The responses still in flight are lost with the process (or out of step with their requests).
+            Restart();
+            next = failed + 1;
+            if (!stopAtFirstFailure) continue;
+            for (int k = next; k < requests.Count; k++)
+                outcomes[k] = new Outcome.Failed("not run", $"request {failed + 1} of the {requests.Count} in this batch failed first");
+            break;
+        }
+        return outcomes;
+    }
+
+    /// <summary>Runs requests[from..] on the current process; the index of the first that failed, or the count when none did.</summary>
+    private int Pipeline(IReadOnlyList<RunRequest> requests, int from, Outcome[] outcomes)
+    {
+        if (process is not { HasExited: false } p)
+        {
+            outcomes[from] = new Outcome.Failed("crashed", $"could not write the request: the process has exited{ExitCode()}{StderrHint()}");
+            return from;
+        }
+        long firstId = nextId;
+        nextId += requests.Count - from;
+        using var window = new SemaphoreSlim(Window);
+        using var abandon = new CancellationTokenSource();
+        // Writes on their own thread, so that a child that stops reading (hung) cannot block the timeout; a
+        // failed write shows on the reading side as the end of the output or a timeout.
+        var writer = Task.Run(() =>
+        {
+            try
+            {
+                for (int k = from; k < requests.Count; k++)
+                {
+                    window.Wait(abandon.Token);
+                    p.StandardInput.WriteLine(Messages.Run(requests[k] with { Id = firstId + k - from }));
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
+        });
+        int k = from;
+        for (; k < requests.Count; k++)
+        {
+            outcomes[k] = Receive(firstId + k - from);
+            if (outcomes[k] is Outcome.Failed) break;
+            window.Release();
+        }
+        if (k < requests.Count)
+        {
+            abandon.Cancel();
+            Kill(); // a write blocked on a full pipe ends with the process, which is restarted anyway
+        }
+        writer.Wait();
+        return k;
+    }
+
     private void Restart()
     {
         Restarts++;
@@ -119,6 +194,12 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         {
             return new Outcome.Failed("crashed", $"could not write the request: the process has exited{ExitCode()}{StderrHint()}");
         }
+        return Receive(id);
+    }
+
+    /// <summary>The next response line, judged as the answer to request <paramref name="id"/>.</summary>
+    private Outcome Receive(long id)
+    {
         if (!lines!.TryTake(out var reply, timeout))
         {
             Kill();

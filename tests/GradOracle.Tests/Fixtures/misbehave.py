@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A deliberately unreliable implementation for GradOracle's robustness tests: relu is right; sigmoid
-misbehaves as --mode says (crash, hang, garbage, shape, error, wrongid, silent). Pure Python."""
+misbehaves as --mode says (crash, hang, garbage, shape, error, wrongid, silent; crash-fd: crashes
+on its 8th forward-only request, amid the finite-difference passes of verify's self-check). Pure Python."""
 import json, math, sys, time
 
 mode = sys.argv[sys.argv.index("--mode") + 1]
 if mode == "silent":  # never answers the hello
     time.sleep(60)
+forwards = 0
 for line in sys.stdin:
     req = json.loads(line)
     rid = req["id"]
@@ -21,7 +23,8 @@ for line in sys.stdin:
             reply["grads"] = {"input": {"shape": x["shape"], "data": [g if v > 0 else 0.0 for v, g in zip(x["data"], dy["data"])]}}
         print(json.dumps(reply), flush=True)
         continue
-    if mode == "crash":
+    forwards += 0 if dy else 1
+    if mode == "crash" or (mode == "crash-fd" and forwards == 8):
         print("sigmoid: segmentation fault (simulated)", file=sys.stderr, flush=True)
         sys.exit(139)
     if mode == "hang":

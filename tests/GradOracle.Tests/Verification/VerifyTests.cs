@@ -121,6 +121,18 @@ public class VerifyTests
         Assert.That(r.Cases.Where(c => c.Op == "relu").Select(c => c.Status), Has.All.EqualTo(CaseStatus.Pass));
     }
 
+    [Test]
+    public void A_crash_amid_the_finite_difference_passes_is_noted_and_the_run_goes_on()
+    {
+        // crash-fd: sigmoid's 8th forward-only request crashes, the second pass of a batch in every second case.
+        var r = Verifier.Run(Options(Tools.Misbehave("crash-fd"), seed: 5, random: 120, reference: false));
+        var sigmoid = r.Cases.Where(c => c.Op == "sigmoid").ToList();
+        Assert.That(sigmoid.SelectMany(c => c.Notes), Has.Some.StartsWith("finite differences not run: Failed { Kind = crashed, Reason = the process exited with code 139"));
+        Assert.That(sigmoid.SelectMany(c => c.Notes), Has.Some.StartsWith("backward agrees with finite differences of its own forward"));
+        Assert.That(r.Cases.Where(c => c.Op is "sigmoid" or "relu").Select(c => c.Status), Has.All.EqualTo(CaseStatus.Pass), Why(r));
+        Assert.That(r.Restarts, Is.GreaterThanOrEqualTo(1));
+    }
+
     [TestCase("exec /nonexistent/impl", "did not answer the hello")]
     [TestCase("silent", "did not answer the hello: no response within")]
     public void An_implementation_that_cannot_be_run_at_all_is_refused_before_any_case(string command, string message)
