@@ -58,13 +58,15 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         var queue = new BlockingCollection<string?>();
         lines = queue;
         var p = process;
-        _ = Task.Run(() =>
+        // Blocking loops for the process's lifetime, on threads of their own: on the thread pool they would hold
+        // back short work (RunAll's writer) until the pool grows, half a second per thread.
+        _ = Task.Factory.StartNew(() =>
         {
             try { while (p.StandardOutput.ReadLine() is { } l) queue.Add(l); }
             catch (IOException) { }
             finally { queue.Add(null); } // end of output: the process is gone
-        });
-        _ = Task.Run(() =>
+        }, TaskCreationOptions.LongRunning);
+        _ = Task.Factory.StartNew(() =>
         {
             var buffer = new char[4096];
             try
@@ -78,7 +80,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
                     }
             }
             catch (IOException) { }
-        });
+        }, TaskCreationOptions.LongRunning);
 
         var outcome = Exchange(0, Messages.Hello(0));
         if (outcome is Outcome.Failed f)
