@@ -253,12 +253,28 @@ public static class GradientChecker
         private static double Max(double x, double y) => Math.Max(x, y);
         private static double Min(double x, double y) => Math.Min(x, y);
 
-        public readonly Stencil5? Finish(double h)
+        /// <summary>
+        /// <see cref="Add"/> for an op differentiable everywhere (<see cref="IHasJacobianStructure.IsSmooth"/>):
+        /// the stencil sums and rounding only, no per-output slopes or kink test (batch norm's quadratic number
+        /// of output visits made those the cost of its check).
+        /// </summary>
+        public void AddSmooth(double dy, double y0, double m2, double m1, double p1, double p2)
+        {
+            if (!double.IsFinite(y0)) return;
+            double a = m2 - y0, b = m1 - y0, c = p1 - y0, d = p2 - y0;
+            if (a == 0 && b == 0 && c == 0 && d == 0) return;
+            if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return; }
+            D0 += dy * a; D1 += dy * b; D3 += dy * c; D4 += dy * d;
+            Noise += 64 * Tolerance.UnitRoundoff * Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
+        }
+
+        public readonly Stencil5? Finish(double h, bool smooth = false)
         {
             if (NonFinite) return null;
             Span<double> total = [D0, D1, 0, D3, D4];
             var all = Slopes(total, h);
             double estimate = Math.Abs(all.C1 - all.C2) / 3 + 4 * Noise / h;
+            if (smooth) return new Stencil5(h, all.Central, estimate, all.Left, all.Right, all.Central, all.Central, false);
             // A jump below 1e-7 of the element's largest per-output slope is rounding in a reduction the noise
             // model does not see (a batch mean over many values), and too small to matter at any tolerance used.
             bool kink = Candidates && CandJump > 1e-7 * Scale;
@@ -279,6 +295,10 @@ public static class GradientChecker
         public string Name { get; } = name;
 
         public Tensor Input { get; } = inputs[name];
+
+        // An op differentiable everywhere needs no kink test per output (ours only: an implementation under
+        // test is never trusted to be smooth).
+        private readonly bool smooth = op is IHasJacobianStructure { IsSmooth: true };
 
         /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for t = -2, -1, 1, 2.</summary>
         private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step)
@@ -328,8 +348,10 @@ public static class GradientChecker
                 : Outputs(Input.ToArray(), [i], _ => h);
             ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
             var acc = new Accumulator();
-            for (int j = 0; j < y0.Length; j++) acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
-            return acc.Finish(h);
+            for (int j = 0; j < y0.Length; j++)
+                if (smooth) acc.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
+                else acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
+            return acc.Finish(h, smooth);
         }
 
         /// <summary>
@@ -395,10 +417,11 @@ public static class GradientChecker
                         current = e;
                         local = acc[slot[e]];
                     }
-                    local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
+                    if (smooth) local.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
+                    else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
                 if (current >= 0) acc[slot[current]] = local;
-                foreach (int e in members) finished(e, acc[slot[e]].Finish(steps[e]));
+                foreach (int e in members) finished(e, acc[slot[e]].Finish(steps[e], smooth));
             }
         }
     }

@@ -121,4 +121,10 @@ public interface IHasJacobianStructure
 {
     /// <summary>The structure with respect to differentiable input <paramref name="input"/>, or null for none known.</summary>
     JacobianStructure? StructureOf(string input, Layers.NamedTensors inputs, Shape outputShape);
+
+    /// <summary>
+    /// Whether the op is differentiable at every finite input (no ties, no ReLU-like corners): the checker then
+    /// skips the per-output kink test. Only for the oracle's own ops, whose formulas are known to be smooth.
+    /// </summary>
+    bool IsSmooth => false;
 }

@@ -106,6 +106,9 @@ public sealed class AvgPool : IOp, IHasInvariants, IHasJacobianStructure
     }
 
     /// <inheritdoc/>
+    public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>

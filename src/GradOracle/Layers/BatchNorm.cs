@@ -154,6 +154,9 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     }
 
     /// <inheritdoc/>
+    public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
         var a = AxisLayout.Of(inputs["input"].Shape, 1);

@@ -287,6 +287,9 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
     }
 
     /// <inheritdoc/>
+    public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
         var p = Prepare(inputs);

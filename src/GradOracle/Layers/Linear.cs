@@ -83,6 +83,9 @@ public sealed class Linear(bool bias = true) : IOp, IHasInvariants, IHasJacobian
     }
 
     /// <inheritdoc/>
+    public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
         var (_, inF, outF, _) = Prepare(inputs);

@@ -20,6 +20,7 @@ public class BatchedCheckTests
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);
         public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
             (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
+        public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
     }
 
     /// <summary>The same op, also batched: records how many forwards each ForwardAll call carries.</summary>

@@ -79,4 +79,30 @@ public class CompressedCheckTests
         Assert.That(some.Elements.Select(e => (e.Numeric, e.Verdict)), Is.EqualTo(all.Elements.Where(e => Chosen(e.Tensor, e.Index)).Select(e => (e.Numeric, e.Verdict))));
         Assert.That(counting.Forwards, Is.LessThanOrEqualTo(1 + 4 * some.Elements.Length), "no passes for unselected elements");
     }
+
+    /// <summary>The op with its structure but not its smoothness: the checker runs its per-output kink tests.</summary>
+    private sealed class NotDeclaredSmooth(IOp op) : IOp, IHasJacobianStructure
+    {
+        public string Name => op.Name;
+        public OpAttributes Attrs => op.Attrs;
+        public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
+        public Tensor Forward(NamedTensors inputs) => op.Forward(inputs);
+        public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);
+        public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
+            ((IHasJacobianStructure)op).StructureOf(input, inputs, outputShape);
+    }
+
+    private static IEnumerable<TestCaseData> SmoothCases() =>
+        CheckSuite.All().Where(c => c.Op is IHasJacobianStructure { IsSmooth: true }).Select(c => new TestCaseData(c).SetArgDisplayNames($"{c.Op.Name} {c.Configuration}"));
+
+    [TestCaseSource(nameof(SmoothCases))]
+    public void Skipping_the_kink_tests_of_a_smooth_op_changes_no_estimate_and_no_verdict(CheckCase c)
+    {
+        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, 1);
+        var fast = GradientChecker.Check(c.Op, c.Inputs, dy);
+        var full = GradientChecker.Check(new NotDeclaredSmooth(c.Op), c.Inputs, dy);
+        Assert.That(full.Kinks, Is.Zero, "an op declared smooth shows a kink");
+        Assert.That(fast.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Allowed, e.Verdict)),
+            Is.EqualTo(full.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Allowed, e.Verdict))));
+    }
 }

@@ -18,4 +18,5 @@ internal sealed class Counting(IOp op) : IOp, IHasJacobianStructure
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) { Interlocked.Increment(ref backwards); return op.Backward(inputs, gradOutput); }
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
         (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
+    public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
 }
