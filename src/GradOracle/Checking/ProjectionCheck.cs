@@ -278,5 +278,7 @@ public static class ProjectionCheck
 
         public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
             (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
+
+        public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
     }
 }
