@@ -113,18 +113,13 @@ public static class GradientChecker
             for (int k = 0; k < indices.Length; k++) position[indices[k]] = k;
             var dn = declared?[name];
             var checks = new ElementColumns(name, x.Shape, a, dn, indices);
-            var judged = new bool[indices.Length];
-            void Judge(int i, Evaluated? first)
-            {
-                checks.Store(position[i], CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
-                judged[position[i]] = true;
-            }
+            void Judge(int i, Evaluated? first) => checks.Store(position[i], CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
             if (structure is null) Loop(indices.Length, options.Parallel, k => Judge(indices[k], null));
             else
             {
                 // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
                 probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, (i, st) => Judge(i, new Evaluated(st)));
-                foreach (int i in indices) if (!judged[position[i]]) Judge(i, new Evaluated(null)); // non-finite inputs: moved by no colour
+                foreach (int i in indices) if (!double.IsFinite(x.At(i))) Judge(i, new Evaluated(null)); // moved by no colour
             }
             elements.Add(checks);
         }
@@ -222,16 +217,7 @@ public static class GradientChecker
         /// </summary>
         public void Add(double dy, double y0, double m2, double m1, double p1, double p2, double h)
         {
-            if (!double.IsFinite(y0)) return; // a NaN/inf output carries no derivative information
-            double a = m2 - y0, b = m1 - y0, c = p1 - y0, d = p2 - y0;
-            if (a == 0 && b == 0 && c == 0 && d == 0) return;
-            if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return; }
-            double va = dy * a, vb = dy * b, vc = dy * c, vd = dy * d;
-            D0 += va; D1 += vb; D3 += vc; D4 += vd;
-            // Rounding in each difference: a few ulps of what the output holds, then the product with dY.
-            double mag = Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
-            double noise = 64 * Tolerance.UnitRoundoff * mag;
-            Noise += noise;
+            if (!AddSums(dy, y0, m2, m1, p1, p2, out double va, out double vb, out double vc, out double vd, out double noise)) return;
             // Slopes(v, h) inlined (the hot loop of every check): h is a power of two, so 1/h is exact.
             double inv = 1 / h;
             double right1 = vc * inv, left1 = -vb * inv, right2 = (vd - vc) * inv, left2 = (vb - va) * inv;
@@ -258,14 +244,28 @@ public static class GradientChecker
         /// the stencil sums and rounding only, no per-output slopes or kink test (batch norm's quadratic number
         /// of output visits made those the cost of its check).
         /// </summary>
-        public void AddSmooth(double dy, double y0, double m2, double m1, double p1, double p2)
+        public void AddSmooth(double dy, double y0, double m2, double m1, double p1, double p2) =>
+            AddSums(dy, y0, m2, m1, p1, p2, out _, out _, out _, out _, out _);
+
+        /// <summary>
+        /// The part every output adds: dY times its four differences to the stencil sums, and their rounding.
+        /// False when the output adds nothing more (non-finite at x, unchanged, or turned non-finite).
+        /// </summary>
+        private bool AddSums(double dy, double y0, double m2, double m1, double p1, double p2,
+            out double va, out double vb, out double vc, out double vd, out double noise)
         {
-            if (!double.IsFinite(y0)) return;
+            va = vb = vc = vd = noise = 0;
+            if (!double.IsFinite(y0)) return false; // a NaN/inf output carries no derivative information
             double a = m2 - y0, b = m1 - y0, c = p1 - y0, d = p2 - y0;
-            if (a == 0 && b == 0 && c == 0 && d == 0) return;
-            if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return; }
-            D0 += dy * a; D1 += dy * b; D3 += dy * c; D4 += dy * d;
-            Noise += 64 * Tolerance.UnitRoundoff * Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
+            if (a == 0 && b == 0 && c == 0 && d == 0) return false;
+            if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return false; }
+            va = dy * a; vb = dy * b; vc = dy * c; vd = dy * d;
+            D0 += va; D1 += vb; D3 += vc; D4 += vd;
+            // Rounding in each difference: a few ulps of what the output holds, then the product with dY.
+            double mag = Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
+            noise = 64 * Tolerance.UnitRoundoff * mag;
+            Noise += noise;
+            return true;
         }
 
         public readonly Stencil5? Finish(double h, bool smooth = false)
