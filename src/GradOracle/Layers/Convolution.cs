@@ -120,12 +120,8 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
     /// <summary>Shapes and geometry of one pass, after checking every rule that relates input, weight and bias.</summary>
     private sealed record Plan(WindowGeometry Geometry, int Batch, int InChannels, int OutChannels, int InPerGroup, int OutPerGroup, int KernelVolume, Shape OutputShape)
     {
-        /// <summary>Per output position, the in-bounds taps: input plane index and kernel index.</summary>
-        public required int[][] Inputs { get; init; }
-        public required int[][] Taps { get; init; }
-
         /// <summary>
-        /// The same pairs per kernel tap, as runs: outputs <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c>
+        /// The geometry's (output, input, tap) triples per kernel tap, as runs: outputs <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c>
         /// (consecutive outputs along the last axis read inputs one stride apart), so that the forward is a few
         /// vector operations per tap instead of a gather per output.
         /// </summary>
@@ -177,24 +173,15 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
             axes[i] = AxisWindows.Strided(i, spatial[i], kernel[i], stride[i], pads[i].Before, pads[i].After, dilation[i], ceilMode: false);
         }
         var g = new WindowGeometry(axes);
-        var inputsPerOut = new int[g.OutputPlaneSize][];
-        var tapsPerOut = new int[g.OutputPlaneSize][];
-        var a = new int[g.MaxWindowSize];
-        var t = new int[g.MaxWindowSize];
-        for (int o = 0; o < g.OutputPlaneSize; o++)
-        {
-            int n = g.Gather(o, a, t);
-            inputsPerOut[o] = a[..n];
-            tapsPerOut[o] = t[..n];
-        }
         var outShape = Shape.Of(new[] { x.Shape[0], cout }.Concat(g.OutputSize).ToArray());
         int inStep = stride[Rank - 1];
         var runs = Enumerable.Range(0, g.MaxWindowSize).Select(_ => new List<(int Out, int In, int Length)>()).ToArray();
+        Span<int> ins = stackalloc int[g.MaxWindowSize], taps = stackalloc int[g.MaxWindowSize];
         for (int o = 0; o < g.OutputPlaneSize; o++)
-            for (int k = 0; k < tapsPerOut[o].Length; k++)
+            for (int k = 0, count = g.Gather(o, ins, taps); k < count; k++)
             {
-                var list = runs[tapsPerOut[o][k]];
-                int i = inputsPerOut[o][k];
+                var list = runs[taps[k]];
+                int i = ins[k];
                 // Extends the tap's last run when this output and this input both follow it (any such pair is one of the tap's).
                 if (list.Count > 0 && list[^1] is var r && r.Out + r.Length == o && r.In + r.Length * inStep == i)
                     list[^1] = r with { Length = r.Length + 1 };
@@ -202,7 +189,7 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
             }
         var plan = new Plan(g, x.Shape[0], cin, cout, cin / Groups, cout / Groups, g.MaxWindowSize, outShape)
         {
-            Inputs = inputsPerOut, Taps = tapsPerOut, Runs = runs.Select(l => l.ToArray()).ToArray(), InStep = inStep,
+            Runs = runs.Select(l => l.ToArray()).ToArray(), InStep = inStep,
             InputShape = x.Shape, WeightShape = w.Shape,
         };
         lastPlan = plan;
@@ -257,6 +244,7 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
         var dw = new double[wT.Count];
         var db = new double[p.OutChannels];
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize;
+        Span<int> ins = stackalloc int[p.KernelVolume], taps = stackalloc int[p.KernelVolume];
         for (int n = 0; n < p.Batch; n++)
             for (int oc = 0; oc < p.OutChannels; oc++)
             {
@@ -265,13 +253,12 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
                 {
                     double g = dy[(n * p.OutChannels + oc) * outPlane + o];
                     db[oc] += g; // summed over batch and space
-                    var ins = p.Inputs[o];
-                    var taps = p.Taps[o];
+                    int count = p.Geometry.Gather(o, ins, taps);
                     for (int icl = 0; icl < p.InPerGroup; icl++)
                     {
                         int xBase = (n * p.InChannels + firstIc + icl) * inPlane;
                         int wBase = (oc * p.InPerGroup + icl) * p.KernelVolume;
-                        for (int k = 0; k < ins.Length; k++)
+                        for (int k = 0; k < count; k++)
                         {
                             // Each product w*x in the forward sends g*x to the weight and g*w to the input:
                             // gathered per input cell this is the full correlation with the rotated kernel.
