@@ -125,10 +125,10 @@ public sealed class GradCheckResult
     }
 
     // Verdicts and errors by element, read from the columns where there are any (no records built).
-    private IEnumerable<(ElementVerdict Verdict, bool IsKink, Func<double> AbsoluteError)> Summaries =>
+    private IEnumerable<(ElementVerdict Verdict, bool IsKink, double AbsoluteError)> Summaries =>
         columns.IsDefault
-            ? Elements.Select(e => (e.Verdict, e.IsKink, (Func<double>)(() => e.AbsoluteError)))
-            : columns.SelectMany(c => Enumerable.Range(0, c.Count).Select(k => (c.Verdict(k), c.IsKink(k), (Func<double>)(() => c.AbsoluteError(k)))));
+            ? Elements.Select(e => (e.Verdict, e.IsKink, e.AbsoluteError))
+            : columns.SelectMany(c => Enumerable.Range(0, c.Count).Select(k => (c.Verdict(k), c.IsKink(k), c.AbsoluteError(k))));
 
     /// <summary>
     /// Outputs that were NaN or infinite at the checked point: finite differences cannot see their
@@ -161,7 +161,7 @@ public sealed class GradCheckResult
 
     /// <summary>Largest |analytic - numeric| over the smooth (non-kink, non-skipped) elements.</summary>
     public double WorstAbsoluteError =>
-        Summaries.Where(e => !e.IsKink && e.Verdict != ElementVerdict.Skipped).Select(e => e.AbsoluteError()).DefaultIfEmpty(0).Max();
+        Summaries.Where(e => !e.IsKink && e.Verdict != ElementVerdict.Skipped).Select(e => e.AbsoluteError).DefaultIfEmpty(0).Max();
 
     /// <summary>A report: the verdict, the worst elements, and a pattern in the mismatches when there is one.</summary>
     public string Describe(int maxElements = 8)
