@@ -41,6 +41,17 @@ public sealed record GradCheckOptions
     /// reported; localising a failed projection uses this.
     /// </summary>
     public Func<string, int, bool>? Elements { get; init; }
+
+    /// <summary>
+    /// For an op differentiable everywhere (<see cref="IHasJacobianStructure.IsSmooth"/>): first the 3-point central
+    /// difference (2 passes, steps ±h, error estimate from rounding alone), and the ±2h passes of the 5-point stencil
+    /// only for elements it does not pass, judged then as with this false. An element passes on 3 points only when
+    /// <c>|analytic - numeric| &lt;= atol + rtol·|analytic| + 2·rounding</c>, which implies that it passes on 5
+    /// (Richardson's 5-point value is the 3-point one plus a third of the difference between steps h and 2h, and
+    /// that third is part of the 5-point allowance), so this saves passes without passing anything more. False:
+    /// 5 points everywhere (the reference-case generator, which records the best estimate).
+    /// </summary>
+    public bool ThreePointFirst { get; init; } = true;
 }
 
 /// <summary>
@@ -114,11 +125,12 @@ public static class GradientChecker
             var dn = declared?[name];
             var checks = new ElementColumns(name, x.Shape, a, dn, indices);
             void Judge(int i, Evaluated? first) => checks.Store(position[i], CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
+            Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
             if (structure is null) Loop(indices.Length, options.Parallel, k => Judge(indices[k], null));
             else
             {
                 // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
-                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, (i, st) => Judge(i, new Evaluated(st)));
+                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, accept, (i, st) => Judge(i, new Evaluated(st)));
                 foreach (int i in indices) if (!double.IsFinite(x.At(i))) Judge(i, new Evaluated(null)); // moved by no colour
             }
             elements.Add(checks);
@@ -135,6 +147,13 @@ public static class GradientChecker
         if (parallel && count > 1) Parallel.For(0, count, body);
         else for (int i = 0; i < count; i++) body(i);
     }
+
+    /// <summary>
+    /// The 3-point acceptance of <see cref="GradCheckOptions.ThreePointFirst"/>: relative to |analytic| only, so
+    /// that a pass here is a pass on 5 points whatever the 5-point value turns out to be.
+    /// </summary>
+    private static bool PassesOnThreePoints(double analytic, Stencil5 st, GradCheckOptions o) =>
+        Math.Abs(analytic - st.Central) <= o.AbsoluteTolerance + o.RelativeTolerance * Math.Abs(analytic) + 2 * st.ErrorEstimate;
 
     /// <summary>The step for an element at <paramref name="x"/>: the power of two nearest <c>Step * max(1, |x|)</c>; the projection screen moves by the same.</summary>
     internal static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
@@ -154,7 +173,7 @@ public static class GradientChecker
         // The compressed pass stands for level 0; a kink there (or no compressed pass) goes element by element.
         for (int level = first is null ? 0 : 1; level <= o.Refinements && (first is null || s is { IsKink: true }); level++)
         {
-            s = probe.Evaluate(i, h0 / Math.Pow(16, level));
+            s = probe.Evaluate(i, h0 / Math.Pow(16, level), o.ThreePointFirst ? st => PassesOnThreePoints(analytic, st, o) : null);
             if (s is null)
                 return Make(double.NaN, double.NaN, double.NaN, false, null, ElementVerdict.Skipped, "an output turns non-finite when this input moves");
             if (!s.Value.IsKink) break;
@@ -268,6 +287,18 @@ public static class GradientChecker
             return true;
         }
 
+        /// <summary>
+        /// The 3-point central difference from sums of the ±h pair alone, added through <see cref="AddSmooth"/> with
+        /// that pair standing in for the ±2h one too (D0 and D4 then repeat D1 and D3 and are not read): the error
+        /// estimate is rounding alone, the same rounding model as <see cref="Finish"/>'s.
+        /// </summary>
+        public readonly Stencil5? FinishNear(double h)
+        {
+            if (NonFinite) return null;
+            double c1 = (D3 - D1) / (2 * h);
+            return new Stencil5(h, c1, 4 * Noise / h, -D1 / h, D3 / h, c1, c1, false);
+        }
+
         public readonly Stencil5? Finish(double h, bool smooth = false)
         {
             if (NonFinite) return null;
@@ -290,7 +321,7 @@ public static class GradientChecker
         // number of outputs held at once.
         private const int ColoursPerBatch = 16;
 
-        private static readonly int[] Offsets = [-2, -1, 1, 2];
+        private static readonly int[] Offsets = [-2, -1, 1, 2], Near = [-1, 1], Far = [-2, 2];
 
         public string Name { get; } = name;
 
@@ -300,12 +331,12 @@ public static class GradientChecker
         // test is never trusted to be smooth).
         private readonly bool smooth = op is IHasJacobianStructure { IsSmooth: true };
 
-        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for t = -2, -1, 1, 2.</summary>
-        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step)
+        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of <paramref name="offsets"/>.</summary>
+        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets)
         {
-            var result = new Tensor[4];
+            var result = new Tensor[offsets.Length];
             int slot = 0;
-            foreach (int t in Offsets)
+            foreach (int t in offsets)
             {
                 foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
                 try
@@ -340,26 +371,46 @@ public static class GradientChecker
                 : throw new InvalidOperationException($"a batched forward returned {y.Count} outputs for {passes.Count} inputs");
         }
 
-        /// <summary>One element moved alone: every output is attributed to it. Null when an output turns non-finite.</summary>
-        public Stencil5? Evaluate(int i, double h)
+        /// <summary>
+        /// One element moved alone: every output is attributed to it. Null when an output turns non-finite. For a
+        /// smooth op with <paramref name="accept"/>: the 3-point value when it accepts it, else the 5-point one.
+        /// </summary>
+        public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null)
         {
+            if (smooth && accept is not null && op is not IBatchedForward)
+            {
+                var near = Outputs(Input.ToArray(), [i], _ => h, Near);
+                if (Sum(near[0], near[0], near[1], near[1], h).FinishNear(h) is { } st && accept(st)) return st;
+                var far = Outputs(Input.ToArray(), [i], _ => h, Far);
+                return Sum(far[0], near[0], near[1], far[1], h).Finish(h, smooth);
+            }
             var y = op is IBatchedForward batched
                 ? ForwardAll(batched, [.. MovedInputs([i], _ => h)])
-                : Outputs(Input.ToArray(), [i], _ => h);
-            ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[0].Span, m1 = y[1].Span, p1 = y[2].Span, p2 = y[3].Span;
+                : Outputs(Input.ToArray(), [i], _ => h, Offsets);
+            return Sum(y[0], y[1], y[2], y[3], h).Finish(h, smooth);
+        }
+
+        /// <summary>Every output attributed to the one element moved (for <see cref="Evaluate"/>).</summary>
+        private Accumulator Sum(Tensor m2t, Tensor m1t, Tensor p1t, Tensor p2t, double h)
+        {
+            ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = m2t.Span, m1 = m1t.Span, p1 = p1t.Span, p2 = p2t.Span;
             var acc = new Accumulator();
             for (int j = 0; j < y0.Length; j++)
                 if (smooth) acc.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
                 else acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
-            return acc.Finish(h, smooth);
+            return acc;
         }
 
         /// <summary>
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on. A batched op gets
         /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
+        /// A smooth op with <paramref name="accept"/> gets the ±h passes first, and the ±2h ones only for a colour
+        /// with an element that <paramref name="accept"/> refuses on 3 points; each element's result is then the
+        /// one <see cref="Evaluate"/> gives it alone.
         /// </summary>
-        public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected, Action<int, Stencil5?> finished)
+        public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected,
+            Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished)
         {
             var byColour = new List<int>[structure.Colours];
             for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
@@ -386,9 +437,12 @@ public static class GradientChecker
                 var work = new ThreadLocal<double[]>(() => Input.ToArray());
                 var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
                 var accumulators = new ThreadLocal<Accumulator[]>(() => new Accumulator[largest]);
+                bool nearFirst = smooth && accept is not null;
                 Loop(byColour.Length, parallel, c =>
                 {
-                    if (byColour[c].Count > 0) Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e]), 0, owners.Value!, accumulators.Value!);
+                    if (byColour[c].Count == 0) return;
+                    if (nearFirst) AccumulateNearFirst(c, work.Value!, owners.Value!, accumulators.Value!);
+                    else Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e], Offsets), 0, owners.Value!, accumulators.Value!);
                 });
                 work.Dispose();
                 owners.Dispose();
@@ -399,10 +453,34 @@ public static class GradientChecker
             // two colours share an element, so neither the order of colours nor batching changes any element's sums.
             void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] owner, Accumulator[] acc)
             {
+                SumColour(c, y[at].Span, y[at + 1].Span, y[at + 2].Span, y[at + 3].Span, owner, acc);
+                foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], smooth));
+            }
+
+            // ThreePointFirst: the ±h passes; their 3-point value for each element accept takes, the ±2h passes and
+            // the 5-point value for the others (the sums are per element, so which others does not change them).
+            void AccumulateNearFirst(int c, double[] work, int[] owner, Accumulator[] acc)
+            {
+                var members = byColour[c];
+                var near = Outputs(work, members, e => steps[e], Near);
+                SumColour(c, near[0].Span, near[0].Span, near[1].Span, near[1].Span, owner, acc);
+                List<int>? rest = null;
+                foreach (int e in members)
+                    if (acc[slot[e]].FinishNear(steps[e]) is { } st && accept!(e, st)) finished(e, st);
+                    else (rest ??= []).Add(e);
+                if (rest is null) return;
+                var far = Outputs(work, members, e => steps[e], Far);
+                SumColour(c, far[0].Span, near[0].Span, near[1].Span, far[1].Span, owner, acc);
+                foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], smooth));
+            }
+
+            // Colour c's outputs into its elements' accumulators (cleared first).
+            void SumColour(int c, ReadOnlySpan<double> m2, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, ReadOnlySpan<double> p2, int[] owner, Accumulator[] acc)
+            {
                 var members = byColour[c];
                 structure.Owners(c, owner);
                 Array.Clear(acc, 0, members.Count);
-                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = y[at].Span, m1 = y[at + 1].Span, p1 = y[at + 2].Span, p2 = y[at + 3].Span;
+                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
                 // through memory per output.
                 int current = -1;
@@ -421,7 +499,6 @@ public static class GradientChecker
                     else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
                 if (current >= 0) acc[slot[current]] = local;
-                foreach (int e in members) finished(e, acc[slot[e]].Finish(steps[e], smooth));
             }
         }
     }
