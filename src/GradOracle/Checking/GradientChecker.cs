@@ -119,19 +119,26 @@ public static class GradientChecker
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
             var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
             var selected = options.Elements is { } only ? Enumerable.Range(0, x.Count).Where(i => only(name, i)).ToArray() : null;
-            var indices = selected ?? Enumerable.Range(0, x.Count).ToArray();
-            var position = new int[x.Count];
-            for (int k = 0; k < indices.Length; k++) position[indices[k]] = k;
+            int[]? position = null; // an element's place among the selected (null: its index)
+            if (selected is not null)
+            {
+                position = new int[x.Count];
+                for (int k = 0; k < selected.Length; k++) position[selected[k]] = k;
+            }
             var dn = declared?[name];
-            var checks = new ElementColumns(name, x.Shape, a, dn, indices);
-            void Judge(int i, Evaluated? first) => checks.Store(position[i], CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
+            var checks = new ElementColumns(name, x.Shape, a, dn, selected, (an, num, est) => Allowed(options, an, num, est), intervals: !probe.Smooth);
+            void Judge(int i, Evaluated? first) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
             Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
-            if (structure is null) Loop(indices.Length, options.Parallel, k => Judge(indices[k], null));
+            if (structure is null) Loop(checks.Count, options.Parallel, k => Judge(selected?[k] ?? k, null));
             else
             {
                 // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
                 probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, accept, (i, st) => Judge(i, new Evaluated(st)));
-                foreach (int i in indices) if (!double.IsFinite(x.At(i))) Judge(i, new Evaluated(null)); // moved by no colour
+                for (int k = 0; k < checks.Count; k++)
+                {
+                    int i = selected?[k] ?? k;
+                    if (!double.IsFinite(x.At(i))) Judge(i, new Evaluated(null)); // moved by no colour
+                }
             }
             elements.Add(checks);
         }
@@ -144,9 +151,15 @@ public static class GradientChecker
 
     private static void Loop(int count, bool parallel, Action<int> body)
     {
-        if (parallel && count > 1) Parallel.For(0, count, body);
+        // One worker per core: each keeps its own buffers (a copy of the input, passes in flight), and the thread
+        // pool would otherwise add workers to a long loop, each with its buffers.
+        if (parallel && count > 1) Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, body);
         else for (int i = 0; i < count; i++) body(i);
     }
+
+    /// <summary>What a smooth element's |analytic - numeric| may be: the tolerances, and twice the error estimate.</summary>
+    private static double Allowed(GradCheckOptions o, double analytic, double numeric, double estimate) =>
+        o.AbsoluteTolerance + o.RelativeTolerance * Math.Max(Math.Abs(analytic), Math.Abs(numeric)) + 2 * estimate;
 
     /// <summary>
     /// The 3-point acceptance of <see cref="GradCheckOptions.ThreePointFirst"/>: relative to |analytic| only, so
@@ -182,7 +195,7 @@ public static class GradientChecker
         if (double.IsNaN(analytic) && st.Central == 0 && !st.IsKink)
             return Make(st.Central, st.ErrorEstimate, double.NaN, false, st, ElementVerdict.Skipped,
                 "analytic gradient is NaN and no finite output depends on this input (its outputs are NaN)");
-        double allowed = o.AbsoluteTolerance + o.RelativeTolerance * Math.Max(Math.Abs(analytic), Math.Abs(st.Central)) + 2 * st.ErrorEstimate;
+        double allowed = Allowed(o, analytic, st.Central, st.ErrorEstimate);
         if (!st.IsKink)
         {
             bool ok = Math.Abs(analytic - st.Central) <= allowed;
@@ -331,6 +344,9 @@ public static class GradientChecker
         // test is never trusted to be smooth).
         private readonly bool smooth = op is IHasJacobianStructure { IsSmooth: true };
 
+        /// <summary>Whether the op is differentiable everywhere: no kink tests, and an element's slope interval is its numeric value.</summary>
+        public bool Smooth => smooth;
+
         /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of <paramref name="offsets"/>.</summary>
         private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets)
         {
@@ -412,20 +428,27 @@ public static class GradientChecker
         public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected,
             Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished)
         {
-            var byColour = new List<int>[structure.Colours];
-            for (int c = 0; c < byColour.Length; c++) byColour[c] = [];
-            foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
-                if (double.IsFinite(Input.At(e))) byColour[structure.ColourOf(e)].Add(e);
+            // The moved elements by colour, counted first: a colour can hold a large share of the input, and lists
+            // grown by doubling would hold up to twice that.
+            var sizes = new int[structure.Colours];
+            foreach (int e in Movable()) sizes[structure.ColourOf(e)]++;
+            var byColour = sizes.Select(n => new int[n]).ToArray();
+            Array.Clear(sizes);
             var steps = new double[Input.Count];
             var slot = new int[Input.Count]; // an element's place in its colour
-            foreach (var list in byColour)
-                for (int k = 0; k < list.Count; k++) { steps[list[k]] = step(list[k]); slot[list[k]] = k; }
-            int largest = byColour.Max(l => l.Count);
+            foreach (int e in Movable())
+            {
+                int c = structure.ColourOf(e);
+                slot[e] = sizes[c]++;
+                byColour[c][slot[e]] = e;
+                steps[e] = step(e);
+            }
+            int largest = byColour.Max(l => l.Length);
             if (op is IBatchedForward batched)
             {
                 var owner = new int[baseOutput.Count];
                 var acc = new Accumulator[largest];
-                var moving = Enumerable.Range(0, byColour.Length).Where(c => byColour[c].Count > 0);
+                var moving = Enumerable.Range(0, byColour.Length).Where(c => byColour[c].Length > 0);
                 foreach (var group in moving.Chunk(ColoursPerBatch))
                 {
                     var y = ForwardAll(batched, group.SelectMany(c => MovedInputs(byColour[c], e => steps[e])).ToList());
@@ -440,7 +463,7 @@ public static class GradientChecker
                 bool nearFirst = smooth && accept is not null;
                 Loop(byColour.Length, parallel, c =>
                 {
-                    if (byColour[c].Count == 0) return;
+                    if (byColour[c].Length == 0) return;
                     if (nearFirst) AccumulateNearFirst(c, work.Value!, owners.Value!, accumulators.Value!);
                     else Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e], Offsets), 0, owners.Value!, accumulators.Value!);
                 });
@@ -479,7 +502,7 @@ public static class GradientChecker
             {
                 var members = byColour[c];
                 structure.Owners(c, owner);
-                Array.Clear(acc, 0, members.Count);
+                Array.Clear(acc, 0, members.Length);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
                 // through memory per output.
@@ -499,6 +522,12 @@ public static class GradientChecker
                     else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
                 if (current >= 0) acc[slot[current]] = local;
+            }
+
+            IEnumerable<int> Movable()
+            {
+                foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
+                    if (double.IsFinite(Input.At(e))) yield return e;
             }
         }
     }
