@@ -127,17 +127,38 @@ public static class GradientChecker
             }
             var dn = declared?[name];
             var checks = new ElementColumns(name, x.Shape, a, dn, selected, (an, num, est) => Allowed(options, an, num, est), intervals: !probe.Smooth);
-            void Judge(int i, Evaluated? first) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, first));
+            void Judge(int i, Stencil5? st) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, st));
             Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
-            if (structure is null) Loop(checks.Count, options.Parallel, k => Judge(selected?[k] ?? k, null));
+            if (structure is null)
+                Loop(checks.Count, options.Parallel, k =>
+                {
+                    int i = selected?[k] ?? k;
+                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, FirstStep(x.At(i), options), accept, options.Refinements) : null);
+                });
             else
             {
-                // Each element is judged as soon as its colour's pass is done: no per-element state outlives a colour.
-                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, accept, (i, st) => Judge(i, new Evaluated(st)));
                 for (int k = 0; k < checks.Count; k++)
                 {
                     int i = selected?[k] ?? k;
-                    if (!double.IsFinite(x.At(i))) Judge(i, new Evaluated(null)); // moved by no colour
+                    if (!double.IsFinite(x.At(i))) Judge(i, null); // moved by no colour
+                }
+                // Each element is judged as soon as its colour's pass is done (no per-element state outlives a colour),
+                // except kinks: those are refined together, compressed as level 0 was, each level with a step 16 times
+                // smaller, until they resolve or the refinements run out. The numbers are those of refining each alone.
+                var kinks = new List<int>();
+                void Finished(int i, Stencil5? st, int level, List<int> next)
+                {
+                    if (st is { IsKink: true } && level < options.Refinements) lock (next) next.Add(i);
+                    else Judge(i, st);
+                }
+                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks));
+                for (int level = 1; kinks.Count > 0; level++)
+                {
+                    var these = kinks.Order().ToArray();
+                    var next = new List<int>();
+                    probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options) / Math.Pow(16, level), options.Parallel, these, null,
+                        (i, st) => Finished(i, st, level, next));
+                    kinks = next;
                 }
             }
             elements.Add(checks);
@@ -171,7 +192,23 @@ public static class GradientChecker
     /// <summary>The step for an element at <paramref name="x"/>: the power of two nearest <c>Step * max(1, |x|)</c>; the projection screen moves by the same.</summary>
     internal static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
 
-    private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Evaluated? first)
+    /// <summary>
+    /// One element moved alone, at steps <paramref name="h0"/>, h0/16, ... while it shows a kink (to tell a near-kink
+    /// inside the stencil from a kink at x). Null when an output turns non-finite.
+    /// </summary>
+    private static Stencil5? EvaluateAlone(Probe probe, int i, double h0, Func<int, Stencil5, bool>? accept, int refinements)
+    {
+        Stencil5? s = null;
+        for (int level = 0; level <= refinements; level++)
+        {
+            s = probe.Evaluate(i, h0 / Math.Pow(16, level), accept is null ? null : st => accept(i, st));
+            if (s is not { IsKink: true }) break;
+        }
+        return s;
+    }
+
+    /// <summary>Judges element <paramref name="i"/> on its (refined) stencil <paramref name="s"/>: null when an output turned non-finite.</summary>
+    private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Stencil5? s)
     {
         double x = probe.Input.At(i);
         ElementCheck Make(double numeric, double est, double allowed, bool kink, Stencil5? st, ElementVerdict v, string? note) =>
@@ -181,17 +218,9 @@ public static class GradientChecker
         if (!double.IsFinite(x))
             return Make(double.NaN, double.NaN, double.NaN, false, null, ElementVerdict.Skipped, $"input is {x}: not differentiable by finite differences");
 
+        if (s is not { } st)
+            return Make(double.NaN, double.NaN, double.NaN, false, null, ElementVerdict.Skipped, "an output turns non-finite when this input moves");
         double h0 = FirstStep(x, o);
-        Stencil5? s = first?.Value;
-        // The compressed pass stands for level 0; a kink there (or no compressed pass) goes element by element.
-        for (int level = first is null ? 0 : 1; level <= o.Refinements && (first is null || s is { IsKink: true }); level++)
-        {
-            s = probe.Evaluate(i, h0 / Math.Pow(16, level), o.ThreePointFirst ? st => PassesOnThreePoints(analytic, st, o) : null);
-            if (s is null)
-                return Make(double.NaN, double.NaN, double.NaN, false, null, ElementVerdict.Skipped, "an output turns non-finite when this input moves");
-            if (!s.Value.IsKink) break;
-        }
-        var st = s!.Value;
         if (double.IsNaN(analytic) && st.Central == 0 && !st.IsKink)
             return Make(st.Central, st.ErrorEstimate, double.NaN, false, st, ElementVerdict.Skipped,
                 "analytic gradient is NaN and no finite output depends on this input (its outputs are NaN)");
@@ -221,9 +250,6 @@ public static class GradientChecker
     }
 
     private static double PowerOfTwoNear(double v) => Math.Pow(2, Math.Round(Math.Log2(v)));
-
-    /// <summary>The result of a compressed pass for one element: its stencil, or null when an output turned non-finite.</summary>
-    private sealed record Evaluated(Stencil5? Value);
 
     /// <summary>The values along one coordinate direction at offsets -2h..2h, and what they say.</summary>
     internal readonly record struct Stencil5(double Step, double Central, double ErrorEstimate, double Left, double Right,

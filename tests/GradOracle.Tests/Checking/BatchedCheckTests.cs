@@ -84,6 +84,23 @@ public class BatchedCheckTests
     }
 
     [Test]
+    public void Kinks_are_refined_a_colour_at_a_time_in_a_few_calls_not_element_by_element()
+    {
+        // Max pooling 2x2 over values 0, 1, 2: many windows tie; 4 colours, each refined at steps h/16, h/256, h/4096.
+        var op = MaxPool.Create(2, [2]);
+        var inputs = NamedTensors.Input(Samples.Ties(Shape.Of(1, 2, 8, 8), 2));
+        var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+        var batched = new Batched(op);
+        var r = GradientChecker.Check(batched, inputs, dy);
+        Assert.That(r.Passed, Is.True, r.Describe());
+        Assert.That(r.Kinks, Is.GreaterThan(8), "ties stay kinks through every refinement");
+        // The compressed pass (4 colours, 16 forwards, one call), then one call per refinement level.
+        Assert.That(batched.Calls, Is.EqualTo(new[] { 16, 16, 16, 16 }));
+        var plain = GradientChecker.Check(op, inputs, dy, new GradCheckOptions { Compress = false });
+        Assert.That(Bits(r), Is.EqualTo(Bits(plain)), "the numbers of refining each element alone");
+    }
+
+    [Test]
     public void Element_by_element_a_batched_op_gets_the_four_stencil_points_of_an_element_in_one_call()
     {
         var op = AvgPool.Create(2, [3], [2], [1]);

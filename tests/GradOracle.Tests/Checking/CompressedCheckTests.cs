@@ -67,6 +67,19 @@ public class CompressedCheckTests
 
     [TestCase(true)]
     [TestCase(false)]
+    public void An_input_whose_move_overflows_an_output_is_skipped_with_the_reason(bool compress)
+    {
+        // y = 2x + 0: at x = 8.988e307, y = 1.7976e308 is finite, but x + h (h = 2^1013, about 1e-4 x) overflows it.
+        var inputs = new NamedTensors(("input", Tensor.FromArray(Shape.Of(1, 2), [8.988e307, 1.0])),
+            ("weight", Tensor.FromArray(Shape.Of(1, 2), [2.0, 3.0])), ("bias", Tensor.FromArray(Shape.Of(1), [0.0])));
+        var r = GradientChecker.Check(new Linear(), inputs, 1, new GradCheckOptions { Compress = compress });
+        var first = r.Elements.Single(e => e.Tensor == "input" && e.Index == 0);
+        Assert.That(first.Verdict, Is.EqualTo(ElementVerdict.Skipped));
+        Assert.That(first.Note, Does.Contain("turns non-finite"));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
     public void A_subset_of_elements_is_checked_alone_with_the_same_numbers(bool compress)
     {
         var c = CheckSuite.All().First(k => k.Op.Name == "conv2d");
