@@ -97,6 +97,24 @@ public sealed class WindowColouring
         return c;
     }
 
+    /// <summary>
+    /// <see cref="JacobianStructure.Owners"/> for outputs laid out as planes of windows: window o of output plane q
+    /// reads element <c>planeStart(q) + PositionIn(o, colour)</c>, or none (-1). The positions are found once per
+    /// window of a plane instead of once per output (the checker lays out every colour this way).
+    /// </summary>
+    public void Owners(int colour, Span<int> owners, Func<int, int> planeStart)
+    {
+        int plane = g.OutputPlaneSize;
+        var positions = new int[plane];
+        for (int o = 0; o < plane; o++) positions[o] = PositionIn(o, colour);
+        for (int q = 0; q < owners.Length / plane; q++)
+        {
+            int start = planeStart(q);
+            var dst = owners.Slice(q * plane, plane);
+            for (int o = 0; o < plane; o++) dst[o] = positions[o] < 0 ? -1 : start + positions[o];
+        }
+    }
+
     /// <summary>The position of colour <paramref name="colour"/> that window <paramref name="window"/> reads, or -1.</summary>
     public int PositionIn(int window, int colour)
     {

@@ -287,20 +287,26 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
             {
                 // An input cell reaches every output channel of its group, in the windows containing it.
                 var w = JacobianStructure.Windows(p.Geometry);
+                // Colour k: input channel k / w.Colours of the group, window colour k % w.Colours; output plane q = (n, oc).
+                int PlaneStart(int q, int k) => (q / p.OutChannels * p.InChannels + q % p.OutChannels / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane;
                 return JacobianStructure.Of(p.InPerGroup * w.Colours,
                     e => e / inPlane % p.InChannels % p.InPerGroup * w.Colours + w.ColourOf(e % inPlane),
-                    (j, k) =>
-                    {
-                        int n = j / (p.OutChannels * outPlane), oc = j / outPlane % p.OutChannels;
-                        int pos = w.PositionIn(j % outPlane, k % w.Colours);
-                        return pos < 0 ? -1 : (n * p.InChannels + oc / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane + pos;
-                    });
+                    (j, k) => w.PositionIn(j % outPlane, k % w.Colours) is var pos and >= 0 ? PlaneStart(j / outPlane, k) + pos : -1,
+                    (k, owners) => w.Owners(k % w.Colours, owners, q => PlaneStart(q, k)));
             }
             case "weight": // a weight reaches only its own output channel
-                return JacobianStructure.Of(perOc, e => e % perOc, (j, k) => j / outPlane % p.OutChannels * perOc + k);
+                return JacobianStructure.Of(perOc, e => e % perOc, (j, k) => j / outPlane % p.OutChannels * perOc + k,
+                    (k, owners) => FillPlanes(owners, outPlane, q => q % p.OutChannels * perOc + k));
             default: // bias
-                return JacobianStructure.Of(1, _ => 0, (j, _) => j / outPlane % p.OutChannels);
+                return JacobianStructure.Of(1, _ => 0, (j, _) => j / outPlane % p.OutChannels,
+                    (_, owners) => FillPlanes(owners, outPlane, q => q % p.OutChannels));
         }
+    }
+
+    // Every output of plane q has owner ownerOf(q).
+    private static void FillPlanes(Span<int> owners, int plane, Func<int, int> ownerOf)
+    {
+        for (int q = 0; q < owners.Length / plane; q++) owners.Slice(q * plane, plane).Fill(ownerOf(q));
     }
 
     /// <inheritdoc/>

@@ -91,7 +91,7 @@ public abstract class PoolingWindows
         {
             int p = w.PositionIn(j % g.OutputPlaneSize, k);
             return p < 0 ? -1 : j / g.OutputPlaneSize * g.InputPlaneSize + p;
-        });
+        }, (k, owners) => w.Owners(k, owners, q => q * g.InputPlaneSize));
     }
 
     /// <summary>(N, C, *output spatial size) for an input of the given shape.</summary>

@@ -19,6 +19,22 @@ public class CompressedCheckTests
             Is.EqualTo(plain.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.IsKink, e.Lower, e.Upper, e.Verdict))));
     }
 
+    [TestCaseSource(nameof(Cases))]
+    public void A_structure_lays_out_a_colour_in_bulk_as_it_names_each_output_s_owner(CheckCase c)
+    {
+        var outputShape = c.Op.Forward(c.Inputs).Shape;
+        foreach (var name in c.Op.DifferentiableInputs)
+        {
+            if (((IHasJacobianStructure)c.Op).StructureOf(name, c.Inputs, outputShape) is not { } s) continue;
+            var bulk = new int[outputShape.Count];
+            for (int colour = 0; colour < s.Colours; colour++)
+            {
+                s.Owners(colour, bulk);
+                Assert.That(bulk, Is.EqualTo(Enumerable.Range(0, bulk.Length).Select(j => s.Owner(j, colour))), $"{name}, colour {colour}");
+            }
+        }
+    }
+
     [TestCase("max_pool")]
     [TestCase("avg_pool")]
     [TestCase("conv")]
