@@ -1,6 +1,9 @@
 using GradOracle.Checking;
 using GradOracle.Geometry;
 using GradOracle.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace GradOracle.Layers;
@@ -121,18 +124,48 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
     private sealed record Plan(WindowGeometry Geometry, int Batch, int InChannels, int OutChannels, int InPerGroup, int OutPerGroup, int KernelVolume, Shape OutputShape)
     {
         /// <summary>
-        /// The geometry's (output, input, tap) triples per kernel tap, as runs: outputs <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c>
-        /// (consecutive outputs along the last axis read inputs one stride apart), so that the forward is a few
-        /// vector operations per tap instead of a gather per output.
+        /// The outputs of a plane in blocks of <see cref="Lanes"/> whose windows have one shape, for <see cref="Sums"/>;
+        /// empty when the forward takes the per-run path instead (see <see cref="Vectorized"/>).
+        /// </summary>
+        public required Block[] Blocks { get; init; }
+
+        /// <summary>The blocks' outputs, <see cref="Lanes"/> per block.</summary>
+        public required Place[] Places { get; init; }
+
+        /// <summary>The window shapes' steps (see <see cref="Block"/>).</summary>
+        public required Step[] Steps { get; init; }
+
+        /// <summary>
+        /// For the per-run path: the geometry's (output, input, tap) triples per kernel tap, as runs: outputs
+        /// <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c> (consecutive outputs along the last axis
+        /// read inputs one stride apart). Empty when the forward takes <see cref="Sums"/>.
         /// </summary>
         public required (int Out, int In, int Length)[][] Runs { get; init; }
 
         /// <summary>The input distance between consecutive outputs of a run: the last axis's stride.</summary>
         public required int InStep { get; init; }
 
+        /// <summary>Tiles of <see cref="Lanes"/> output channels per group (the last one padded with zero weights).</summary>
+        public int Tiles => (OutPerGroup + Lanes - 1) / Lanes;
+
         public required Shape InputShape { get; init; }
         public required Shape WeightShape { get; init; }
     }
+
+    /// <summary>
+    /// <see cref="Lanes"/> outputs, <c>Places[First ..]</c>, whose windows have one shape: the same taps, at the same offsets
+    /// from the output's first input. <c>Steps[FirstStep ..]</c> (<c>StepCount</c> of them) are the window's (input channel,
+    /// tap) products in summation order. Consecutive: the outputs are consecutive and read consecutive inputs, so a step's
+    /// inputs are one vector, at <c>Input</c> past the first output's first input. Otherwise (next to the padding, strided)
+    /// the forward gathers them first, step k's inputs at k·Lanes, as the next <c>StepCount</c> steps say.
+    /// </summary>
+    private readonly record struct Block(int First, int FirstStep, int StepCount, bool Consecutive);
+
+    /// <summary>An output (flat in the output plane), and the input its window's first tap reads (flat in the input plane).</summary>
+    private readonly record struct Place(int Out, int In);
+
+    /// <summary>A product of a window's sum: its input's offset (input channel and tap), and its weights' offset in a tile.</summary>
+    private readonly record struct Step(int Input, int Weight);
 
     // The last plan, reused while the shapes stay the same (every pass of a gradient check).
     private Plan? lastPlan;
@@ -174,7 +207,82 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
         }
         var g = new WindowGeometry(axes);
         var outShape = Shape.Of(new[] { x.Shape[0], cout }.Concat(g.OutputSize).ToArray());
-        int inStep = stride[Rank - 1];
+        var plan = new Plan(g, x.Shape[0], cin, cout, cin / Groups, cout / Groups, g.MaxWindowSize, outShape)
+        {
+            Blocks = [], Places = [], Steps = [], Runs = [], InStep = stride[Rank - 1],
+            InputShape = x.Shape, WeightShape = w.Shape,
+        };
+        plan = Vectorized(plan) ? WithBlocks(plan) : WithRuns(plan);
+        lastPlan = plan;
+        return plan;
+    }
+
+    private string Dims(string letter) => string.Join(", ", Enumerable.Range(1, Rank).Select(i => letter + i));
+
+    /// <summary>
+    /// Whether the forward takes <see cref="Sums"/>: it needs hardware for <see cref="Vector512{T}"/> (emulated it would be
+    /// far slower than the per-run path), and at least half a tile of output channels per group (with fewer, most of the
+    /// tile's arithmetic would be for empty lanes: depthwise convolutions keep the per-run path).
+    /// </summary>
+    private static bool Vectorized(Plan p) => Vector512.IsHardwareAccelerated && p.OutPerGroup >= Lanes / 2;
+
+    /// <summary>The plan's outputs in blocks of <see cref="Lanes"/> with one window shape, and each shape's steps.</summary>
+    private static Plan WithBlocks(Plan p)
+    {
+        var g = p.Geometry;
+        // Outputs away from the padding share one window shape; near it, each combination of missing taps is its own.
+        var shapes = new Dictionary<string, (int[] Taps, int[] Offsets, List<Place> Places)>();
+        Span<int> ins = stackalloc int[g.MaxWindowSize], taps = stackalloc int[g.MaxWindowSize];
+        for (int o = 0; o < g.OutputPlaneSize; o++)
+        {
+            int count = g.Gather(o, ins, taps), first = count > 0 ? ins[0] : 0;
+            var offsets = ins[..count].ToArray();
+            for (int t = 0; t < count; t++) offsets[t] -= first;
+            var key = $"{string.Join(',', taps[..count].ToArray())}/{string.Join(',', offsets)}";
+            if (!shapes.TryGetValue(key, out var shape)) shapes[key] = shape = (taps[..count].ToArray(), offsets, []);
+            shape.Places.Add(new Place(o, first));
+        }
+        var blocks = new List<Block>();
+        var places = new List<Place>();
+        var steps = new List<Step>();
+        foreach (var (shapeTaps, offsets, at) in shapes.Values)
+        {
+            // The shape's products in summation order (input channel, then tap), then the same for gathered inputs.
+            int firstStep = steps.Count, count = p.InPerGroup * shapeTaps.Length;
+            for (int icl = 0; icl < p.InPerGroup; icl++)
+                for (int t = 0; t < shapeTaps.Length; t++)
+                    steps.Add(new Step(icl * g.InputPlaneSize + offsets[t], (icl * p.KernelVolume + shapeTaps[t]) * Lanes));
+            for (int k = 0; k < count; k++) steps.Add(steps[firstStep + k] with { Input = k * Lanes });
+            // Runs of at least Lanes consecutive outputs reading consecutive inputs make consecutive blocks, the last one
+            // ending with the run (outputs in two blocks get the same sums twice); the other outputs are gathered.
+            var rest = new List<Place>();
+            for (int i = 0, end; i < at.Count; i = end)
+            {
+                for (end = i + 1; end < at.Count && at[end].Out == at[end - 1].Out + 1 && at[end].In == at[end - 1].In + 1; end++) { }
+                if (end - i < Lanes) rest.AddRange(at.GetRange(i, end - i));
+                else
+                    for (int j = i; ; j = Math.Min(j + Lanes, end - Lanes))
+                    {
+                        blocks.Add(new Block(places.Count, firstStep, count, Consecutive: true));
+                        places.AddRange(at.GetRange(j, Lanes));
+                        if (j + Lanes == end) break;
+                    }
+            }
+            // Gathered blocks are filled up by repeating their last output (computed again, stored again, unchanged).
+            while (rest.Count % Lanes != 0) rest.Add(rest[^1]);
+            for (int j = 0; j < rest.Count; j += Lanes)
+            {
+                blocks.Add(new Block(places.Count, firstStep, count, Consecutive: false));
+                places.AddRange(rest.GetRange(j, Lanes));
+            }
+        }
+        return p with { Blocks = [.. blocks], Places = [.. places], Steps = [.. steps] };
+    }
+
+    /// <summary>The plan's windows as runs per kernel tap, for the per-run path.</summary>
+    private static Plan WithRuns(Plan p)
+    {
+        var g = p.Geometry;
         var runs = Enumerable.Range(0, g.MaxWindowSize).Select(_ => new List<(int Out, int In, int Length)>()).ToArray();
         Span<int> ins = stackalloc int[g.MaxWindowSize], taps = stackalloc int[g.MaxWindowSize];
         for (int o = 0; o < g.OutputPlaneSize; o++)
@@ -183,27 +291,140 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
                 var list = runs[taps[k]];
                 int i = ins[k];
                 // Extends the tap's last run when this output and this input both follow it (any such pair is one of the tap's).
-                if (list.Count > 0 && list[^1] is var r && r.Out + r.Length == o && r.In + r.Length * inStep == i)
+                if (list.Count > 0 && list[^1] is var r && r.Out + r.Length == o && r.In + r.Length * p.InStep == i)
                     list[^1] = r with { Length = r.Length + 1 };
                 else list.Add((o, i, 1));
             }
-        var plan = new Plan(g, x.Shape[0], cin, cout, cin / Groups, cout / Groups, g.MaxWindowSize, outShape)
-        {
-            Runs = runs.Select(l => l.ToArray()).ToArray(), InStep = inStep,
-            InputShape = x.Shape, WeightShape = w.Shape,
-        };
-        lastPlan = plan;
-        return plan;
+        return p with { Runs = runs.Select(l => l.ToArray()).ToArray() };
     }
 
-    private string Dims(string letter) => string.Join(", ", Enumerable.Range(1, Rank).Select(i => letter + i));
+    /// <summary>Outputs per vector, and output channels per tile: <see cref="Sums"/> computes a tile's channels at that many outputs at once.</summary>
+    private static int Lanes => Vector512<double>.Count;
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs)
     {
         var p = Prepare(inputs);
+        if (!Vectorized(p)) return ForwardByRuns(p, inputs);
+        var x = inputs["input"].Span;
+        var (weights, biases) = Tiled(p, inputs);
+        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Lanes;
+        // Every output is in a block, which writes it: no need to zero the array first.
+        var y = GC.AllocateUninitializedArray<double>(p.OutputShape.Count);
+        var gathered = new double[tileSize];
+        Span<double> sums = stackalloc double[Lanes * Lanes];
+        for (int n = 0; n < p.Batch; n++)
+            for (int g = 0; g < Groups; g++)
+            {
+                var xGroup = x.Slice((n * p.InChannels + g * p.InPerGroup) * inPlane, p.InPerGroup * inPlane);
+                for (int tile = 0; tile < p.Tiles; tile++)
+                {
+                    int firstOc = g * p.OutPerGroup + tile * Lanes, channels = Math.Min(Lanes, p.OutPerGroup - tile * Lanes);
+                    var yTile = y.AsSpan((n * p.OutChannels + firstOc) * outPlane, channels * outPlane);
+                    var wTile = weights.AsSpan((g * p.Tiles + tile) * tileSize, tileSize);
+                    var bias = biases.AsSpan((g * p.Tiles + tile) * Lanes, Lanes);
+                    foreach (var block in p.Blocks)
+                    {
+                        var places = p.Places.AsSpan(block.First, Lanes);
+                        var steps = p.Steps.AsSpan(block.FirstStep, block.StepCount);
+                        if (block.Consecutive)
+                        {
+                            Sums(xGroup, places[0].In, steps, wTile, bias, yTile[places[0].Out..], outPlane, channels);
+                            continue;
+                        }
+                        Gather(xGroup, places, steps, gathered);
+                        Sums(gathered, 0, p.Steps.AsSpan(block.FirstStep + block.StepCount, block.StepCount), wTile, bias, sums, Lanes, channels);
+                        for (int c = 0; c < channels; c++)
+                            for (int l = 0; l < Lanes; l++) yTile[c * outPlane + places[l].Out] = sums[c * Lanes + l];
+                    }
+                }
+            }
+        return Tensor.Wrap(p.OutputShape, y);
+    }
+
+    /// <summary>Step k's inputs, one per output of <paramref name="places"/>, into <c>gathered[k·Lanes ..]</c>: one vector per step.</summary>
+    private static void Gather(ReadOnlySpan<double> x, ReadOnlySpan<Place> places, ReadOnlySpan<Step> steps, Span<double> gathered)
+    {
+        ref double x0 = ref MemoryMarshal.GetReference(x);
+        var into = gathered[..(steps.Length * Lanes)];
+        for (int k = 0; k < steps.Length; k++)
+        {
+            int input = steps[k].Input;
+            // The plan made In + Input an input of the place's output: inside x.
+            for (int l = 0; l < Lanes; l++) into[k * Lanes + l] = Unsafe.Add(ref x0, places[l].In + input);
+        }
+    }
+
+    /// <summary>
+    /// The weights rearranged so that a tap's weights for a tile of output channels are one vector (group, tile, input
+    /// channel, tap, lane), and the biases by tile; lanes past a group's last output channel are zero, their sums never stored.
+    /// </summary>
+    private (double[] Weights, double[] Biases) Tiled(Plan p, NamedTensors inputs)
+    {
+        var w = inputs["weight"].Span;
+        int perOc = p.InPerGroup * p.KernelVolume;
+        var weights = new double[Groups * p.Tiles * perOc * Lanes];
+        var biases = new double[Groups * p.Tiles * Lanes];
+        var bias = HasBias ? inputs["bias"].Span : default;
+        for (int oc = 0; oc < p.OutChannels; oc++)
+        {
+            int tile = oc / p.OutPerGroup * p.Tiles + oc % p.OutPerGroup / Lanes, lane = oc % p.OutPerGroup % Lanes;
+            if (HasBias) biases[tile * Lanes + lane] = bias[oc];
+            for (int k = 0; k < perOc; k++) weights[(tile * perOc + k) * Lanes + lane] = w[oc * perOc + k];
+        }
+        return (weights, biases);
+    }
+
+    /// <summary>
+    /// The sums of <see cref="Lanes"/> consecutive outputs for a tile of <see cref="Lanes"/> output channels; channel c's are
+    /// written to <c>to[c·toStride ..]</c>, for the tile's first <paramref name="channels"/>. Step k multiplies the inputs
+    /// <c>x[at + Input ..]</c>, one per output, by the weights <c>wTile[Weight ..]</c>, one per channel. Each sum starts from
+    /// the bias and adds its products in step order (input channel by input channel, tap by tap; padding is no step: skipped,
+    /// not added as a zero), each product rounded, then added, as the per-run path does: never a fused multiply-add, which
+    /// would change the bits. Eight channels' independent sums keep the multiplier and adder busy while each sum waits for
+    /// its previous addition. An inline loop rather than TensorPrimitives: a step is one vector per channel, far too short
+    /// to pay for a call.
+    /// </summary>
+    private static void Sums(ReadOnlySpan<double> x, int at, ReadOnlySpan<Step> steps, ReadOnlySpan<double> wTile, ReadOnlySpan<double> bias,
+        Span<double> to, int toStride, int channels)
+    {
+        var s0 = Vector512.Create(bias[0]); var s1 = Vector512.Create(bias[1]); var s2 = Vector512.Create(bias[2]); var s3 = Vector512.Create(bias[3]);
+        var s4 = Vector512.Create(bias[4]); var s5 = Vector512.Create(bias[5]); var s6 = Vector512.Create(bias[6]); var s7 = Vector512.Create(bias[7]);
+        // No bounds checks in the loop: the plan made at + Input + l an input of output l, and Weight a tap's place in the tile.
+        ref double x0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(x), at);
+        ref double w0 = ref MemoryMarshal.GetReference(wTile);
+        foreach (var (input, weight) in steps)
+        {
+            var xs = Vector512.LoadUnsafe(ref x0, (nuint)input);
+            ref double w = ref Unsafe.Add(ref w0, weight);
+            s0 = xs * Vector512.Create(w) + s0;
+            s1 = xs * Vector512.Create(Unsafe.Add(ref w, 1)) + s1;
+            s2 = xs * Vector512.Create(Unsafe.Add(ref w, 2)) + s2;
+            s3 = xs * Vector512.Create(Unsafe.Add(ref w, 3)) + s3;
+            s4 = xs * Vector512.Create(Unsafe.Add(ref w, 4)) + s4;
+            s5 = xs * Vector512.Create(Unsafe.Add(ref w, 5)) + s5;
+            s6 = xs * Vector512.Create(Unsafe.Add(ref w, 6)) + s6;
+            s7 = xs * Vector512.Create(Unsafe.Add(ref w, 7)) + s7;
+        }
+        s0.CopyTo(to);
+        if (channels > 1) s1.CopyTo(to[(1 * toStride)..]);
+        if (channels > 2) s2.CopyTo(to[(2 * toStride)..]);
+        if (channels > 3) s3.CopyTo(to[(3 * toStride)..]);
+        if (channels > 4) s4.CopyTo(to[(4 * toStride)..]);
+        if (channels > 5) s5.CopyTo(to[(5 * toStride)..]);
+        if (channels > 6) s6.CopyTo(to[(6 * toStride)..]);
+        if (channels > 7) s7.CopyTo(to[(7 * toStride)..]);
+    }
+
+    /// <summary>
+    /// The forward one output channel at a time, per kernel tap over runs of outputs (one TensorPrimitives multiply-add per
+    /// run, not fused: two roundings), in the same per-output order as <see cref="Sums"/>: bias, input channel, tap.
+    /// </summary>
+    private Tensor ForwardByRuns(Plan p, NamedTensors inputs)
+    {
         var x = inputs["input"].Span;
         var w = inputs["weight"].Span;
+        var bias = HasBias ? inputs["bias"].Span : default;
         var y = new double[p.OutputShape.Count];
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize;
         for (int n = 0; n < p.Batch; n++)
@@ -211,9 +432,7 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
             {
                 int firstIc = oc / p.OutPerGroup * p.InPerGroup;
                 var yPlane = y.AsSpan((n * p.OutChannels + oc) * outPlane, outPlane);
-                yPlane.Fill(HasBias ? inputs["bias"].At(oc) : 0);
-                // Every output adds its products in the order bias, input channel, kernel tap (as a gather loop
-                // would): per tap, w·x over runs of outputs is one vector multiply-add (not fused: two roundings).
+                yPlane.Fill(HasBias ? bias[oc] : 0);
                 for (int icl = 0; icl < p.InPerGroup; icl++)
                 {
                     var xPlane = x.Slice((n * p.InChannels + firstIc + icl) * inPlane, inPlane);

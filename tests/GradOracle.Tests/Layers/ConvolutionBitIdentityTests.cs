@@ -1,0 +1,186 @@
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Tests.Layers;
+
+/// <summary>
+/// The convolution forward against the plainest gather loop, bit for bit: per output, the bias, then input channel by
+/// input channel, tap by tap in window order, <c>sum += w·x</c> (product rounded, then added), padding skipped.
+/// </summary>
+public class ConvolutionBitIdentityTests
+{
+    private static IEnumerable<TestCaseData> Seeds() =>
+        Enumerable.Range(0, 40).Select(seed => new TestCaseData(seed).SetArgDisplayNames($"seed {seed}"));
+
+    [TestCaseSource(nameof(Seeds))]
+    public void Forward_adds_the_products_in_gather_order_bit_for_bit_over_random_geometries_and_special_values(int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < 10; i++)
+        {
+            var c = RandomConfig(rng);
+            AssertBitIdentical(c, $"seed {seed} config {i}: {c}");
+        }
+    }
+
+    [TestCase(8, 1)]
+    [TestCase(12, 1)]
+    [TestCase(5, 2)]
+    [TestCase(2, 1)]
+    [TestCase(1, 4)]
+    public void Padding_is_skipped_not_multiplied_as_zero(int outPerGroup, int groups)
+    {
+        // Inputs -1, weights +inf, bias -0: every product is -inf. A padding cell multiplied as a zero would give
+        // inf·0 = NaN; outputs whose window is all padding (kernel height 1, padding 2) keep the bias.
+        var y = AssertBitIdentical(Padded(outPerGroup, groups, input: -1, weight: double.PositiveInfinity), "inputs -1, weights +inf, bias -0");
+        Assert.That(y.Count(v => v == double.NegativeInfinity), Is.GreaterThan(0));
+        Assert.That(y.Count(v => v == 0 && double.IsNegative(v)), Is.GreaterThan(0), "outputs that read only padding keep the -0 bias");
+        Assert.That(y.All(v => v == double.NegativeInfinity || (v == 0 && double.IsNegative(v))), Is.True, "no NaN from padding");
+    }
+
+    [TestCase(8, 1)]
+    [TestCase(12, 1)]
+    [TestCase(5, 2)]
+    [TestCase(2, 1)]
+    [TestCase(1, 4)]
+    public void Padding_adds_no_positive_zero_to_a_negative_zero_sum(int outPerGroup, int groups)
+    {
+        // Inputs -0, weights 1, bias -0: every product and every sum is -0; a padding cell added as +0 would make it +0.
+        var y = AssertBitIdentical(Padded(outPerGroup, groups, input: -0.0, weight: 1), "inputs -0, weights 1, bias -0");
+        Assert.That(y.All(v => v == 0 && double.IsNegative(v)), Is.True);
+    }
+
+    private static Config Padded(int outPerGroup, int groups, double input, double weight) =>
+        new(2, [1, 1], [1, 1], [2, 2], groups,
+            Tensor.Create(Shape.Of(1, 2 * groups, 5, 11), _ => input),
+            Tensor.Create(Shape.Of(outPerGroup * groups, 2, 1, 3), _ => weight),
+            Tensor.Create(Shape.Of(outPerGroup * groups), _ => -0.0));
+
+    [TestCase(8, 1, 0)]
+    [TestCase(12, 1, 0)]
+    [TestCase(5, 2, 0)]
+    [TestCase(8, 1, 3)]
+    public void A_layer_with_many_channels_matches_the_gather_loop_with_special_values_sprinkled_in(int outPerGroup, int groups, int seed)
+    {
+        // The shape the checker spends its time on (2, 8, 32, 32) with a 3x3 kernel and padding 1, and wider or grouped variants.
+        var rng = new Random(seed);
+        var x = Sprinkled(Samples.Distinct(Shape.Of(2, 8, 32, 32), seed + 1), rng);
+        var w = Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups, 8 / groups, 3, 3), seed + 2, 0.3), rng);
+        var b = Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups), seed + 3, 0.3), rng);
+        var c = new Config(2, [1, 1], [1, 1], [1, 1], groups, x, w, b);
+        AssertBitIdentical(c, c.ToString());
+    }
+
+    /// <summary>A convolution and its inputs; <paramref name="Pads"/> per spatial dimension, or null for 'same'.</summary>
+    private sealed record Config(int Rank, int[] Stride, int[] Dilation, int[]? Pads, int Groups, Tensor X, Tensor W, Tensor? B)
+    {
+        public ConvPadding Padding => Pads is null ? ConvPadding.Same : ConvPadding.Of(Pads);
+
+        public override string ToString() =>
+            $"conv{Rank}d x {X.Shape} w {W.Shape} stride [{string.Join(", ", Stride)}] padding {Padding} dilation [{string.Join(", ", Dilation)}] groups {Groups} bias {(B is null ? "none" : "yes")}";
+    }
+
+    private static double[] AssertBitIdentical(Config c, string what)
+    {
+        var op = Convolution.Create(c.Rank, c.Stride, c.Padding, c.Dilation, c.Groups, c.B is not null);
+        var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
+        var y = op.Forward(inputs).ToArray();
+        var expected = GatherLoop(c);
+        Assert.That(y, Has.Length.EqualTo(expected.Length), what);
+        for (int i = 0; i < y.Length; i++)
+            if (BitConverter.DoubleToInt64Bits(y[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
+                Assert.Fail($"{what}: output {i} is {y[i]:R} ({BitConverter.DoubleToInt64Bits(y[i]):X16}), the gather loop gives {expected[i]:R} ({BitConverter.DoubleToInt64Bits(expected[i]):X16})");
+        return y;
+    }
+
+    /// <summary>The reference: index arithmetic from scratch, one output at a time.</summary>
+    private static double[] GatherLoop(Config c)
+    {
+        int rank = c.Rank, batch = c.X.Shape[0], cin = c.X.Shape[1], cout = c.W.Shape[0];
+        int inPerGroup = cin / c.Groups, outPerGroup = cout / c.Groups;
+        var size = Enumerable.Range(0, rank).Select(d => c.X.Shape[2 + d]).ToArray();
+        var kernel = Enumerable.Range(0, rank).Select(d => c.W.Shape[2 + d]).ToArray();
+        var before = new int[rank];
+        var outSize = new int[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            int span = c.Dilation[d] * (kernel[d] - 1), after;
+            if (c.Pads is null) (before[d], after) = (span / 2, span - span / 2);
+            else before[d] = after = c.Pads[d];
+            outSize[d] = (size[d] + before[d] + after - span - 1) / c.Stride[d] + 1;
+        }
+        int inPlane = size.Aggregate(1, (a, v) => a * v), outPlane = outSize.Aggregate(1, (a, v) => a * v), taps = kernel.Aggregate(1, (a, v) => a * v);
+        var y = new double[batch * cout * outPlane];
+        var oCoord = new int[rank];
+        var kCoord = new int[rank];
+        for (int n = 0; n < batch; n++)
+            for (int oc = 0; oc < cout; oc++)
+                for (int o = 0; o < outPlane; o++)
+                {
+                    Unflatten(o, outSize, oCoord);
+                    double sum = c.B is null ? 0 : c.B.At(oc);
+                    for (int icl = 0; icl < inPerGroup; icl++)
+                    {
+                        int ic = oc / outPerGroup * inPerGroup + icl;
+                        for (int t = 0; t < taps; t++)
+                        {
+                            Unflatten(t, kernel, kCoord);
+                            int flat = 0;
+                            bool inside = true;
+                            for (int d = 0; d < rank && inside; d++)
+                            {
+                                int at = oCoord[d] * c.Stride[d] - before[d] + kCoord[d] * c.Dilation[d];
+                                inside = at >= 0 && at < size[d];
+                                flat = flat * size[d] + at;
+                            }
+                            if (!inside) continue; // padding: no product at all
+                            sum += c.W.At((oc * inPerGroup + icl) * taps + t) * c.X.At((n * cin + ic) * inPlane + flat);
+                        }
+                    }
+                    y[(n * cout + oc) * outPlane + o] = sum;
+                }
+        return y;
+    }
+
+    private static void Unflatten(int flat, int[] sizes, int[] coord)
+    {
+        for (int d = sizes.Length - 1; d >= 0; d--)
+        {
+            coord[d] = flat % sizes[d];
+            flat /= sizes[d];
+        }
+    }
+
+    private static Config RandomConfig(Random rng)
+    {
+        int rank = rng.Next(1, 4);
+        int groups = new[] { 1, 2, 4 }[rng.Next(3)];
+        // Few output channels per group take the per-run path, more the vector kernel (one tile of 8, or a full and a partial one).
+        int inPerGroup = rng.Next(1, 4), outPerGroup = new[] { 1, 2, 3, 4, 5, 8, 9, 12 }[rng.Next(8)];
+        bool same = rng.Next(5) == 0;
+        var stride = Enumerable.Range(0, rank).Select(_ => same ? 1 : rng.Next(1, 4)).ToArray();
+        var dilation = Enumerable.Range(0, rank).Select(_ => rng.Next(1, 3)).ToArray();
+        var kernel = Enumerable.Range(0, rank).Select(_ => rng.Next(1, 4)).ToArray();
+        var pads = Enumerable.Range(0, rank).Select(_ => rng.Next(0, 3)).ToArray();
+        int largest = rank switch { 1 => 40, 2 => 13, _ => 7 };
+        // Odd and even sizes, at least as large as the kernel's span minus the padding.
+        var size = Enumerable.Range(0, rank)
+            .Select(d => Math.Max(rng.Next(1, largest + 1), dilation[d] * (kernel[d] - 1) + 1 - (same ? dilation[d] * (kernel[d] - 1) : 2 * pads[d])))
+            .Select(s => Math.Max(s, 1)).ToArray();
+        var x = Sprinkled(Samples.Distinct(Shape.Of([rng.Next(1, 3), groups * inPerGroup, .. size]), rng.Next()), rng);
+        var w = Sprinkled(Samples.Scaled(Shape.Of([groups * outPerGroup, inPerGroup, .. kernel]), rng.Next(), 0.5), rng);
+        var b = rng.Next(2) == 0 ? null : Sprinkled(Samples.Scaled(Shape.Of(groups * outPerGroup), rng.Next(), 0.5), rng);
+        return new Config(rank, stride, dilation, same ? null : pads, groups, x, w, b);
+    }
+
+    /// <summary>About one value in 25 replaced by a NaN, an infinity of either sign or a zero of either sign.</summary>
+    private static Tensor Sprinkled(Tensor t, Random rng)
+    {
+        double[] specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0];
+        var chosen = Enumerable.Range(0, t.Count).Where(_ => rng.Next(25) == 0).Select(p => (Position: p, Kind: rng.Next(specials.Length))).ToArray();
+        for (int kind = 0; kind < specials.Length; kind++)
+            t = Samples.With(t, specials[kind], chosen.Where(c => c.Kind == kind).Select(c => c.Position).ToArray());
+        return t;
+    }
+}
