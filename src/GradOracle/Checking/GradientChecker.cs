@@ -353,6 +353,18 @@ public static class GradientChecker
         }
     }
 
+    /// <summary>
+    /// One worker's buffers for the compressed passes: the input it moves, a colour's owners and accumulators, and,
+    /// for an op that writes into lent arrays, the four outputs of a colour's stencil.
+    /// </summary>
+    private sealed class Scratch(Tensor input, int outputs, int largest, bool lend)
+    {
+        public double[] Work { get; } = input.ToArray();
+        public int[] Owners { get; } = new int[outputs];
+        public Accumulator[] Acc { get; } = new Accumulator[largest];
+        public double[][]? Lent { get; } = lend ? [new double[outputs], new double[outputs], new double[outputs], new double[outputs]] : null;
+    }
+
     /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
     private sealed class Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
     {
@@ -373,8 +385,11 @@ public static class GradientChecker
         /// <summary>Whether the op is differentiable everywhere: no kink tests, and an element's slope interval is its numeric value.</summary>
         public bool Smooth => smooth;
 
-        /// <summary>The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of <paramref name="offsets"/>.</summary>
-        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets)
+        /// <summary>
+        /// The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of
+        /// <paramref name="offsets"/>; written into <c>lent[firstLent ..]</c> when given (an <see cref="IForwardInto"/> op).
+        /// </summary>
+        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets, double[][]? lent = null, int firstLent = 0)
         {
             var result = new Tensor[offsets.Length];
             int slot = 0;
@@ -383,7 +398,8 @@ public static class GradientChecker
                 foreach (int e in moved) work[e] = Input.At(e) + t * step(e);
                 try
                 {
-                    var y = op.Forward(inputs.With(Name, Tensor.Wrap(Input.Shape, work)));
+                    var movedInputs = inputs.With(Name, Tensor.Wrap(Input.Shape, work));
+                    var y = lent is not null && op is IForwardInto into ? into.Forward(movedInputs, lent[firstLent + slot]) : op.Forward(movedInputs);
                     // An output that is a view of the moved input (flatten) would change back with it.
                     result[slot++] = y.Shares(work) ? Tensor.Wrap(y.Shape, y.ToArray()) : y;
                 }
@@ -483,19 +499,15 @@ public static class GradientChecker
             }
             else
             {
-                var work = new ThreadLocal<double[]>(() => Input.ToArray());
-                var owners = new ThreadLocal<int[]>(() => new int[baseOutput.Count]);
-                var accumulators = new ThreadLocal<Accumulator[]>(() => new Accumulator[largest]);
+                using var scratch = new ThreadLocal<Scratch>(() => new Scratch(Input, baseOutput.Count, largest, lend: op is IForwardInto));
                 bool nearFirst = smooth && accept is not null;
                 Loop(byColour.Length, parallel, c =>
                 {
                     if (byColour[c].Length == 0) return;
-                    if (nearFirst) AccumulateNearFirst(c, work.Value!, owners.Value!, accumulators.Value!);
-                    else Accumulate(c, Outputs(work.Value!, byColour[c], e => steps[e], Offsets), 0, owners.Value!, accumulators.Value!);
+                    var s = scratch.Value!;
+                    if (nearFirst) AccumulateNearFirst(c, s);
+                    else Accumulate(c, Outputs(s.Work, byColour[c], e => steps[e], Offsets, s.Lent), 0, s.Owners, s.Acc);
                 });
-                work.Dispose();
-                owners.Dispose();
-                accumulators.Dispose();
             }
 
             // Colour c's outputs at y[at..at+3] into its elements' accumulators, then its elements are finished; no
@@ -508,17 +520,17 @@ public static class GradientChecker
 
             // ThreePointFirst: the ±h passes; their 3-point value for each element accept takes, the ±2h passes and
             // the 5-point value for the others (the sums are per element, so which others does not change them).
-            void AccumulateNearFirst(int c, double[] work, int[] owner, Accumulator[] acc)
+            void AccumulateNearFirst(int c, Scratch s)
             {
-                var members = byColour[c];
-                var near = Outputs(work, members, e => steps[e], Near);
+                var (members, owner, acc) = (byColour[c], s.Owners, s.Acc);
+                var near = Outputs(s.Work, members, e => steps[e], Near, s.Lent);
                 SumColour(c, near[0].Span, near[0].Span, near[1].Span, near[1].Span, owner, acc);
                 List<int>? rest = null;
                 foreach (int e in members)
                     if (acc[slot[e]].FinishNear(steps[e]) is { } st && accept!(e, st)) finished(e, st);
                     else (rest ??= []).Add(e);
                 if (rest is null) return;
-                var far = Outputs(work, members, e => steps[e], Far);
+                var far = Outputs(s.Work, members, e => steps[e], Far, s.Lent, firstLent: 2);
                 SumColour(c, far[0].Span, near[0].Span, near[1].Span, far[1].Span, owner, acc);
                 foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], smooth));
             }

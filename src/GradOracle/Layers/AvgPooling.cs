@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// when count_include_pad, else the in-bounds count. Backward adds dy / divisor to every in-bounds cell
 /// of the window: divided, not copied.
 /// </summary>
-public sealed class AvgPool : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
 {
     private readonly string kind;
 
@@ -61,11 +61,14 @@ public sealed class AvgPool : IOp, IHasInvariants, IHasJacobianStructure
         DivisorOverride ?? (CountIncludePad ? g.PaddedWindowSize(outputIndex) : g.InBoundsWindowSize(outputIndex));
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs)
+    public Tensor Forward(NamedTensors inputs) => Forward(inputs, null);
+
+    /// <inheritdoc cref="IForwardInto.Forward"/>
+    public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         var input = inputs["input"];
         var (g, planes, outShape) = Windows.Begin(input);
-        var y = new double[outShape.Count];
+        var y = Tensor.OutputArray(outShape, output);
         var x = input.Span;
         Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
         for (int o = 0; o < g.OutputPlaneSize; o++)

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// dx = invstd/M · (M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) with dx̂ = dy·weight and M = N × spatial.
 /// The running statistics' update (momentum) is a side effect, not part of the function, and is not modelled.
 /// </summary>
-public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
 {
     /// <summary>Batch statistics (training) or running statistics (evaluation).</summary>
     public bool Training { get; } = training;
@@ -96,10 +96,13 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs)
+    public Tensor Forward(NamedTensors inputs) => Forward(inputs, null);
+
+    /// <inheritdoc cref="IForwardInto.Forward"/>
+    public Tensor Forward(NamedTensors inputs, double[]? output)
     {
-        // x̂ is written into the output's array and scaled in place: one allocation per forward pass.
-        var (a, _, _, y) = Normalise(inputs, new double[inputs["input"].Count]);
+        // x̂ is written into the output's array and scaled in place: one allocation per forward pass, or none.
+        var (a, _, _, y) = Normalise(inputs, Tensor.OutputArray(inputs["input"].Shape, output));
         if (Affine)
             for (int o = 0; o < a.Outer; o++)
                 for (int ch = 0; ch < a.Length; ch++)

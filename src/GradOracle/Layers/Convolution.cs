@@ -67,7 +67,7 @@ public sealed class ConvPadding
 /// grad_output summed over the batch, grad_bias sums grad_output over batch and space. Whether a loss
 /// is a mean is the loss's business: nothing here divides by the batch size.
 /// </summary>
-public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
 {
     private readonly int[] stride, dilation;
 
@@ -302,15 +302,18 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
     private static int Lanes => Vector512<double>.Count;
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs)
+    public Tensor Forward(NamedTensors inputs) => Forward(inputs, null);
+
+    /// <inheritdoc cref="IForwardInto.Forward"/>
+    public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         var p = Prepare(inputs);
-        if (!Vectorized(p)) return ForwardByRuns(p, inputs);
+        if (!Vectorized(p)) return ForwardByRuns(p, inputs, output);
         var x = inputs["input"].Span;
         var (weights, biases) = Tiled(p, inputs);
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Lanes;
         // Every output is in a block, which writes it: no need to zero the array first.
-        var y = GC.AllocateUninitializedArray<double>(p.OutputShape.Count);
+        var y = Tensor.OutputArray(p.OutputShape, output, uninitialized: true);
         var gathered = new double[tileSize];
         Span<double> sums = stackalloc double[Lanes * Lanes];
         for (int n = 0; n < p.Batch; n++)
@@ -420,12 +423,12 @@ public sealed class Convolution : IOp, IHasInvariants, IHasJacobianStructure
     /// The forward one output channel at a time, per kernel tap over runs of outputs (one TensorPrimitives multiply-add per
     /// run, not fused: two roundings), in the same per-output order as <see cref="Sums"/>: bias, input channel, tap.
     /// </summary>
-    private Tensor ForwardByRuns(Plan p, NamedTensors inputs)
+    private Tensor ForwardByRuns(Plan p, NamedTensors inputs, double[]? output)
     {
         var x = inputs["input"].Span;
         var w = inputs["weight"].Span;
         var bias = HasBias ? inputs["bias"].Span : default;
-        var y = new double[p.OutputShape.Count];
+        var y = Tensor.OutputArray(p.OutputShape, output); // every plane is filled with its bias first
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize;
         for (int n = 0; n < p.Batch; n++)
             for (int oc = 0; oc < p.OutChannels; oc++)

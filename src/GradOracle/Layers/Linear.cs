@@ -9,7 +9,7 @@ namespace GradOracle.Layers;
 /// (out_features, in_features), bias (out_features). Backward: dx = dy W, dW = dy^T x and db = Σ dy,
 /// both summed over every leading dimension (the batch).
 /// </summary>
-public sealed class Linear(bool bias = true) : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
 {
     /// <summary>Whether the op takes a bias.</summary>
     public bool HasBias { get; } = bias;
@@ -43,12 +43,15 @@ public sealed class Linear(bool bias = true) : IOp, IHasInvariants, IHasJacobian
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs)
+    public Tensor Forward(NamedTensors inputs) => Forward(inputs, null);
+
+    /// <inheritdoc cref="IForwardInto.Forward"/>
+    public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         var (rows, inF, outF, shape) = Prepare(inputs);
         var x = inputs["input"].Span;
         var w = inputs["weight"].Span;
-        var y = new double[shape.Count];
+        var y = Tensor.OutputArray(shape, output);
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < outF; o++)
                 y[r * outF + o] = (HasBias ? inputs["bias"].At(o) : 0) + TensorPrimitives.Dot(x.Slice(r * inF, inF), w.Slice(o * inF, inF));

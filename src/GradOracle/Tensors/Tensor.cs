@@ -62,6 +62,17 @@ public sealed class Tensor
         return new Tensor(shape, data);
     }
 
+    /// <summary>
+    /// The array a forward writes its output into: <paramref name="output"/> when the caller lends one (it must have
+    /// the shape's size; the op overwrites every element), else a new one.
+    /// </summary>
+    internal static double[] OutputArray(Shape shape, double[]? output, bool uninitialized = false)
+    {
+        if (output is null) return uninitialized ? GC.AllocateUninitializedArray<double>(shape.Count) : new double[shape.Count];
+        return output.Length == shape.Count ? output
+            : throw new ParameterException("output", $"{output.Length} values", $"the output {shape} needs exactly {shape.Count}");
+    }
+
     /// <summary>Whether this tensor's values live in <paramref name="array"/> (a reshape of a wrapped array).</summary>
     internal bool Shares(double[] array) => ReferenceEquals(data, array);
 
