@@ -10,6 +10,9 @@ using GradOracle.Tensors;
 
 int runs = args.Length > 0 ? int.Parse(args[0]) : 5;
 string? gradcheckFile = args.Length > 1 ? args[1] : null;
+// One layer at 32x32 only (the interleaved rounds against gradcheck's fast_mode in tools/benchmark.sh).
+string? only = args.Length > 2 ? args[2] : null;
+var layers = only is null ? new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm", "linear" } : [only];
 const int N = 2, C = 8;
 
 (IOp Op, NamedTensors Inputs) Make(string layer, int s)
@@ -77,18 +80,24 @@ long PeakLiveBytes(IOp op, NamedTensors inputs)
 }
 
 // Warm-up: every layer once at a small size (JIT, tiered compilation).
-foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm", "linear" })
+foreach (var layer in layers)
 {
     var (op, inputs) = Make(layer, 8);
     Time(op, inputs);
     Time(op, inputs);
     TimeScreen(op, inputs);
     TimeScreen(op, inputs);
+    // One layer alone: as warm as in the full run, where its 16x16 row comes before its 32x32 one.
+    if (only is not null)
+    {
+        var (op16, inputs16) = Make(layer, 16);
+        for (int k = 0; k < runs; k++) Time(op16, inputs16);
+    }
 }
 
 var ours = new List<Dictionary<string, object>>();
-foreach (var layer in new[] { "max_pool2d", "avg_pool2d", "conv2d", "batch_norm", "linear" })
-    foreach (var s in layer == "linear" ? new[] { 0 } : new[] { 16, 32, 64 })
+foreach (var layer in layers)
+    foreach (var s in layer == "linear" ? new[] { 0 } : only is not null ? new[] { 32 } : new[] { 16, 32, 64 })
     {
         var (op, inputs) = Make(layer, s);
         // A row whose single run takes over 30 s is not repeated (batch norm in training at 64x64).
@@ -138,4 +147,6 @@ foreach (var g in ours.Where(o => (string)o["layer"] != "linear").GroupBy(o => (
     var big = g.First(o => (int)o["size"] == 64);
     Console.WriteLine($"| {g.Key} | {string.Join(" | ", cells)} | {F((double)big["peak_mb"], "0.0")} MB / {F((double)big["tensor_mb"], "0.0")} MB = {F((double)big["peak_mb"] / (double)big["tensor_mb"], "0.0")}x |");
 }
+var lin = ours.First(o => (string)o["layer"] == "linear");
+Console.WriteLine($"| linear (64,256)->64 | {F((double)lin["us_per_element"], "0.0")} us (one size) | | | {F((double)lin["peak_mb"], "0.0")} MB / {F((double)lin["tensor_mb"], "0.00")} MB = {F((double)lin["peak_mb"] / (double)lin["tensor_mb"], "0.0")}x |");
 return 0;

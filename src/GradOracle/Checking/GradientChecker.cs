@@ -362,7 +362,7 @@ public static class GradientChecker
         public double[] Work { get; } = input.ToArray();
         public int[] Owners { get; } = new int[outputs];
         public Accumulator[] Acc { get; } = new Accumulator[largest];
-        public double[][]? Lent { get; } = lend ? [new double[outputs], new double[outputs], new double[outputs], new double[outputs]] : null;
+        public double[]?[]? Lent { get; } = lend ? new double[]?[4] : null; // allocated when first lent: the ±2h pair may never be
     }
 
     /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
@@ -389,7 +389,7 @@ public static class GradientChecker
         /// The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of
         /// <paramref name="offsets"/>; written into <c>lent[firstLent ..]</c> when given (an <see cref="IForwardInto"/> op).
         /// </summary>
-        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets, double[][]? lent = null, int firstLent = 0)
+        private Tensor[] Outputs(double[] work, IReadOnlyList<int> moved, Func<int, double> step, int[] offsets, double[]?[]? lent = null, int firstLent = 0)
         {
             var result = new Tensor[offsets.Length];
             int slot = 0;
@@ -399,7 +399,7 @@ public static class GradientChecker
                 try
                 {
                     var movedInputs = inputs.With(Name, Tensor.Wrap(Input.Shape, work));
-                    var y = lent is not null && op is IForwardInto into ? into.Forward(movedInputs, lent[firstLent + slot]) : op.Forward(movedInputs);
+                    var y = lent is not null && op is IForwardInto into ? into.Forward(movedInputs, lent[firstLent + slot] ??= new double[baseOutput.Count]) : op.Forward(movedInputs);
                     // An output that is a view of the moved input (flatten) would change back with it.
                     result[slot++] = y.Shares(work) ? Tensor.Wrap(y.Shape, y.ToArray()) : y;
                 }
