@@ -43,6 +43,17 @@ public abstract class JacobianStructure
     public delegate void OwnersOfColour(int colour, Span<int> owners);
 
     /// <summary>
+    /// Outputs in planes of <paramref name="plane"/> whose outputs all depend on the same element of a colour:
+    /// <paramref name="ownerOf"/>(q, colour) for every output of plane q (a channel's weight or bias, a row of a
+    /// linear layer, a batch-norm channel). Per output and in bulk from the one formula.
+    /// </summary>
+    public static JacobianStructure ByPlane(int colours, Func<int, int> colourOf, int plane, Func<int, int, int> ownerOf) =>
+        Of(colours, colourOf, (j, k) => ownerOf(j / plane, k), (k, owners) =>
+        {
+            for (int q = 0; q < owners.Length / Math.Max(plane, 1); q++) owners.Slice(q * plane, plane).Fill(ownerOf(q, k)); // no outputs: no planes
+        });
+
+    /// <summary>
     /// Windows over (N, C) planes (pooling, and convolution's input within a channel group): positions whose
     /// residues modulo the window span agree on every axis never share a window.
     /// </summary>
@@ -98,21 +109,27 @@ public sealed class WindowColouring
     }
 
     /// <summary>
-    /// <see cref="JacobianStructure.Owners"/> for outputs laid out as planes of windows: window o of output plane q
-    /// reads element <c>planeStart(q) + PositionIn(o, colour)</c>, or none (-1). The positions are found once per
-    /// window of a plane instead of once per output (the checker lays out every colour this way).
+    /// A structure over outputs laid out as planes of windows: colour k reads window colour
+    /// <paramref name="windowColour"/>(k), and window o of output plane q reads element
+    /// <c>planeStart(q, k) + PositionIn(o, windowColour(k))</c>, or none (-1). In bulk, the positions are found once
+    /// per window of a plane instead of once per output (the checker lays out every colour this way).
     /// </summary>
-    public void Owners(int colour, Span<int> owners, Func<int, int> planeStart)
+    public JacobianStructure Structure(int colours, Func<int, int> colourOf, Func<int, int> windowColour, Func<int, int, int> planeStart)
     {
         int plane = g.OutputPlaneSize;
-        var positions = new int[plane];
-        for (int o = 0; o < plane; o++) positions[o] = PositionIn(o, colour);
-        for (int q = 0; q < owners.Length / plane; q++)
-        {
-            int start = planeStart(q);
-            var dst = owners.Slice(q * plane, plane);
-            for (int o = 0; o < plane; o++) dst[o] = positions[o] < 0 ? -1 : start + positions[o];
-        }
+        return JacobianStructure.Of(colours, colourOf,
+            (j, k) => PositionIn(j % plane, windowColour(k)) is var p and >= 0 ? planeStart(j / plane, k) + p : -1,
+            (k, owners) =>
+            {
+                var positions = new int[plane];
+                for (int o = 0; o < plane; o++) positions[o] = PositionIn(o, windowColour(k));
+                for (int q = 0; q < owners.Length / plane; q++)
+                {
+                    int start = planeStart(q, k);
+                    var dst = owners.Slice(q * plane, plane);
+                    for (int o = 0; o < plane; o++) dst[o] = positions[o] < 0 ? -1 : start + positions[o];
+                }
+            });
     }
 
     /// <summary>The position of colour <paramref name="colour"/> that window <paramref name="window"/> reads, or -1.</summary>

@@ -163,16 +163,12 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
         var a = AxisLayout.Of(inputs["input"].Shape, 1);
-        if (input != "input") return JacobianStructure.Of(1, _ => 0, (j, _) => j / a.Inner % a.Length); // weight[c], bias[c] reach channel c
+        // Outputs in rows (n, ch, ·) of a.Inner: row q is channel q % a.Length.
+        if (input != "input") return JacobianStructure.ByPlane(1, _ => 0, a.Inner, (q, _) => q % a.Length); // weight[c], bias[c] reach channel c
         if (!Training) return JacobianStructure.Diagonal;
         // In training an element reaches its whole channel: colour by the position within the channel.
-        return JacobianStructure.Of(a.Outer * a.Inner, e => e / (a.Length * a.Inner) * a.Inner + e % a.Inner,
-            (j, m) => a.At(m / a.Inner, j / a.Inner % a.Length, m % a.Inner),
-            (m, owners) =>
-            {
-                for (int o = 0; o < a.Outer; o++)
-                    for (int ch = 0; ch < a.Length; ch++) owners.Slice(a.At(o, ch, 0), a.Inner).Fill(a.At(m / a.Inner, ch, m % a.Inner));
-            });
+        return JacobianStructure.ByPlane(a.Outer * a.Inner, e => e / (a.Length * a.Inner) * a.Inner + e % a.Inner, a.Inner,
+            (q, m) => a.At(m / a.Inner, q % a.Length, m % a.Inner));
     }
 
     /// <inheritdoc/>

@@ -510,25 +510,16 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
                 // An input cell reaches every output channel of its group, in the windows containing it.
                 var w = JacobianStructure.Windows(p.Geometry);
                 // Colour k: input channel k / w.Colours of the group, window colour k % w.Colours; output plane q = (n, oc).
-                int PlaneStart(int q, int k) => (q / p.OutChannels * p.InChannels + q % p.OutChannels / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane;
-                return JacobianStructure.Of(p.InPerGroup * w.Colours,
+                return w.Structure(p.InPerGroup * w.Colours,
                     e => e / inPlane % p.InChannels % p.InPerGroup * w.Colours + w.ColourOf(e % inPlane),
-                    (j, k) => w.PositionIn(j % outPlane, k % w.Colours) is var pos and >= 0 ? PlaneStart(j / outPlane, k) + pos : -1,
-                    (k, owners) => w.Owners(k % w.Colours, owners, q => PlaneStart(q, k)));
+                    k => k % w.Colours,
+                    (q, k) => (q / p.OutChannels * p.InChannels + q % p.OutChannels / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane);
             }
             case "weight": // a weight reaches only its own output channel
-                return JacobianStructure.Of(perOc, e => e % perOc, (j, k) => j / outPlane % p.OutChannels * perOc + k,
-                    (k, owners) => FillPlanes(owners, outPlane, q => q % p.OutChannels * perOc + k));
+                return JacobianStructure.ByPlane(perOc, e => e % perOc, outPlane, (q, k) => q % p.OutChannels * perOc + k);
             default: // bias
-                return JacobianStructure.Of(1, _ => 0, (j, _) => j / outPlane % p.OutChannels,
-                    (_, owners) => FillPlanes(owners, outPlane, q => q % p.OutChannels));
+                return JacobianStructure.ByPlane(1, _ => 0, outPlane, (q, _) => q % p.OutChannels);
         }
-    }
-
-    // Every output of plane q has owner ownerOf(q).
-    private static void FillPlanes(Span<int> owners, int plane, Func<int, int> ownerOf)
-    {
-        for (int q = 0; q < owners.Length / plane; q++) owners.Slice(q * plane, plane).Fill(ownerOf(q));
     }
 
     /// <inheritdoc/>

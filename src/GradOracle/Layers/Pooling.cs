@@ -87,11 +87,7 @@ public abstract class PoolingWindows
     {
         var g = For(inputShape);
         var w = JacobianStructure.Windows(g);
-        return JacobianStructure.Of(w.Colours, e => w.ColourOf(e % g.InputPlaneSize), (j, k) =>
-        {
-            int p = w.PositionIn(j % g.OutputPlaneSize, k);
-            return p < 0 ? -1 : j / g.OutputPlaneSize * g.InputPlaneSize + p;
-        }, (k, owners) => w.Owners(k, owners, q => q * g.InputPlaneSize));
+        return w.Structure(w.Colours, e => w.ColourOf(e % g.InputPlaneSize), k => k, (q, _) => q * g.InputPlaneSize);
     }
 
     /// <summary>(N, C, *output spatial size) for an input of the given shape.</summary>
