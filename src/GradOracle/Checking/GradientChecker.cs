@@ -133,7 +133,7 @@ public static class GradientChecker
                 Loop(checks.Count, options.Parallel, k =>
                 {
                     int i = selected?[k] ?? k;
-                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, FirstStep(x.At(i), options), accept, options.Refinements) : null);
+                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, options, accept) : null);
                 });
             else
             {
@@ -151,12 +151,12 @@ public static class GradientChecker
                     if (st is { IsKink: true } && level < options.Refinements) lock (next) next.Add(i);
                     else Judge(i, st);
                 }
-                probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks));
+                probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, 0), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks));
                 for (int level = 1; kinks.Count > 0; level++)
                 {
                     var these = kinks.Order().ToArray();
                     var next = new List<int>();
-                    probe.EvaluateColoured(structure, i => FirstStep(x.At(i), options) / Math.Pow(16, level), options.Parallel, these, null,
+                    probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, level), options.Parallel, these, null,
                         (i, st) => Finished(i, st, level, next));
                     kinks = next;
                 }
@@ -192,16 +192,19 @@ public static class GradientChecker
     /// <summary>The step for an element at <paramref name="x"/>: the power of two nearest <c>Step * max(1, |x|)</c>; the projection screen moves by the same.</summary>
     internal static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
 
+    /// <summary>The step at refinement level <paramref name="level"/>: the first step cut by 16 per level (alone or compressed, the same).</summary>
+    private static double StepAt(double x, GradCheckOptions o, int level) => FirstStep(x, o) / Math.Pow(16, level);
+
     /// <summary>
-    /// One element moved alone, at steps <paramref name="h0"/>, h0/16, ... while it shows a kink (to tell a near-kink
-    /// inside the stencil from a kink at x). Null when an output turns non-finite.
+    /// One element moved alone, at steps h, h/16, ... while it shows a kink (to tell a near-kink inside the stencil
+    /// from a kink at x). Null when an output turns non-finite.
     /// </summary>
-    private static Stencil5? EvaluateAlone(Probe probe, int i, double h0, Func<int, Stencil5, bool>? accept, int refinements)
+    private static Stencil5? EvaluateAlone(Probe probe, int i, GradCheckOptions o, Func<int, Stencil5, bool>? accept)
     {
         Stencil5? s = null;
-        for (int level = 0; level <= refinements; level++)
+        for (int level = 0; level <= o.Refinements; level++)
         {
-            s = probe.Evaluate(i, h0 / Math.Pow(16, level), accept is null ? null : st => accept(i, st));
+            s = probe.Evaluate(i, StepAt(probe.Input.At(i), o, level), accept is null ? null : st => accept(i, st));
             if (s is not { IsKink: true }) break;
         }
         return s;
@@ -378,12 +381,11 @@ public static class GradientChecker
 
         public Tensor Input { get; } = inputs[name];
 
-        // An op differentiable everywhere needs no kink test per output (ours only: an implementation under
-        // test is never trusted to be smooth).
-        private readonly bool smooth = op is IHasJacobianStructure { IsSmooth: true };
-
-        /// <summary>Whether the op is differentiable everywhere: no kink tests, and an element's slope interval is its numeric value.</summary>
-        public bool Smooth => smooth;
+        /// <summary>
+        /// Whether the op is differentiable everywhere: no kink test per output, and an element's slope interval is its
+        /// numeric value (ours only: an implementation under test is never trusted to be smooth).
+        /// </summary>
+        public bool Smooth { get; } = op is IHasJacobianStructure { IsSmooth: true };
 
         /// <summary>
         /// The outputs with the input's elements in <paramref name="moved"/> moved by t·step[e], for each t of
@@ -435,17 +437,17 @@ public static class GradientChecker
         /// </summary>
         public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null)
         {
-            if (smooth && accept is not null && op is not IBatchedForward)
+            if (Smooth && accept is not null && op is not IBatchedForward)
             {
                 var near = Outputs(Input.ToArray(), [i], _ => h, Near);
                 if (Sum(near[0], near[0], near[1], near[1], h).FinishNear(h) is { } st && accept(st)) return st;
                 var far = Outputs(Input.ToArray(), [i], _ => h, Far);
-                return Sum(far[0], near[0], near[1], far[1], h).Finish(h, smooth);
+                return Sum(far[0], near[0], near[1], far[1], h).Finish(h, Smooth);
             }
             var y = op is IBatchedForward batched
                 ? ForwardAll(batched, [.. MovedInputs([i], _ => h)])
                 : Outputs(Input.ToArray(), [i], _ => h, Offsets);
-            return Sum(y[0], y[1], y[2], y[3], h).Finish(h, smooth);
+            return Sum(y[0], y[1], y[2], y[3], h).Finish(h, Smooth);
         }
 
         /// <summary>Every output attributed to the one element moved (for <see cref="Evaluate"/>).</summary>
@@ -454,7 +456,7 @@ public static class GradientChecker
             ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span, m2 = m2t.Span, m1 = m1t.Span, p1 = p1t.Span, p2 = p2t.Span;
             var acc = new Accumulator();
             for (int j = 0; j < y0.Length; j++)
-                if (smooth) acc.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
+                if (Smooth) acc.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
                 else acc.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], h);
             return acc;
         }
@@ -500,7 +502,7 @@ public static class GradientChecker
             else
             {
                 using var scratch = new ThreadLocal<Scratch>(() => new Scratch(Input, baseOutput.Count, largest, lend: op is IForwardInto));
-                bool nearFirst = smooth && accept is not null;
+                bool nearFirst = Smooth && accept is not null;
                 Loop(byColour.Length, parallel, c =>
                 {
                     if (byColour[c].Length == 0) return;
@@ -515,7 +517,7 @@ public static class GradientChecker
             void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] owner, Accumulator[] acc)
             {
                 SumColour(c, y[at].Span, y[at + 1].Span, y[at + 2].Span, y[at + 3].Span, owner, acc);
-                foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], smooth));
+                foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
             // ThreePointFirst: the ±h passes; their 3-point value for each element accept takes, the ±2h passes and
@@ -532,7 +534,7 @@ public static class GradientChecker
                 if (rest is null) return;
                 var far = Outputs(s.Work, members, e => steps[e], Far, s.Lent, firstLent: 2);
                 SumColour(c, far[0].Span, near[0].Span, near[1].Span, far[1].Span, owner, acc);
-                foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], smooth));
+                foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
             // Colour c's outputs into its elements' accumulators (cleared first).
@@ -556,7 +558,7 @@ public static class GradientChecker
                         current = e;
                         local = acc[slot[e]];
                     }
-                    if (smooth) local.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
+                    if (Smooth) local.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
                     else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
                 }
                 if (current >= 0) acc[slot[current]] = local;
