@@ -193,7 +193,7 @@ public static class GradientChecker
     internal static double FirstStep(double x, GradCheckOptions o) => PowerOfTwoNear(o.Step * Math.Max(1, Math.Abs(x)));
 
     /// <summary>The step at refinement level <paramref name="level"/>: the first step cut by 16 per level (alone or compressed, the same).</summary>
-    private static double StepAt(double x, GradCheckOptions o, int level) => FirstStep(x, o) / Math.Pow(16, level);
+    private static double StepAt(double x, GradCheckOptions o, int level) => Math.ScaleB(FirstStep(x, o), -4 * level); // exactly / 16^level
 
     /// <summary>
     /// One element moved alone, at steps h, h/16, ... while it shows a kink (to tell a near-kink inside the stencil
@@ -252,7 +252,21 @@ public static class GradientChecker
             st.Step < h0 ? $"near-kink within {ElementCheck.F(h0 * 2)} of x, resolved with step {ElementCheck.F(st.Step)}" : null;
     }
 
-    private static double PowerOfTwoNear(double v) => Math.Pow(2, Math.Round(Math.Log2(v)));
+    /// <summary>
+    /// 2^round(log2 v). Without log2 and pow (twice per element of every check, a few percent of a convolution's): the
+    /// mantissa against √2 decides, except within rounding of √2 (and off the normal range), where log2's rounding
+    /// decides as it always has, so every step is bit for bit the one it was.
+    /// </summary>
+    internal static double PowerOfTwoNear(double v)
+    {
+        if (!double.IsNormal(v) || v < 0) return Math.Pow(2, Math.Round(Math.Log2(v)));
+        int e = Math.ILogB(v);
+        double m = Math.ScaleB(v, -e); // in [1, 2)
+        if (Math.Abs(m - Sqrt2) < 1e-9) return Math.Pow(2, Math.Round(Math.Log2(v)));
+        return Math.ScaleB(1.0, m < Sqrt2 ? e : e + 1);
+    }
+
+    private static readonly double Sqrt2 = Math.Sqrt(2);
 
     /// <summary>The values along one coordinate direction at offsets -2h..2h, and what they say.</summary>
     internal readonly record struct Stencil5(double Step, double Central, double ErrorEstimate, double Left, double Right,
@@ -334,11 +348,32 @@ public static class GradientChecker
         /// that pair standing in for the ±2h one too (D0 and D4 then repeat D1 and D3 and are not read): the error
         /// estimate is rounding alone, the same rounding model as <see cref="Finish"/>'s.
         /// </summary>
-        public readonly Stencil5? FinishNear(double h)
+        public readonly Stencil5? FinishNear(double h) => FinishNear(D1, D3, Noise, NonFinite, h);
+
+        /// <inheritdoc cref="FinishNear(double)"/>
+        public static Stencil5? FinishNear(double d1, double d3, double noise, bool nonFinite, double h)
         {
-            if (NonFinite) return null;
-            double c1 = (D3 - D1) / (2 * h);
-            return new Stencil5(h, c1, 4 * Noise / h, -D1 / h, D3 / h, c1, c1, false);
+            if (nonFinite) return null;
+            double c1 = (d3 - d1) / (2 * h);
+            return new Stencil5(h, c1, 4 * noise / h, -d1 / h, d3 / h, c1, c1, false);
+        }
+
+        /// <summary>
+        /// What <see cref="AddSmooth"/> adds for the ±h pair standing in for the ±2h one (m2 = m1, p2 = p1), bit for bit:
+        /// dY times each difference, and the rounding. False when it adds nothing (non-finite at x, unchanged, or turned
+        /// non-finite: <paramref name="nonFinite"/>).
+        /// </summary>
+        public static bool NearSums(double dy, double y0, double m1, double p1, out double vb, out double vc, out double noise, out bool nonFinite)
+        {
+            vb = vc = noise = 0;
+            nonFinite = false;
+            if (!double.IsFinite(y0)) return false;
+            double b = m1 - y0, c = p1 - y0;
+            if (b == 0 && c == 0) return false;
+            if (!double.IsFinite(b) || !double.IsFinite(c)) { nonFinite = true; return false; }
+            vb = dy * b; vc = dy * c;
+            noise = 64 * Tolerance.UnitRoundoff * (Math.Abs(dy) * (Max(Math.Abs(m1), Math.Abs(p1)) + Math.Abs(y0)));
+            return true;
         }
 
         public readonly Stencil5? Finish(double h, bool smooth = false)
@@ -365,6 +400,13 @@ public static class GradientChecker
         public double[] Work { get; } = input.ToArray();
         public int[] Owners { get; } = new int[outputs];
         public Accumulator[] Acc { get; } = new Accumulator[largest];
+
+        // A colour's ±h sums by element (its place in the colour), for the 3-point value: three numbers and a flag each
+        // instead of a whole accumulator read and written per output.
+        public double[] D1 { get; } = new double[largest];
+        public double[] D3 { get; } = new double[largest];
+        public double[] Noise { get; } = new double[largest];
+        public bool[] NonFinite { get; } = new bool[largest];
         public double[]?[]? Lent { get; } = lend ? new double[]?[4] : null; // allocated when first lent: the ±2h pair may never be
     }
 
@@ -526,15 +568,45 @@ public static class GradientChecker
             {
                 var (members, owner, acc) = (byColour[c], s.Owners, s.Acc);
                 var near = Outputs(s.Work, members, e => steps[e], Near, s.Lent);
-                SumColour(c, near[0].Span, near[0].Span, near[1].Span, near[1].Span, owner, acc);
+                SumNear(c, near[0].Span, near[1].Span, s);
                 List<int>? rest = null;
                 foreach (int e in members)
-                    if (acc[slot[e]].FinishNear(steps[e]) is { } st && accept!(e, st)) finished(e, st);
+                {
+                    int k = slot[e];
+                    if (Accumulator.FinishNear(s.D1[k], s.D3[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
                     else (rest ??= []).Add(e);
+                }
                 if (rest is null) return;
                 var far = Outputs(s.Work, members, e => steps[e], Far, s.Lent, firstLent: 2);
                 SumColour(c, far[0].Span, near[0].Span, near[1].Span, far[1].Span, owner, acc);
                 foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
+            }
+
+            // The ±h pair's sums of colour c's elements (cleared first), as SumColour would add them with that pair for both.
+            void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s)
+            {
+                var owner = s.Owners;
+                structure.Owners(c, owner);
+                int n = byColour[c].Length;
+                var (d1, d3, noise, nonFinite) = (s.D1, s.D3, s.Noise, s.NonFinite);
+                Array.Clear(d1, 0, n);
+                Array.Clear(d3, 0, n);
+                Array.Clear(noise, 0, n);
+                Array.Clear(nonFinite, 0, n);
+                ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
+                for (int j = 0; j < y0.Length; j++)
+                {
+                    int e = owner[j];
+                    if (e < 0 || steps[e] == 0) continue; // steps[e] == 0: not moved (unselected or non-finite)
+                    int k = slot[e];
+                    if (Accumulator.NearSums(dy[j], y0[j], m1[j], p1[j], out double vb, out double vc, out double nz, out bool bad))
+                    {
+                        d1[k] += vb;
+                        d3[k] += vc;
+                        noise[k] += nz;
+                    }
+                    else if (bad) nonFinite[k] = true;
+                }
             }
 
             // Colour c's outputs into its elements' accumulators (cleared first).

@@ -170,4 +170,18 @@ public class GradientCheckerTests
         Assert.That(a.ToArray(), Is.EqualTo(b.ToArray()));
         Assert.That(a.ToArray().All(v => v != 0 && v * 32 == Math.Round(v * 32)), Is.True);
     }
+
+    [Test]
+    public void The_step_is_the_power_of_two_nearest_log2_rounded_bit_for_bit_including_next_to_the_square_root_of_two()
+    {
+        static double ByLog(double v) => Math.Pow(2, Math.Round(Math.Log2(v)));
+        var rng = new Random(7);
+        var values = new List<double> { 1e-4, 1, 1.5, 2, 3, 1e300, double.Epsilon, 1e-310, double.MaxValue };
+        for (int k = 0; k < 100_000; k++) values.Add(Math.ScaleB(1 + rng.NextDouble(), rng.Next(-1074, 1023)));
+        // Mantissas within a few ulps of √2, where log2's rounding decides between 2^e and 2^(e+1).
+        for (long d = -64; d <= 64; d++)
+            for (int e = -20; e <= 20; e += 5) values.Add(Math.ScaleB(BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(Math.Sqrt(2)) + d), e));
+        foreach (var v in values)
+            Assert.That(BitConverter.DoubleToInt64Bits(GradientChecker.PowerOfTwoNear(v)), Is.EqualTo(BitConverter.DoubleToInt64Bits(ByLog(v))), $"{v:R}");
+    }
 }
