@@ -117,12 +117,21 @@ public sealed class WindowColouring
     public JacobianStructure Structure(int colours, Func<int, int> colourOf, Func<int, int> windowColour, Func<int, int, int> planeStart)
     {
         int plane = g.OutputPlaneSize;
+        // Each window colour's positions, found once for all the colours that read it (a convolution's input channels);
+        // kept only when some are read more than once.
+        var known = colours > Colours ? new int[Colours][] : null;
         return JacobianStructure.Of(colours, colourOf,
             (j, k) => PositionIn(j % plane, windowColour(k)) is var p and >= 0 ? planeStart(j / plane, k) + p : -1,
             (k, owners) =>
             {
-                var positions = new int[plane];
-                for (int o = 0; o < plane; o++) positions[o] = PositionIn(o, windowColour(k));
+                int wc = windowColour(k);
+                var positions = known is null ? null : Volatile.Read(ref known[wc]);
+                if (positions is null)
+                {
+                    positions = new int[plane];
+                    for (int o = 0; o < plane; o++) positions[o] = PositionIn(o, wc);
+                    if (known is not null) Volatile.Write(ref known[wc], positions); // two workers may both find them: the same numbers
+                }
                 for (int q = 0; q < owners.Length / plane; q++)
                 {
                     int start = planeStart(q, k);

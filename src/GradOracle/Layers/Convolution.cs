@@ -459,37 +459,40 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         Tensor.RequireShape("grad_output", gradOutput, p.OutputShape);
         var xT = inputs["input"];
         var wT = inputs["weight"];
-        var x = xT.Span;
-        var w = wT.Span;
-        var dy = gradOutput.Span;
         var dx = new double[xT.Count];
         var dw = new double[wT.Count];
         var db = new double[p.OutChannels];
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize;
-        Span<int> ins = stackalloc int[p.KernelVolume], taps = stackalloc int[p.KernelVolume];
-        for (int n = 0; n < p.Batch; n++)
-            for (int oc = 0; oc < p.OutChannels; oc++)
-            {
-                int firstIc = oc / p.OutPerGroup * p.InPerGroup;
-                for (int o = 0; o < outPlane; o++)
+        // Each product w*x in the forward sends g*x to the weight and g*w to the input: gathered per input cell this is
+        // the full correlation with the rotated kernel. The input's gradient by batch item and the weight's and bias's
+        // by output channel, in parallel: no two items write one element, and each element's sum keeps its order
+        // (output channel, position, tap for the input; batch item, position, tap for the weight), so the bits do not
+        // depend on the split.
+        Parallel.For(0, p.Batch + p.OutChannels, item =>
+        {
+            ReadOnlySpan<double> x = xT.Span, w = wT.Span, dy = gradOutput.Span;
+            Span<int> ins = stackalloc int[p.KernelVolume], taps = stackalloc int[p.KernelVolume];
+            bool input = item < p.Batch;
+            int n0 = input ? item : 0, n1 = input ? item + 1 : p.Batch, oc0 = input ? 0 : item - p.Batch, oc1 = input ? p.OutChannels : oc0 + 1;
+            for (int oc = oc0; oc < oc1; oc++)
+                for (int n = n0; n < n1; n++)
                 {
-                    double g = dy[(n * p.OutChannels + oc) * outPlane + o];
-                    db[oc] += g; // summed over batch and space
-                    int count = p.Geometry.Gather(o, ins, taps);
-                    for (int icl = 0; icl < p.InPerGroup; icl++)
+                    int firstIc = oc / p.OutPerGroup * p.InPerGroup;
+                    for (int o = 0; o < outPlane; o++)
                     {
-                        int xBase = (n * p.InChannels + firstIc + icl) * inPlane;
-                        int wBase = (oc * p.InPerGroup + icl) * p.KernelVolume;
-                        for (int k = 0; k < count; k++)
+                        double g = dy[(n * p.OutChannels + oc) * outPlane + o];
+                        if (!input) db[oc] += g; // summed over batch and space
+                        int count = p.Geometry.Gather(o, ins, taps);
+                        for (int icl = 0; icl < p.InPerGroup; icl++)
                         {
-                            // Each product w*x in the forward sends g*x to the weight and g*w to the input:
-                            // gathered per input cell this is the full correlation with the rotated kernel.
-                            dx[xBase + ins[k]] += g * w[wBase + taps[k]];
-                            dw[wBase + taps[k]] += g * x[xBase + ins[k]];
+                            int xBase = (n * p.InChannels + firstIc + icl) * inPlane;
+                            int wBase = (oc * p.InPerGroup + icl) * p.KernelVolume;
+                            if (input) for (int k = 0; k < count; k++) dx[xBase + ins[k]] += g * w[wBase + taps[k]];
+                            else for (int k = 0; k < count; k++) dw[wBase + taps[k]] += g * x[xBase + ins[k]];
                         }
                     }
                 }
-            }
+        });
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(p.OutChannels), db)));
         return new NamedTensors(grads.ToArray());
