@@ -6,7 +6,8 @@ namespace GradOracle.Tests.Layers;
 
 /// <summary>
 /// The convolution forward against the plainest gather loop, bit for bit: per output, the bias, then input channel by
-/// input channel, tap by tap in window order, <c>sum += w·x</c> (product rounded, then added), padding skipped.
+/// input channel, tap by tap in window order, <c>sum += w·x</c> (product rounded, then added), padding skipped; and the
+/// backward against the plainest serial loop, whose per-element summation order its parallel split must keep.
 /// </summary>
 public class ConvolutionBitIdentityTests
 {
@@ -21,6 +22,24 @@ public class ConvolutionBitIdentityTests
         {
             var c = RandomConfig(rng);
             AssertBitIdentical(c, $"seed {seed} config {i}: {c}");
+        }
+    }
+
+    [TestCaseSource(nameof(Seeds))]
+    public void Backward_keeps_the_serial_loops_summation_order_bit_for_bit_over_random_geometries_and_special_values(int seed)
+    {
+        var rng = new Random(1000 + seed);
+        for (int i = 0; i < 5; i++)
+        {
+            var c = RandomConfig(rng);
+            var op = Convolution.Create(c.Rank, c.Stride, c.Padding, c.Dilation, c.Groups, c.B is not null);
+            var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
+            var dy = Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed + i), rng);
+            var grads = op.Backward(inputs, dy);
+            var (dx, dw, db) = SerialBackward(c, dy);
+            AssertBits(grads["input"].ToArray(), dx, $"seed {seed} config {i}: {c}: input");
+            AssertBits(grads["weight"].ToArray(), dw, $"seed {seed} config {i}: {c}: weight");
+            if (c.B is not null) AssertBits(grads["bias"].ToArray(), db, $"seed {seed} config {i}: {c}: bias");
         }
     }
 
@@ -86,40 +105,91 @@ public class ConvolutionBitIdentityTests
         var op = Convolution.Create(c.Rank, c.Stride, c.Padding, c.Dilation, c.Groups, c.B is not null);
         var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
         var y = op.Forward(inputs).ToArray();
-        var expected = GatherLoop(c);
-        Assert.That(y, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < y.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(y[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: output {i} is {y[i]:R} ({BitConverter.DoubleToInt64Bits(y[i]):X16}), the gather loop gives {expected[i]:R} ({BitConverter.DoubleToInt64Bits(expected[i]):X16})");
+        AssertBits(y, GatherLoop(c), what);
         return y;
+    }
+
+    private static void AssertBits(double[] actual, double[] expected, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        for (int i = 0; i < actual.Length; i++)
+            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
+                Assert.Fail($"{what}: element {i} is {actual[i]:R} ({BitConverter.DoubleToInt64Bits(actual[i]):X16}), the serial loop gives {expected[i]:R} ({BitConverter.DoubleToInt64Bits(expected[i]):X16})");
     }
 
     /// <summary>The reference: index arithmetic from scratch, one output at a time.</summary>
     private static double[] GatherLoop(Config c)
     {
-        int rank = c.Rank, batch = c.X.Shape[0], cin = c.X.Shape[1], cout = c.W.Shape[0];
-        int inPerGroup = cin / c.Groups, outPerGroup = cout / c.Groups;
-        var size = Enumerable.Range(0, rank).Select(d => c.X.Shape[2 + d]).ToArray();
-        var kernel = Enumerable.Range(0, rank).Select(d => c.W.Shape[2 + d]).ToArray();
+        var y = new double[OutputCount(c)];
+        double sum = 0;
+        int at = -1;
+        foreach (var (output, oc, w, x) in Products(c))
+            if (w < 0)
+            {
+                if (at >= 0) y[at] = sum;
+                (at, sum) = (output, c.B is null ? 0 : c.B.At(oc));
+            }
+            else sum += c.W.At(w) * c.X.At(x);
+        if (at >= 0) y[at] = sum;
+        return y;
+    }
+
+    /// <summary>
+    /// The backward as one serial loop over outputs in order, each sending g·w to its inputs and g·x to its weights in
+    /// gather order, and g to its channel's bias: the order every gradient element's sum must keep, however split.
+    /// </summary>
+    private static (double[] Dx, double[] Dw, double[] Db) SerialBackward(Config c, Tensor dy)
+    {
+        var (dx, dw, db) = (new double[c.X.Count], new double[c.W.Count], new double[c.W.Shape[0]]);
+        double g = 0;
+        foreach (var (output, oc, w, x) in Products(c))
+            if (w < 0) db[oc] += g = dy.At(output);
+            else
+            {
+                dx[x] += g * c.W.At(w);
+                dw[w] += g * c.X.At(x);
+            }
+        return (dx, dw, db);
+    }
+
+    private static int OutputCount(Config c) => Geometry(c).OutSize.Aggregate(c.X.Shape[0] * c.W.Shape[0], (a, v) => a * v);
+
+    private static (int[] Before, int[] OutSize) Geometry(Config c)
+    {
+        int rank = c.Rank;
         var before = new int[rank];
         var outSize = new int[rank];
         for (int d = 0; d < rank; d++)
         {
-            int span = c.Dilation[d] * (kernel[d] - 1), after;
+            int span = c.Dilation[d] * (c.W.Shape[2 + d] - 1), after;
             if (c.Pads is null) (before[d], after) = (span / 2, span - span / 2);
             else before[d] = after = c.Pads[d];
-            outSize[d] = (size[d] + before[d] + after - span - 1) / c.Stride[d] + 1;
+            outSize[d] = (c.X.Shape[2 + d] + before[d] + after - span - 1) / c.Stride[d] + 1;
         }
+        return (before, outSize);
+    }
+
+    /// <summary>
+    /// Every output in order, as (output, its channel, -1, -1), followed by its products (output, channel, weight index,
+    /// input index): input channel by input channel, tap by tap in window order; padding is no product.
+    /// </summary>
+    private static IEnumerable<(int Output, int Oc, int W, int X)> Products(Config c)
+    {
+        int rank = c.Rank, batch = c.X.Shape[0], cin = c.X.Shape[1], cout = c.W.Shape[0];
+        int inPerGroup = cin / c.Groups, outPerGroup = cout / c.Groups;
+        var size = Enumerable.Range(0, rank).Select(d => c.X.Shape[2 + d]).ToArray();
+        var kernel = Enumerable.Range(0, rank).Select(d => c.W.Shape[2 + d]).ToArray();
+        var (before, outSize) = Geometry(c);
         int inPlane = size.Aggregate(1, (a, v) => a * v), outPlane = outSize.Aggregate(1, (a, v) => a * v), taps = kernel.Aggregate(1, (a, v) => a * v);
-        var y = new double[batch * cout * outPlane];
         var oCoord = new int[rank];
         var kCoord = new int[rank];
         for (int n = 0; n < batch; n++)
             for (int oc = 0; oc < cout; oc++)
                 for (int o = 0; o < outPlane; o++)
                 {
+                    int output = (n * cout + oc) * outPlane + o;
+                    yield return (output, oc, -1, -1);
                     Unflatten(o, outSize, oCoord);
-                    double sum = c.B is null ? 0 : c.B.At(oc);
                     for (int icl = 0; icl < inPerGroup; icl++)
                     {
                         int ic = oc / outPerGroup * inPerGroup + icl;
@@ -134,13 +204,10 @@ public class ConvolutionBitIdentityTests
                                 inside = at >= 0 && at < size[d];
                                 flat = flat * size[d] + at;
                             }
-                            if (!inside) continue; // padding: no product at all
-                            sum += c.W.At((oc * inPerGroup + icl) * taps + t) * c.X.At((n * cin + ic) * inPlane + flat);
+                            if (inside) yield return (output, oc, (oc * inPerGroup + icl) * taps + t, (n * cin + ic) * inPlane + flat);
                         }
                     }
-                    y[(n * cout + oc) * outPlane + o] = sum;
                 }
-        return y;
     }
 
     private static void Unflatten(int flat, int[] sizes, int[] coord)
