@@ -6,7 +6,7 @@ namespace GradOracle.Tests.Layers;
 
 /// <summary>
 /// The convolution forward against the plainest gather loop, bit for bit: per output, the bias, then input channel by
-/// input channel, tap by tap in window order, <c>sum += w·x</c> (product rounded, then added), padding skipped; and the
+/// input channel, tap by tap in window order, <c>sum = fma(w, x, sum)</c> (one rounding), padding skipped; and the
 /// backward against the plainest serial loop, whose per-element summation order its parallel split must keep.
 /// </summary>
 public class ConvolutionBitIdentityTests
@@ -129,7 +129,7 @@ public class ConvolutionBitIdentityTests
                 if (at >= 0) y[at] = sum;
                 (at, sum) = (output, c.B is null ? 0 : c.B.At(oc));
             }
-            else sum += c.W.At(w) * c.X.At(x);
+            else sum = Math.FusedMultiplyAdd(c.W.At(w), c.X.At(x), sum);
         if (at >= 0) y[at] = sum;
         return y;
     }
