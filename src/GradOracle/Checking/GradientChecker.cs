@@ -521,7 +521,8 @@ public static class GradientChecker
             var byColour = sizes.Select(n => new int[n]).ToArray();
             Array.Clear(sizes);
             var steps = new double[Input.Count];
-            var slot = new int[Input.Count]; // an element's place in its colour
+            var slot = new int[Input.Count]; // an element's place in its colour, -1 for elements no colour moves
+            Array.Fill(slot, -1);
             foreach (int e in Movable())
             {
                 int c = structure.ColourOf(e);
@@ -594,19 +595,30 @@ public static class GradientChecker
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
+                // A run of outputs with one owner (a weight's or bias's channel plane) adds in registers, not through memory.
+                int current = -1;
+                double s1 = 0, s3 = 0, sn = 0;
                 for (int j = 0; j < y0.Length; j++)
                 {
                     int e = owner[j];
-                    if (e < 0 || steps[e] == 0) continue; // steps[e] == 0: not moved (unselected or non-finite)
+                    if (e < 0) continue;
                     int k = slot[e];
-                    if (Accumulator.NearSums(dy[j], y0[j], m1[j], p1[j], out double vb, out double vc, out double nz, out bool bad))
+                    if (k < 0) continue; // not moved (unselected or non-finite)
+                    if (!Accumulator.NearSums(dy[j], y0[j], m1[j], p1[j], out double vb, out double vc, out double nz, out bool bad))
                     {
-                        d1[k] += vb;
-                        d3[k] += vc;
-                        noise[k] += nz;
+                        if (bad) nonFinite[k] = true;
+                        continue;
                     }
-                    else if (bad) nonFinite[k] = true;
+                    if (k != current)
+                    {
+                        if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
+                        (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
+                    }
+                    s1 += vb;
+                    s3 += vc;
+                    sn += nz;
                 }
+                if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
             }
 
             // Colour c's outputs into its elements' accumulators (cleared first).
