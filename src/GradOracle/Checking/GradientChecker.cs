@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.Intrinsics;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 using MathNet.Numerics.Differentiation;
@@ -359,6 +360,43 @@ public static class GradientChecker
         }
 
         /// <summary>
+        /// <see cref="NearSums"/> for a run of outputs at once, in vectors: each output's terms, or zeros where it adds
+        /// nothing (adding +0 leaves a sum's bits unchanged: a sum that starts at +0 is never -0). False when an output
+        /// turned non-finite: those the caller takes one by one.
+        /// </summary>
+        public static bool NearTerms(ReadOnlySpan<double> dy, ReadOnlySpan<double> y0, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1,
+            Span<double> vb, Span<double> vc, Span<double> noise)
+        {
+            int j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var bad = Vector512<double>.Zero;
+                var scale = Vector512.Create(64 * Tolerance.UnitRoundoff);
+                for (; j + Vector512<double>.Count <= y0.Length; j += Vector512<double>.Count)
+                {
+                    var (d, y, m, p) = (Vector512.Create(dy[j..]), Vector512.Create(y0[j..]), Vector512.Create(m1[j..]), Vector512.Create(p1[j..]));
+                    Vector512<double> b = m - y, c = p - y, zero = Vector512<double>.Zero;
+                    // x - x is 0 exactly when x is finite (NaN for NaN and infinities).
+                    var finiteY = Vector512.Equals(y - y, zero);
+                    var moved = ~(Vector512.Equals(b, zero) & Vector512.Equals(c, zero));
+                    var finiteBc = Vector512.Equals(b - b, zero) & Vector512.Equals(c - c, zero);
+                    var adds = finiteY & moved & finiteBc;
+                    bad |= finiteY & moved & ~finiteBc;
+                    Vector512.ConditionalSelect(adds, d * b, zero).CopyTo(vb[j..]);
+                    Vector512.ConditionalSelect(adds, d * c, zero).CopyTo(vc[j..]);
+                    var n = scale * (Vector512.Abs(d) * (Vector512.Max(Vector512.Abs(m), Vector512.Abs(p)) + Vector512.Abs(y)));
+                    Vector512.ConditionalSelect(adds, n, zero).CopyTo(noise[j..]);
+                }
+                if (bad != Vector512<double>.Zero) return false;
+            }
+            for (; j < y0.Length; j++)
+            {
+                if (!NearSums(dy[j], y0[j], m1[j], p1[j], out vb[j], out vc[j], out noise[j], out bool nonFinite) && nonFinite) return false;
+            }
+            return true;
+        }
+
+        /// <summary>
         /// What <see cref="AddSmooth"/> adds for the ±h pair standing in for the ±2h one (m2 = m1, p2 = p1), bit for bit:
         /// dY times each difference, and the rounding. False when it adds nothing (non-finite at x, unchanged, or turned
         /// non-finite: <paramref name="nonFinite"/>).
@@ -407,6 +445,13 @@ public static class GradientChecker
         public double[] D3 { get; } = new double[largest];
         public double[] Noise { get; } = new double[largest];
         public bool[] NonFinite { get; } = new bool[largest];
+
+        /// <summary>Outputs whose ±h terms are computed at once (in vectors) before they are added by owner.</summary>
+        public const int Chunk = 512;
+
+        public double[] Vb { get; } = new double[Chunk];
+        public double[] Vc { get; } = new double[Chunk];
+        public double[] Nz { get; } = new double[Chunk];
         public double[]?[]? Lent { get; } = lend ? new double[]?[4] : null; // allocated when first lent: the ±2h pair may never be
     }
 
@@ -595,28 +640,35 @@ public static class GradientChecker
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
+                var (vb, vc, nz) = (s.Vb, s.Vc, s.Nz);
                 // A run of outputs with one owner (a weight's or bias's channel plane) adds in registers, not through memory.
                 int current = -1;
                 double s1 = 0, s3 = 0, sn = 0;
-                for (int j = 0; j < y0.Length; j++)
+                for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {
-                    int e = owner[j];
-                    if (e < 0) continue;
-                    int k = slot[e];
-                    if (k < 0) continue; // not moved (unselected or non-finite)
-                    if (!Accumulator.NearSums(dy[j], y0[j], m1[j], p1[j], out double vb, out double vc, out double nz, out bool bad))
+                    int count = Math.Min(Scratch.Chunk, y0.Length - from);
+                    // Each output's terms in vectors first; a chunk where an output turned non-finite one by one instead.
+                    bool clean = Accumulator.NearTerms(dy.Slice(from, count), y0.Slice(from, count), m1.Slice(from, count), p1.Slice(from, count), vb, vc, nz);
+                    for (int i = 0; i < count; i++)
                     {
-                        if (bad) nonFinite[k] = true;
-                        continue;
+                        int e = owner[from + i];
+                        if (e < 0) continue;
+                        int k = slot[e];
+                        if (k < 0) continue; // not moved (unselected or non-finite)
+                        if (!clean && !Accumulator.NearSums(dy[from + i], y0[from + i], m1[from + i], p1[from + i], out vb[i], out vc[i], out nz[i], out bool bad))
+                        {
+                            if (bad) nonFinite[k] = true;
+                            continue;
+                        }
+                        if (k != current)
+                        {
+                            if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
+                            (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
+                        }
+                        s1 += vb[i];
+                        s3 += vc[i];
+                        sn += nz[i];
                     }
-                    if (k != current)
-                    {
-                        if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
-                        (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
-                    }
-                    s1 += vb;
-                    s3 += vc;
-                    sn += nz;
                 }
                 if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
             }

@@ -94,6 +94,56 @@ public class CompressedCheckTests
         Assert.That(first.Note, Does.Contain("turns non-finite"));
     }
 
+    [Test]
+    public void An_output_overflowing_among_many_skips_only_the_elements_that_move_it_with_the_numbers_of_checking_alone()
+    {
+        // 16 rows, taken 8 outputs at a time by the vector path: row 5's input 8.988e307 doubles to a finite output that
+        // overflows when it or the weight multiplying it moves. Those two elements are skipped; every other keeps the
+        // numbers it gets moved alone.
+        var x = Tensor.Create(Shape.Of(16, 2), i => i == 10 ? 8.988e307 : 1 + 0.25 * i);
+        var inputs = new NamedTensors(("input", x), ("weight", Tensor.FromArray(Shape.Of(1, 2), [2.0, 3.0])), ("bias", Tensor.FromArray(Shape.Of(1), [0.5])));
+        var compressed = GradientChecker.Check(new Linear(), inputs, 1);
+        var alone = GradientChecker.Check(new Linear(), inputs, 1, new GradCheckOptions { Compress = false });
+        var skipped = compressed.Elements.Where(e => e.Verdict == ElementVerdict.Skipped).Select(e => (e.Tensor, e.Index));
+        Assert.That(skipped, Is.EquivalentTo(new[] { ("input", 10), ("weight", 0) }));
+        Assert.That(compressed.Elements.Select(e => (e.Tensor, e.Index, e.Verdict, e.Numeric, e.ErrorEstimate)),
+            Is.EqualTo(alone.Elements.Select(e => (e.Tensor, e.Index, e.Verdict, e.Numeric, e.ErrorEstimate))));
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(2)]
+    public void The_vector_terms_of_the_plus_minus_h_pair_are_each_outputs_scalar_terms_bit_for_bit_and_flag_a_non_finite_move(int seed)
+    {
+        // Outputs that are unchanged, non-finite at x, turned non-finite, or ordinary, at random places, in runs of
+        // lengths that end inside and outside a vector.
+        var rng = new Random(seed);
+        double[] specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, 0.0, -0.0, double.MaxValue];
+        double Value() => rng.Next(6) == 0 ? specials[rng.Next(specials.Length)] : (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-5, 6));
+        for (int trial = 0; trial < 200; trial++)
+        {
+            int n = rng.Next(1, 40);
+            var (dy, y0, m1, p1) = (new double[n], new double[n], new double[n], new double[n]);
+            for (int j = 0; j < n; j++)
+            {
+                (dy[j], y0[j]) = ((1 + rng.Next(64)) / 32.0 * (rng.Next(2) == 0 ? -1 : 1), Value());
+                (m1[j], p1[j]) = rng.Next(4) switch { 0 => (y0[j], y0[j]), 1 => (Value(), Value()), _ => (y0[j] - 1e-3, y0[j] + 1e-3) };
+            }
+            var (vb, vc, noise) = (new double[n], new double[n], new double[n]);
+            bool clean = GradientChecker.Accumulator.NearTerms(dy, y0, m1, p1, vb, vc, noise);
+            bool anyBad = false;
+            for (int j = 0; j < n; j++)
+            {
+                bool adds = GradientChecker.Accumulator.NearSums(dy[j], y0[j], m1[j], p1[j], out double b, out double c, out double z, out bool bad);
+                anyBad |= bad;
+                if (!clean) continue;
+                Assert.That((vb[j], vc[j], noise[j]), Is.EqualTo(adds ? (b, c, z) : (0.0, 0.0, 0.0)), $"trial {trial} output {j}");
+                Assert.That(double.IsNegative(vb[j]), Is.EqualTo(adds && double.IsNegative(b)), $"trial {trial} output {j}: sign of a zero");
+            }
+            Assert.That(clean, Is.EqualTo(!anyBad), $"trial {trial}");
+        }
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void A_subset_of_elements_is_checked_alone_with_the_same_numbers(bool compress)
