@@ -53,6 +53,18 @@ public sealed record GradCheckOptions
     /// 5 points everywhere (the reference-case generator, which records the best estimate).
     /// </summary>
     public bool ThreePointFirst { get; init; } = true;
+
+    /// <summary>
+    /// With <see cref="ThreePointFirst"/>, for an op affine in the input being moved (it says so:
+    /// <see cref="IHasJacobianStructure.IsAffineIn"/>; convolution in its input, weight and bias, linear, average
+    /// pooling): first the one-sided difference <c>(f(x + h) - f(x)) / h</c>, one pass, against the output at x the check
+    /// has anyway. For an affine op it equals the central difference up to rounding (their difference is half the second
+    /// difference, which is 0), so it passes only what 3 points and 5 would pass. The op's word is tested before it is
+    /// relied on: on the elements of every 16th colour the ±h pair must give left and right slopes within twice their
+    /// rounding estimate of each other; if one does not, every element gets the ±h pair as without this option. An
+    /// element the one-sided value does not pass gets the ±h pair (and then ±2h) with bit for bit their usual numbers.
+    /// </summary>
+    public bool OneSidedWhenAffine { get; init; } = true;
 }
 
 /// <summary>
@@ -130,11 +142,14 @@ public static class GradientChecker
             var checks = new ElementColumns(name, x.Shape, a, dn, selected, (an, num, est) => Allowed(options, an, num, est), intervals: !probe.Smooth);
             void Judge(int i, Stencil5? st) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, st));
             Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
+            bool oneSided = accept is not null && options.OneSidedWhenAffine && op is IHasJacobianStructure declares && declares.IsAffineIn(name)
+                && probe.Smooth && (structure ?? declares.StructureOf(name, inputs, baseOutput.Shape)) is { } sampling
+                && probe.AffineOnSample(sampling, compressed: structure is not null, i => StepAt(x.At(i), options, 0), selected, options.Parallel);
             if (structure is null)
                 Loop(checks.Count, options.Parallel, k =>
                 {
                     int i = selected?[k] ?? k;
-                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, options, accept) : null);
+                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, options, accept, oneSided) : null);
                 });
             else
             {
@@ -152,7 +167,7 @@ public static class GradientChecker
                     if (st is { IsKink: true } && level < options.Refinements) lock (next) next.Add(i);
                     else Judge(i, st);
                 }
-                probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, 0), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks));
+                probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, 0), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks), oneSided);
                 for (int level = 1; kinks.Count > 0; level++)
                 {
                     var these = kinks.Order().ToArray();
@@ -200,12 +215,12 @@ public static class GradientChecker
     /// One element moved alone, at steps h, h/16, ... while it shows a kink (to tell a near-kink inside the stencil
     /// from a kink at x). Null when an output turns non-finite.
     /// </summary>
-    private static Stencil5? EvaluateAlone(Probe probe, int i, GradCheckOptions o, Func<int, Stencil5, bool>? accept)
+    private static Stencil5? EvaluateAlone(Probe probe, int i, GradCheckOptions o, Func<int, Stencil5, bool>? accept, bool oneSided)
     {
         Stencil5? s = null;
         for (int level = 0; level <= o.Refinements; level++)
         {
-            s = probe.Evaluate(i, StepAt(probe.Input.At(i), o, level), accept is null ? null : st => accept(i, st));
+            s = probe.Evaluate(i, StepAt(probe.Input.At(i), o, level), accept is null ? null : st => accept(i, st), oneSided);
             if (s is not { IsKink: true }) break;
         }
         return s;
@@ -351,6 +366,19 @@ public static class GradientChecker
         /// </summary>
         public readonly Stencil5? FinishNear(double h) => FinishNear(D1, D3, Noise, NonFinite, h);
 
+        /// <summary>
+        /// The one-sided difference from the +h pass's sums (added with the unmoved output standing in for the -h one:
+        /// D3 and the rounding of that pass alone), for an op affine in the moved input
+        /// (<see cref="GradCheckOptions.OneSidedWhenAffine"/>): the error estimate is rounding alone, as for 3 points. The
+        /// left slope was not measured.
+        /// </summary>
+        public static Stencil5? FinishOneSided(double d3, double noise, bool nonFinite, double h)
+        {
+            if (nonFinite) return null;
+            double f = d3 / h;
+            return new Stencil5(h, f, 4 * noise / h, double.NaN, f, f, f, false);
+        }
+
         /// <inheritdoc cref="FinishNear(double)"/>
         public static Stencil5? FinishNear(double d1, double d3, double noise, bool nonFinite, double h)
         {
@@ -462,7 +490,10 @@ public static class GradientChecker
         // number of outputs held at once.
         private const int ColoursPerBatch = 16;
 
-        private static readonly int[] Offsets = [-2, -1, 1, 2], Near = [-1, 1], Far = [-2, 2];
+        private static readonly int[] Offsets = [-2, -1, 1, 2], Far = [-2, 2], MinusOne = [-1], PlusOne = [1];
+
+        /// <summary>Every how many colours the affine sample takes one (<see cref="AffineOnSample"/>).</summary>
+        private const int SampleEvery = 16;
 
         public string Name { get; } = name;
 
@@ -522,14 +553,22 @@ public static class GradientChecker
         /// One element moved alone: every output is attributed to it. Null when an output turns non-finite. For a
         /// smooth op with <paramref name="accept"/>: the 3-point value when it accepts it, else the 5-point one.
         /// </summary>
-        public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null)
+        public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null, bool oneSided = false)
         {
             if (Smooth && accept is not null && op is not IBatchedForward)
             {
-                var near = Outputs(Input.ToArray(), [i], _ => h, Near);
-                if (Sum(near[0], near[0], near[1], near[1], h).FinishNear(h) is { } st && accept(st)) return st;
+                Tensor? plus = null;
+                if (oneSided)
+                {
+                    plus = Outputs(Input.ToArray(), [i], _ => h, PlusOne)[0];
+                    var sums = Sum(baseOutput, baseOutput, plus, plus, h);
+                    if (Accumulator.FinishOneSided(sums.D3, sums.Noise, sums.NonFinite, h) is { } f && accept(f)) return f;
+                }
+                var minus = Outputs(Input.ToArray(), [i], _ => h, MinusOne)[0];
+                plus ??= Outputs(Input.ToArray(), [i], _ => h, PlusOne)[0];
+                if (Sum(minus, minus, plus, plus, h).FinishNear(h) is { } st && accept(st)) return st;
                 var far = Outputs(Input.ToArray(), [i], _ => h, Far);
-                return Sum(far[0], near[0], near[1], far[1], h).Finish(h, Smooth);
+                return Sum(far[0], minus, plus, far[1], h).Finish(h, Smooth);
             }
             var y = op is IBatchedForward batched
                 ? ForwardAll(batched, [.. MovedInputs([i], _ => h)])
@@ -549,6 +588,37 @@ public static class GradientChecker
         }
 
         /// <summary>
+        /// Whether the op's word that it is affine in this input holds where the check can see it: on the elements of every
+        /// <see cref="SampleEvery"/>th colour (or, when none of those is checked, of the first checked element's colour),
+        /// the ±h pair's left and right slopes agree within twice their rounding estimate, as an affine op's do (their
+        /// difference is the second difference over h). The sums are the check's own, compressed or element by element,
+        /// so either way the same numbers decide.
+        /// </summary>
+        public bool AffineOnSample(JacobianStructure colouring, bool compressed, Func<int, double> step, int[]? selected, bool parallel)
+        {
+            var movable = Movable(selected).ToList();
+            if (movable.Count == 0) return true;
+            var sampled = movable.Where(e => colouring.ColourOf(e) % SampleEvery == 0).ToArray();
+            if (sampled.Length == 0) sampled = [.. movable.Where(e => colouring.ColourOf(e) == colouring.ColourOf(movable[0]))];
+            int refuted = 0;
+            bool Agree(Stencil5 st)
+            {
+                if (!(Math.Abs(st.Right - st.Left) <= 2 * st.ErrorEstimate)) Interlocked.Exchange(ref refuted, 1);
+                return true; // the ±h pair is all the sample needs
+            }
+            if (compressed) EvaluateColoured(colouring, step, parallel, sampled, (_, st) => Agree(st), (_, _) => { });
+            else Loop(sampled.Length, parallel, k => Evaluate(sampled[k], step(sampled[k]), Agree));
+            return refuted == 0;
+        }
+
+        /// <summary>The elements a check can move: the selected ones (all when null) that are finite.</summary>
+        private IEnumerable<int> Movable(int[]? selected)
+        {
+            foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
+                if (double.IsFinite(Input.At(e))) yield return e;
+        }
+
+        /// <summary>
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on. A batched op gets
         /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
@@ -557,18 +627,18 @@ public static class GradientChecker
         /// one <see cref="Evaluate"/> gives it alone.
         /// </summary>
         public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected,
-            Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished)
+            Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished, bool oneSided = false)
         {
             // The moved elements by colour, counted first: a colour can hold a large share of the input, and lists
             // grown by doubling would hold up to twice that.
             var sizes = new int[structure.Colours];
-            foreach (int e in Movable()) sizes[structure.ColourOf(e)]++;
+            foreach (int e in Movable(selected)) sizes[structure.ColourOf(e)]++;
             var byColour = sizes.Select(n => new int[n]).ToArray();
             Array.Clear(sizes);
             var steps = new double[Input.Count];
             var slot = new int[Input.Count]; // an element's place in its colour, -1 for elements no colour moves
             Array.Fill(slot, -1);
-            foreach (int e in Movable())
+            foreach (int e in Movable(selected))
             {
                 int c = structure.ColourOf(e);
                 slot[e] = sizes[c]++;
@@ -595,7 +665,8 @@ public static class GradientChecker
                 {
                     if (byColour[c].Length == 0) return;
                     var s = scratch.Value!;
-                    if (nearFirst) AccumulateNearFirst(c, s);
+                    if (nearFirst && oneSided) AccumulateOneSidedFirst(c, s);
+                    else if (nearFirst) AccumulateNearFirst(c, s, byColour[c]);
                     else Accumulate(c, Outputs(s.Work, byColour[c], e => steps[e], Offsets, s.Lent), 0, s.Owners, s.Acc);
                 });
             }
@@ -608,15 +679,34 @@ public static class GradientChecker
                 foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
-            // ThreePointFirst: the ±h passes; their 3-point value for each element accept takes, the ±2h passes and
-            // the 5-point value for the others (the sums are per element, so which others does not change them).
-            void AccumulateNearFirst(int c, Scratch s)
+            // OneSidedWhenAffine: the +h pass; its one-sided value for each element accept takes, the ±h pair (the +h pass
+            // kept) for the others.
+            void AccumulateOneSidedFirst(int c, Scratch s)
             {
-                var (members, owner, acc) = (byColour[c], s.Owners, s.Acc);
-                var near = Outputs(s.Work, members, e => steps[e], Near, s.Lent);
-                SumNear(c, near[0].Span, near[1].Span, s);
+                var members = byColour[c];
+                var plus = Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
+                SumNear(c, baseOutput.Span, plus.Span, s); // the unmoved output for the -h pass: D3 and the +h pass's rounding
                 List<int>? rest = null;
                 foreach (int e in members)
+                {
+                    int k = slot[e];
+                    if (Accumulator.FinishOneSided(s.D3[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
+                    else (rest ??= []).Add(e);
+                }
+                if (rest is not null) AccumulateNearFirst(c, s, rest, plus);
+            }
+
+            // ThreePointFirst: the ±h passes (the +h one given or made); their 3-point value for each of the candidates
+            // accept takes, the ±2h passes and the 5-point value for the others (the sums are per element, so which
+            // others does not change them).
+            void AccumulateNearFirst(int c, Scratch s, IReadOnlyList<int> candidates, Tensor? plus = null)
+            {
+                var (members, owner, acc) = (byColour[c], s.Owners, s.Acc);
+                var minus = Outputs(s.Work, members, e => steps[e], MinusOne, s.Lent)[0];
+                plus ??= Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
+                SumNear(c, minus.Span, plus.Span, s);
+                List<int>? rest = null;
+                foreach (int e in candidates)
                 {
                     int k = slot[e];
                     if (Accumulator.FinishNear(s.D1[k], s.D3[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
@@ -624,7 +714,7 @@ public static class GradientChecker
                 }
                 if (rest is null) return;
                 var far = Outputs(s.Work, members, e => steps[e], Far, s.Lent, firstLent: 2);
-                SumColour(c, far[0].Span, near[0].Span, near[1].Span, far[1].Span, owner, acc);
+                SumColour(c, far[0].Span, minus.Span, plus.Span, far[1].Span, owner, acc);
                 foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
@@ -700,11 +790,6 @@ public static class GradientChecker
                 if (current >= 0) acc[slot[current]] = local;
             }
 
-            IEnumerable<int> Movable()
-            {
-                foreach (int e in selected ?? Enumerable.Range(0, Input.Count))
-                    if (double.IsFinite(Input.At(e))) yield return e;
-            }
         }
     }
 

@@ -280,5 +280,7 @@ public static class ProjectionCheck
             (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
 
         public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
+
+        public bool IsAffineIn(string input) => op is IHasJacobianStructure h && h.IsAffineIn(input);
     }
 }

@@ -112,6 +112,9 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
 
     /// <inheritdoc/>
+    public bool IsAffineIn(string input) => true; // window sums over fixed divisors: linear
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>

@@ -502,6 +502,9 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
 
     /// <inheritdoc/>
+    public bool IsAffineIn(string input) => true; // a sum of weight-times-input products plus the bias: affine in each held the others
+
+    /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
         var p = Prepare(inputs);

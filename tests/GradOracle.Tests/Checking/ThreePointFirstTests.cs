@@ -38,10 +38,60 @@ public class ThreePointFirstTests
         var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
         var three = new Counting(op);
         var five = new Counting(op);
-        Assert.That(GradientChecker.Check(three, inputs, dy, new GradCheckOptions { Compress = compress }).Passed, Is.True);
+        Assert.That(GradientChecker.Check(three, inputs, dy, new GradCheckOptions { Compress = compress, OneSidedWhenAffine = false }).Passed, Is.True);
         Assert.That(GradientChecker.Check(five, inputs, dy, FiveEverywhere with { Compress = compress }).Passed, Is.True);
         // One unmoved pass each; then 2 passes instead of 4 per colour (or per element).
         Assert.That(three.Forwards - 1, Is.EqualTo((five.Forwards - 1) / 2));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_correct_convolution_is_checked_in_one_pass_per_colour_plus_the_pair_on_the_affine_sample(bool compress)
+    {
+        var op = Convolution.Create(2, padding: ConvPadding.Of(1));
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(1, 2, 6, 6), 4)),
+            ("weight", Samples.Scaled(Shape.Of(2, 2, 3, 3), 5, 0.5)), ("bias", Samples.Scaled(Shape.Of(2), 6, 0.5)));
+        var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+        var oneSided = new Counting(op);
+        var r = GradientChecker.Check(oneSided, inputs, dy, new GradCheckOptions { Compress = compress });
+        Assert.That(r.Passed, Is.True, r.Describe());
+        // Colours 0..17 of the input (2 channels x 9 residues) and of the weight (2 x 9 taps), 1 of the bias; the sample
+        // is colours 0 and 16 of each, and the bias's colour 0: the ±h pair there, then one pass per colour.
+        // Element by element: 110 elements, of which the sample's are 4 + 4 input cells, 2 + 2 weights and 2 biases.
+        int expected = compress ? 1 + 2 * 5 + (18 + 18 + 1) : 1 + 2 * 14 + 110;
+        Assert.That(oneSided.Forwards, Is.EqualTo(expected));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void An_op_that_says_it_is_affine_but_is_not_is_caught_on_the_sample_and_its_one_sided_bias_is_not_passed(bool compress)
+    {
+        // y = x² with gradient 2x + h: exactly the one-sided value ((x + h)² - x²) / h, which would pass it. The sample
+        // sees left and right slopes 2h apart, so every element gets the ±h pair, whose value 2x fails it.
+        var op = new SquareSayingAffine();
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(3, 5), 2));
+        var dy = GradientChecker.RandomGradOutput(Shape.Of(3, 5), 1);
+        var r = GradientChecker.Check(op, inputs, dy, new GradCheckOptions { Compress = compress });
+        Assert.That(r.Elements.All(e => e.Verdict == ElementVerdict.Fail), Is.True, r.Describe());
+        var pairOnly = GradientChecker.Check(op, inputs, dy, new GradCheckOptions { Compress = compress, OneSidedWhenAffine = false });
+        Assert.That(r.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict)), Is.EqualTo(pairOnly.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict))));
+    }
+
+    /// <summary>x², elementwise, with the one-sided difference's bias in its gradient, saying it is affine.</summary>
+    private sealed class SquareSayingAffine : IOp, IHasJacobianStructure
+    {
+        public string Name => "square";
+        public OpAttributes Attrs => OpAttributes.None;
+        public IReadOnlyList<string> DifferentiableInputs => ["input"];
+        public Tensor Forward(NamedTensors inputs) => Tensor.Create(inputs["input"].Shape, i => inputs["input"].At(i) * inputs["input"].At(i));
+        public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
+        {
+            var x = inputs["input"];
+            return new NamedTensors(("input", Tensor.Create(x.Shape, i => gradOutput.At(i) * (2 * x.At(i) + GradientChecker.FirstStep(x.At(i), new GradCheckOptions())))));
+        }
+        public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;
+        public bool IsSmooth => true;
+        public bool IsAffineIn(string input) => true;
     }
 
     [TestCase(true)]
@@ -90,5 +140,6 @@ public class ThreePointFirstTests
         public JacobianStructure? StructureOf(string name, NamedTensors inputs, Shape outputShape) =>
             ((IHasJacobianStructure)op).StructureOf(name, inputs, outputShape);
         public bool IsSmooth => true;
+        public bool IsAffineIn(string name) => ((IHasJacobianStructure)op).IsAffineIn(name);
     }
 }
