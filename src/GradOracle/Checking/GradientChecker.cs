@@ -60,7 +60,7 @@ public sealed record GradCheckOptions
     /// pooling): first the one-sided difference <c>(f(x + h) - f(x)) / h</c>, one pass, against the output at x the check
     /// has anyway. For an affine op it equals the central difference up to rounding (their difference is half the second
     /// difference, which is 0), so it passes only what 3 points and 5 would pass. The op's word is tested before it is
-    /// relied on: on the elements of every 16th colour the ±h pair must give left and right slopes within twice their
+    /// relied on: on the elements of every 32nd colour the ±h pair must give left and right slopes within twice their
     /// rounding estimate of each other; if one does not, every element gets the ±h pair as without this option. An
     /// element the one-sided value does not pass gets the ±h pair (and then ±2h) with bit for bit their usual numbers.
     /// </summary>
@@ -493,7 +493,7 @@ public static class GradientChecker
         private static readonly int[] Offsets = [-2, -1, 1, 2], Far = [-2, 2], MinusOne = [-1], PlusOne = [1];
 
         /// <summary>Every how many colours the affine sample takes one (<see cref="AffineOnSample"/>).</summary>
-        private const int SampleEvery = 16;
+        private const int SampleEvery = 32;
 
         public string Name { get; } = name;
 

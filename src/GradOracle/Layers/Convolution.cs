@@ -136,9 +136,9 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         public required Step[] Steps { get; init; }
 
         /// <summary>
-        /// For the per-run path: the geometry's (output, input, tap) triples per kernel tap, as runs: outputs
-        /// <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c> (consecutive outputs along the last axis
-        /// read inputs one stride apart). Empty when the forward takes <see cref="Sums"/>.
+        /// For the per-run forward and the backward: the geometry's (output, input, tap) triples per kernel tap, as runs in
+        /// output order: outputs <c>Out .. Out+Length-1</c> read inputs <c>In, In+InStep, ...</c> (consecutive outputs along
+        /// the last axis read inputs one stride apart).
         /// </summary>
         public required (int Out, int In, int Length)[][] Runs { get; init; }
 
@@ -212,7 +212,7 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
             Blocks = [], Places = [], Steps = [], Runs = [], InStep = stride[Rank - 1],
             InputShape = x.Shape, WeightShape = w.Shape,
         };
-        plan = Vectorized(plan) ? WithBlocks(plan) : WithRuns(plan);
+        plan = WithRuns(Vectorized(plan) ? WithBlocks(plan) : plan);
         lastPlan = plan;
         return plan;
     }
@@ -463,34 +463,50 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         var dw = new double[wT.Count];
         var db = new double[p.OutChannels];
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize;
-        // Each product w*x in the forward sends g*x to the weight and g*w to the input: gathered per input cell this is
-        // the full correlation with the rotated kernel. The input's gradient by batch item and the weight's and bias's
-        // by output channel, in parallel: no two items write one element, and each element's sum keeps its order
-        // (output channel, position, tap for the input; batch item, position, tap for the weight), so the bits do not
-        // depend on the split.
-        Parallel.For(0, p.Batch + p.OutChannels, item =>
+        // Each product w*x in the forward sends g*x to the weight and g*w to the input (the full correlation with the
+        // rotated kernel), each element's sum in the order of one serial loop over outputs (batch item, output channel,
+        // position, tap): an input cell's products come output channel by output channel, and within one, by position,
+        // which is tap by tap backwards (a later tap reads the cell from an earlier window); a weight's come batch item by
+        // batch item, position by position. The input's gradient by (batch item, input channel) plane, a whole run of
+        // positions per tap at once (products rounded, then added, as the serial loop), and the weight's and bias's by
+        // output channel, in parallel: no two items write one element, so the bits do not depend on the split.
+        Parallel.For(0, p.Batch * p.InChannels + p.OutChannels, item =>
         {
             ReadOnlySpan<double> x = xT.Span, w = wT.Span, dy = gradOutput.Span;
-            Span<int> ins = stackalloc int[p.KernelVolume], taps = stackalloc int[p.KernelVolume];
-            bool input = item < p.Batch;
-            int n0 = input ? item : 0, n1 = input ? item + 1 : p.Batch, oc0 = input ? 0 : item - p.Batch, oc1 = input ? p.OutChannels : oc0 + 1;
-            for (int oc = oc0; oc < oc1; oc++)
-                for (int n = n0; n < n1; n++)
+            if (item < p.Batch * p.InChannels)
+            {
+                int n = item / p.InChannels, ic = item % p.InChannels, icl = ic % p.InPerGroup, group = ic / p.InPerGroup;
+                var dxPlane = dx.AsSpan(item * inPlane, inPlane);
+                for (int oc = group * p.OutPerGroup; oc < (group + 1) * p.OutPerGroup; oc++)
                 {
-                    int firstIc = oc / p.OutPerGroup * p.InPerGroup;
-                    for (int o = 0; o < outPlane; o++)
+                    var dyPlane = dy.Slice((n * p.OutChannels + oc) * outPlane, outPlane);
+                    for (int t = p.KernelVolume - 1; t >= 0; t--)
                     {
-                        double g = dy[(n * p.OutChannels + oc) * outPlane + o];
-                        if (!input) db[oc] += g; // summed over batch and space
-                        int count = p.Geometry.Gather(o, ins, taps);
-                        for (int icl = 0; icl < p.InPerGroup; icl++)
+                        double wt = w[(oc * p.InPerGroup + icl) * p.KernelVolume + t];
+                        foreach (var (o, i, length) in p.Runs[t])
                         {
-                            int xBase = (n * p.InChannels + firstIc + icl) * inPlane;
-                            int wBase = (oc * p.InPerGroup + icl) * p.KernelVolume;
-                            if (input) for (int k = 0; k < count; k++) dx[xBase + ins[k]] += g * w[wBase + taps[k]];
-                            else for (int k = 0; k < count; k++) dw[wBase + taps[k]] += g * x[xBase + ins[k]];
+                            if (p.InStep == 1) TensorPrimitives.MultiplyAdd(dyPlane.Slice(o, length), wt, dxPlane.Slice(i, length), dxPlane.Slice(i, length));
+                            else for (int r = 0; r < length; r++) dxPlane[i + r * p.InStep] += dyPlane[o + r] * wt;
                         }
                     }
+                }
+                return;
+            }
+            int c = item - p.Batch * p.InChannels, firstIc = c / p.OutPerGroup * p.InPerGroup;
+            for (int n = 0; n < p.Batch; n++)
+                foreach (double g in dy.Slice((n * p.OutChannels + c) * outPlane, outPlane)) db[c] += g; // summed over batch and space
+            for (int icl = 0; icl < p.InPerGroup; icl++)
+                for (int t = 0; t < p.KernelVolume; t++)
+                {
+                    double sum = 0;
+                    for (int n = 0; n < p.Batch; n++)
+                    {
+                        var dyPlane = dy.Slice((n * p.OutChannels + c) * outPlane, outPlane);
+                        var xPlane = x.Slice((n * p.InChannels + firstIc + icl) * inPlane, inPlane);
+                        foreach (var (o, i, length) in p.Runs[t])
+                            for (int r = 0; r < length; r++) sum += dyPlane[o + r] * xPlane[i + r * p.InStep];
+                    }
+                    dw[(c * p.InPerGroup + icl) * p.KernelVolume + t] = sum;
                 }
         });
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
