@@ -480,6 +480,11 @@ public static class GradientChecker
         public double[] Vb { get; } = new double[Chunk];
         public double[] Vc { get; } = new double[Chunk];
         public double[] Nz { get; } = new double[Chunk];
+
+        /// <summary>Each output's owner as its place in the colour (-1: none), and the pattern they are for (-1: one colour's).</summary>
+        public int[] Slots { get; } = new int[outputs];
+        public int SlotsPattern { get; set; } = -1;
+
         public double[]?[]? Lent { get; } = lend ? new double[]?[4] : null; // allocated when first lent: the ±2h pair may never be
     }
 
@@ -646,6 +651,7 @@ public static class GradientChecker
                 steps[e] = step(e);
             }
             int largest = byColour.Max(l => l.Length);
+            bool whole = byColour.Sum(l => l.Length) == Input.Count; // every element moves: ranks are the same in colours of one pattern
             if (op is IBatchedForward batched)
             {
                 var owner = new int[baseOutput.Count];
@@ -661,8 +667,11 @@ public static class GradientChecker
             {
                 using var scratch = new ThreadLocal<Scratch>(() => new Scratch(Input, baseOutput.Count, largest, lend: op is IForwardInto));
                 bool nearFirst = Smooth && accept is not null;
-                Loop(byColour.Length, parallel, c =>
+                // Colours of one pattern one after the other, so that a worker mostly reuses its owners by rank.
+                var order = Enumerable.Range(0, byColour.Length).OrderBy(structure.PatternOf).ToArray();
+                Loop(byColour.Length, parallel, i =>
                 {
+                    int c = order[i];
                     if (byColour[c].Length == 0) return;
                     var s = scratch.Value!;
                     if (nearFirst && oneSided) AccumulateOneSidedFirst(c, s);
@@ -721,8 +730,7 @@ public static class GradientChecker
             // The ±h pair's sums of colour c's elements (cleared first), as SumColour would add them with that pair for both.
             void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s)
             {
-                var owner = s.Owners;
-                structure.Owners(c, owner);
+                var slots = SlotsOf(c, s);
                 int n = byColour[c].Length;
                 var (d1, d3, noise, nonFinite) = (s.D1, s.D3, s.Noise, s.NonFinite);
                 Array.Clear(d1, 0, n);
@@ -741,10 +749,8 @@ public static class GradientChecker
                     bool clean = Accumulator.NearTerms(dy.Slice(from, count), y0.Slice(from, count), m1.Slice(from, count), p1.Slice(from, count), vb, vc, nz);
                     for (int i = 0; i < count; i++)
                     {
-                        int e = owner[from + i];
-                        if (e < 0) continue;
-                        int k = slot[e];
-                        if (k < 0) continue; // not moved (unselected or non-finite)
+                        int k = slots[from + i];
+                        if (k < 0) continue; // no owner, or one not moved (unselected or non-finite)
                         if (!clean && !Accumulator.NearSums(dy[from + i], y0[from + i], m1[from + i], p1[from + i], out vb[i], out vc[i], out nz[i], out bool bad))
                         {
                             if (bad) nonFinite[k] = true;
@@ -761,6 +767,20 @@ public static class GradientChecker
                     }
                 }
                 if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
+            }
+
+            // Each output's owner in colour c as its place in the colour (-1: none or not moved). When every element moves,
+            // colours of one pattern share these (the worker keeps its last pattern's); otherwise they are the colour's own.
+            int[] SlotsOf(int c, Scratch s)
+            {
+                int pattern = whole ? structure.PatternOf(c) : -1;
+                if (pattern >= 0 && pattern == s.SlotsPattern) return s.Slots;
+                var slots = s.Slots;
+                structure.Owners(c, slots);
+                for (int j = 0; j < slots.Length; j++)
+                    if (slots[j] >= 0) slots[j] = slot[slots[j]];
+                s.SlotsPattern = pattern;
+                return slots;
             }
 
             // Colour c's outputs into its elements' accumulators (cleared first).

@@ -29,15 +29,26 @@ public abstract class JacobianStructure
         for (int j = 0; j < owners.Length; j++) owners[j] = Owner(j, colour);
     }
 
+    /// <summary>
+    /// Colours of one pattern (the same number, 0 or more) give every output, as its owner, the element of the same rank
+    /// among their colour's elements in ascending order, or none for all of them: the checker lays out one colour's
+    /// owners by rank and reuses them for the others (a convolution's input channels at one window residue, its weights
+    /// at one tap). -1: no other colour shares this one's.
+    /// </summary>
+    public virtual int PatternOf(int colour) => -1;
+
     /// <summary>Every element its own colour class of one: each output depends on at most one element (elementwise ops).</summary>
     public static JacobianStructure Diagonal { get; } = new DiagonalStructure();
 
     /// <summary>A structure from functions.</summary>
-    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner) => new FunctionStructure(colours, colourOf, owner, null);
+    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner) => new FunctionStructure(colours, colourOf, owner, null, null);
 
-    /// <summary>A structure from functions, with a bulk form of <paramref name="owner"/> (see <see cref="Owners"/>).</summary>
-    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour owners) =>
-        new FunctionStructure(colours, colourOf, owner, owners);
+    /// <summary>
+    /// A structure from functions, with a bulk form of <paramref name="owner"/> (see <see cref="Owners"/>) and, if given,
+    /// each colour's <see cref="PatternOf"/>.
+    /// </summary>
+    public static JacobianStructure Of(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour owners, Func<int, int>? pattern = null) =>
+        new FunctionStructure(colours, colourOf, owner, owners, pattern);
 
     /// <summary>Fills <paramref name="owners"/> with <see cref="Owner"/>(j, <paramref name="colour"/>) for every output j.</summary>
     public delegate void OwnersOfColour(int colour, Span<int> owners);
@@ -45,13 +56,14 @@ public abstract class JacobianStructure
     /// <summary>
     /// Outputs in planes of <paramref name="plane"/> whose outputs all depend on the same element of a colour:
     /// <paramref name="ownerOf"/>(q, colour) for every output of plane q (a channel's weight or bias, a row of a
-    /// linear layer, a batch-norm channel). Per output and in bulk from the one formula.
+    /// linear layer, a batch-norm channel). Per output and in bulk from the one formula. <paramref name="sameRanks"/>: plane
+    /// q's owner has the same rank in every colour (one <see cref="PatternOf"/> for all).
     /// </summary>
-    public static JacobianStructure ByPlane(int colours, Func<int, int> colourOf, int plane, Func<int, int, int> ownerOf) =>
+    public static JacobianStructure ByPlane(int colours, Func<int, int> colourOf, int plane, Func<int, int, int> ownerOf, bool sameRanks = false) =>
         Of(colours, colourOf, (j, k) => ownerOf(j / plane, k), (k, owners) =>
         {
             for (int q = 0; q < owners.Length / Math.Max(plane, 1); q++) owners.Slice(q * plane, plane).Fill(ownerOf(q, k)); // no outputs: no planes
-        });
+        }, sameRanks ? _ => 0 : null);
 
     /// <summary>
     /// Windows over (N, C) planes (pooling, and convolution's input within a channel group): positions whose
@@ -66,9 +78,11 @@ public abstract class JacobianStructure
         public override int Owner(int output, int colour) => output;
     }
 
-    private sealed class FunctionStructure(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour? owners) : JacobianStructure
+    private sealed class FunctionStructure(int colours, Func<int, int> colourOf, Func<int, int, int> owner, OwnersOfColour? owners, Func<int, int>? pattern)
+        : JacobianStructure
     {
         public override int Colours => colours;
+        public override int PatternOf(int colour) => pattern?.Invoke(colour) ?? -1;
         public override int ColourOf(int element) => colourOf(element);
         public override int Owner(int output, int colour) => owner(output, colour);
 
@@ -113,8 +127,10 @@ public sealed class WindowColouring
     /// <paramref name="windowColour"/>(k), and window o of output plane q reads element
     /// <c>planeStart(q, k) + PositionIn(o, windowColour(k))</c>, or none (-1). In bulk, the positions are found once
     /// per window of a plane instead of once per output (the checker lays out every colour this way).
+    /// <paramref name="sameRanks"/>: colours of one window colour read their planes in the same order (planeStart keeps
+    /// the order of planes), so their owners have the same ranks (<see cref="JacobianStructure.PatternOf"/>).
     /// </summary>
-    public JacobianStructure Structure(int colours, Func<int, int> colourOf, Func<int, int> windowColour, Func<int, int, int> planeStart)
+    public JacobianStructure Structure(int colours, Func<int, int> colourOf, Func<int, int> windowColour, Func<int, int, int> planeStart, bool sameRanks = false)
     {
         int plane = g.OutputPlaneSize;
         // Each window colour's positions, found once for all the colours that read it (a convolution's input channels);
@@ -138,7 +154,7 @@ public sealed class WindowColouring
                     var dst = owners.Slice(q * plane, plane);
                     for (int o = 0; o < plane; o++) dst[o] = positions[o] < 0 ? -1 : start + positions[o];
                 }
-            });
+            }, sameRanks ? windowColour : null);
     }
 
     /// <summary>The position of colour <paramref name="colour"/> that window <paramref name="window"/> reads, or -1.</summary>

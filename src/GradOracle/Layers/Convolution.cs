@@ -535,10 +535,11 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
                 return w.Structure(p.InPerGroup * w.Colours,
                     e => e / inPlane % p.InChannels % p.InPerGroup * w.Colours + w.ColourOf(e % inPlane),
                     k => k % w.Colours,
-                    (q, k) => (q / p.OutChannels * p.InChannels + q % p.OutChannels / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane);
+                    (q, k) => (q / p.OutChannels * p.InChannels + q % p.OutChannels / p.OutPerGroup * p.InPerGroup + k / w.Colours) * inPlane,
+                    sameRanks: true); // the input channel only shifts every plane's start
             }
             case "weight": // a weight reaches only its own output channel
-                return JacobianStructure.ByPlane(perOc, e => e % perOc, outPlane, (q, k) => q % p.OutChannels * perOc + k);
+                return JacobianStructure.ByPlane(perOc, e => e % perOc, outPlane, (q, k) => q % p.OutChannels * perOc + k, sameRanks: true); // rank: the output channel
             default: // bias
                 return JacobianStructure.ByPlane(1, _ => 0, outPlane, (q, _) => q % p.OutChannels);
         }

@@ -97,7 +97,7 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         var (_, inF, outF, _) = Prepare(inputs);
         return input switch
         {
-            "input" => JacobianStructure.ByPlane(inF, e => e % inF, outF, (r, k) => r * inF + k), // x[r, i] reaches row r
+            "input" => JacobianStructure.ByPlane(inF, e => e % inF, outF, (r, k) => r * inF + k, sameRanks: true), // x[r, i] reaches row r (rank r)
             "weight" => JacobianStructure.Of(inF, e => e % inF, (j, k) => j % outF * inF + k),   // W[o, i] reaches column o
             _ => JacobianStructure.Of(1, _ => 0, (j, _) => j % outF),
         };

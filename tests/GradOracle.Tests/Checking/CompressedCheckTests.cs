@@ -35,6 +35,30 @@ public class CompressedCheckTests
         }
     }
 
+    [TestCaseSource(nameof(Cases))]
+    public void Colours_of_one_pattern_give_every_output_an_owner_of_the_same_rank_in_its_colour(CheckCase c)
+    {
+        var outputShape = c.Op.Forward(c.Inputs).Shape;
+        foreach (var name in c.Op.DifferentiableInputs)
+        {
+            if (((IHasJacobianStructure)c.Op).StructureOf(name, c.Inputs, outputShape) is not { } s) continue;
+            var members = Enumerable.Range(0, c.Inputs[name].Count).GroupBy(s.ColourOf).ToDictionary(g => g.Key, g => g.Order().ToList());
+            var owners = new int[outputShape.Count];
+            foreach (var pattern in Enumerable.Range(0, s.Colours).Where(k => s.PatternOf(k) >= 0).GroupBy(s.PatternOf))
+            {
+                int[]? first = null;
+                foreach (int colour in pattern)
+                {
+                    s.Owners(colour, owners);
+                    var ranks = owners.Select(e => e < 0 ? -1 : members[colour].IndexOf(e)).ToArray();
+                    Assert.That(ranks.Where(r => r >= 0).Count(), Is.EqualTo(owners.Count(e => e >= 0)), $"{name}, colour {colour}: an owner outside its colour");
+                    if (first is null) first = ranks;
+                    else Assert.That(ranks, Is.EqualTo(first), $"{name}, colour {colour} against colour {pattern.First()} (pattern {pattern.Key})");
+                }
+            }
+        }
+    }
+
     [TestCase("max_pool")]
     [TestCase("avg_pool")]
     [TestCase("conv")]
