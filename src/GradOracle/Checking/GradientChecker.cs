@@ -425,6 +425,19 @@ public static class GradientChecker
         }
 
         /// <summary>
+        /// <see cref="NearTerms"/> one output at a time, for a chunk where an output turned non-finite: those are marked in
+        /// <paramref name="bad"/>, with zero terms.
+        /// </summary>
+        public static void NearTermsOneByOne(ReadOnlySpan<double> dy, ReadOnlySpan<double> y0, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1,
+            Span<double> vb, Span<double> vc, Span<double> noise, Span<bool> bad)
+        {
+            for (int j = 0; j < y0.Length; j++)
+            {
+                NearSums(dy[j], y0[j], m1[j], p1[j], out vb[j], out vc[j], out noise[j], out bad[j]);
+            }
+        }
+
+        /// <summary>
         /// What <see cref="AddSmooth"/> adds for the ±h pair standing in for the ±2h one (m2 = m1, p2 = p1), bit for bit:
         /// dY times each difference, and the rounding. False when it adds nothing (non-finite at x, unchanged, or turned
         /// non-finite: <paramref name="nonFinite"/>).
@@ -480,6 +493,7 @@ public static class GradientChecker
         public double[] Vb { get; } = new double[Chunk];
         public double[] Vc { get; } = new double[Chunk];
         public double[] Nz { get; } = new double[Chunk];
+        public bool[] Bad { get; } = new bool[Chunk];
 
         /// <summary>Each output's owner as its place in the colour (-1: none), and the pattern they are for (-1: one colour's).</summary>
         public int[] Slots { get; } = new int[outputs];
@@ -738,35 +752,18 @@ public static class GradientChecker
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
-                var (vb, vc, nz) = (s.Vb, s.Vc, s.Nz);
-                // A run of outputs with one owner (a weight's or bias's channel plane) adds in registers, not through memory.
-                int current = -1;
-                double s1 = 0, s3 = 0, sn = 0;
+                var (vb, vc, nz, bad) = (s.Vb, s.Vc, s.Nz, s.Bad);
+                var run = new Run { Current = -1 };
                 for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {
                     int count = Math.Min(Scratch.Chunk, y0.Length - from);
                     // Each output's terms in vectors first; a chunk where an output turned non-finite one by one instead.
-                    bool clean = Accumulator.NearTerms(dy.Slice(from, count), y0.Slice(from, count), m1.Slice(from, count), p1.Slice(from, count), vb, vc, nz);
-                    for (int i = 0; i < count; i++)
-                    {
-                        int k = slots[from + i];
-                        if (k < 0) continue; // no owner, or one not moved (unselected or non-finite)
-                        if (!clean && !Accumulator.NearSums(dy[from + i], y0[from + i], m1[from + i], p1[from + i], out vb[i], out vc[i], out nz[i], out bool bad))
-                        {
-                            if (bad) nonFinite[k] = true;
-                            continue;
-                        }
-                        if (k != current)
-                        {
-                            if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
-                            (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
-                        }
-                        s1 += vb[i];
-                        s3 += vc[i];
-                        sn += nz[i];
-                    }
+                    ReadOnlySpan<double> dyc = dy.Slice(from, count), y0c = y0.Slice(from, count), m1c = m1.Slice(from, count), p1c = p1.Slice(from, count);
+                    bool clean = Accumulator.NearTerms(dyc, y0c, m1c, p1c, vb, vc, nz);
+                    if (!clean) Accumulator.NearTermsOneByOne(dyc, y0c, m1c, p1c, vb, vc, nz, bad);
+                    Scatter(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
                 }
-                if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
+                run.Flush(d1, d3, noise);
             }
 
             // Each output's owner in colour c as its place in the colour (-1: none or not moved). When every element moves,
@@ -811,6 +808,51 @@ public static class GradientChecker
             }
 
         }
+    }
+
+    /// <summary>A run of outputs with one owner, adding in registers (<see cref="Scatter"/>).</summary>
+    private struct Run
+    {
+        public int Current;
+        public double S1, S3, Sn;
+
+        public readonly void Flush(Span<double> d1, Span<double> d3, Span<double> noise)
+        {
+            if (Current >= 0) (d1[Current], d3[Current], noise[Current]) = (S1, S3, Sn);
+        }
+    }
+
+    /// <summary>
+    /// A chunk's ±h terms into the sums of their owners' places (<paramref name="slots"/>, -1: none), in output order; an
+    /// output marked in <paramref name="bad"/> (empty: none) flags its owner instead. A run of outputs with one owner (a
+    /// weight's channel plane) adds in registers; no call in the loop, so that they stay there.
+    /// </summary>
+    private static void Scatter(ReadOnlySpan<int> slots, ReadOnlySpan<double> vb, ReadOnlySpan<double> vc, ReadOnlySpan<double> nz, ReadOnlySpan<bool> bad,
+        Span<double> d1, Span<double> d3, Span<double> noise, Span<bool> nonFinite, ref Run run)
+    {
+        var (current, s1, s3, sn) = (run.Current, run.S1, run.S3, run.Sn);
+        vb = vb[..slots.Length];
+        vc = vc[..slots.Length];
+        nz = nz[..slots.Length];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            int k = slots[i];
+            if (k < 0) continue; // no owner, or one not moved (unselected or non-finite)
+            if (!bad.IsEmpty && bad[i])
+            {
+                nonFinite[k] = true;
+                continue;
+            }
+            if (k != current)
+            {
+                if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
+                (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
+            }
+            s1 += vb[i];
+            s3 += vc[i];
+            sn += nz[i];
+        }
+        (run.Current, run.S1, run.S3, run.Sn) = (current, s1, s3, sn);
     }
 
     /// <summary>What the five values D(-2h..2h) of one scalar function say about its slopes at 0.</summary>
