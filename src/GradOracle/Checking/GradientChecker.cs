@@ -390,7 +390,8 @@ public static class GradientChecker
         /// <summary>
         /// <see cref="NearSums"/> for a run of outputs at once, in vectors: each output's terms, or zeros where it adds
         /// nothing (adding +0 leaves a sum's bits unchanged: a sum that starts at +0 is never -0). False when an output
-        /// turned non-finite: those the caller takes one by one.
+        /// turned non-finite: those the caller takes one by one. <paramref name="vb"/> empty: the -h terms are not wanted
+        /// (the one-sided difference, with the unmoved output as <paramref name="m1"/>).
         /// </summary>
         public static bool NearTerms(ReadOnlySpan<double> dy, ReadOnlySpan<double> y0, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1,
             Span<double> vb, Span<double> vc, Span<double> noise)
@@ -410,7 +411,7 @@ public static class GradientChecker
                     var finiteBc = Vector512.Equals(b - b, zero) & Vector512.Equals(c - c, zero);
                     var adds = finiteY & moved & finiteBc;
                     bad |= finiteY & moved & ~finiteBc;
-                    Vector512.ConditionalSelect(adds, d * b, zero).CopyTo(vb[j..]);
+                    if (!vb.IsEmpty) Vector512.ConditionalSelect(adds, d * b, zero).CopyTo(vb[j..]);
                     Vector512.ConditionalSelect(adds, d * c, zero).CopyTo(vc[j..]);
                     var n = scale * (Vector512.Abs(d) * (Vector512.Max(Vector512.Abs(m), Vector512.Abs(p)) + Vector512.Abs(y)));
                     Vector512.ConditionalSelect(adds, n, zero).CopyTo(noise[j..]);
@@ -419,7 +420,8 @@ public static class GradientChecker
             }
             for (; j < y0.Length; j++)
             {
-                if (!NearSums(dy[j], y0[j], m1[j], p1[j], out vb[j], out vc[j], out noise[j], out bool nonFinite) && nonFinite) return false;
+                if (!NearSums(dy[j], y0[j], m1[j], p1[j], out double b, out vc[j], out noise[j], out bool nonFinite) && nonFinite) return false;
+                if (!vb.IsEmpty) vb[j] = b;
             }
             return true;
         }
@@ -433,7 +435,8 @@ public static class GradientChecker
         {
             for (int j = 0; j < y0.Length; j++)
             {
-                NearSums(dy[j], y0[j], m1[j], p1[j], out vb[j], out vc[j], out noise[j], out bad[j]);
+                NearSums(dy[j], y0[j], m1[j], p1[j], out double b, out vc[j], out noise[j], out bad[j]);
+                if (!vb.IsEmpty) vb[j] = b;
             }
         }
 
@@ -651,15 +654,15 @@ public static class GradientChecker
             // The moved elements by colour, counted first: a colour can hold a large share of the input, and lists
             // grown by doubling would hold up to twice that.
             var sizes = new int[structure.Colours];
-            foreach (int e in Movable(selected)) sizes[structure.ColourOf(e)]++;
+            var slot = new int[Input.Count]; // an element's place in its colour, -1 for elements no colour moves; first its colour
+            Array.Fill(slot, -1);
+            foreach (int e in Movable(selected)) sizes[slot[e] = structure.ColourOf(e)]++;
             var byColour = sizes.Select(n => new int[n]).ToArray();
             Array.Clear(sizes);
             var steps = new double[Input.Count];
-            var slot = new int[Input.Count]; // an element's place in its colour, -1 for elements no colour moves
-            Array.Fill(slot, -1);
             foreach (int e in Movable(selected))
             {
-                int c = structure.ColourOf(e);
+                int c = slot[e];
                 slot[e] = sizes[c]++;
                 byColour[c][slot[e]] = e;
                 steps[e] = step(e);
@@ -708,7 +711,7 @@ public static class GradientChecker
             {
                 var members = byColour[c];
                 var plus = Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
-                SumNear(c, baseOutput.Span, plus.Span, s); // the unmoved output for the -h pass: D3 and the +h pass's rounding
+                SumNear(c, baseOutput.Span, plus.Span, s, oneSided: true); // the unmoved output for the -h pass: D3 and the +h pass's rounding
                 List<int>? rest = null;
                 foreach (int e in members)
                 {
@@ -742,7 +745,7 @@ public static class GradientChecker
             }
 
             // The ±h pair's sums of colour c's elements (cleared first), as SumColour would add them with that pair for both.
-            void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s)
+            void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s, bool oneSided = false)
             {
                 var slots = SlotsOf(c, s);
                 int n = byColour[c].Length;
@@ -752,7 +755,7 @@ public static class GradientChecker
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
-                var (vb, vc, nz, bad) = (s.Vb, s.Vc, s.Nz, s.Bad);
+                var (vb, vc, nz, bad) = (oneSided ? [] : s.Vb, s.Vc, s.Nz, s.Bad);
                 var run = new Run { Current = -1 };
                 for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {
@@ -761,7 +764,8 @@ public static class GradientChecker
                     ReadOnlySpan<double> dyc = dy.Slice(from, count), y0c = y0.Slice(from, count), m1c = m1.Slice(from, count), p1c = p1.Slice(from, count);
                     bool clean = Accumulator.NearTerms(dyc, y0c, m1c, p1c, vb, vc, nz);
                     if (!clean) Accumulator.NearTermsOneByOne(dyc, y0c, m1c, p1c, vb, vc, nz, bad);
-                    Scatter(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
+                    if (oneSided) Scatter<OneSide>(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
+                    else Scatter<BothSides>(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
                 }
                 run.Flush(d1, d3, noise);
             }
@@ -822,16 +826,23 @@ public static class GradientChecker
         }
     }
 
+    /// <summary>Whether <see cref="Scatter"/> adds the -h terms too (a compile-time choice: the JIT drops the other branch).</summary>
+    private interface ISides { static abstract bool Both { get; } }
+
+    private struct BothSides : ISides { public static bool Both => true; }
+
+    private struct OneSide : ISides { public static bool Both => false; } // the -h sums are left at 0
+
     /// <summary>
     /// A chunk's ±h terms into the sums of their owners' places (<paramref name="slots"/>, -1: none), in output order; an
     /// output marked in <paramref name="bad"/> (empty: none) flags its owner instead. A run of outputs with one owner (a
     /// weight's channel plane) adds in registers; no call in the loop, so that they stay there.
     /// </summary>
-    private static void Scatter(ReadOnlySpan<int> slots, ReadOnlySpan<double> vb, ReadOnlySpan<double> vc, ReadOnlySpan<double> nz, ReadOnlySpan<bool> bad,
-        Span<double> d1, Span<double> d3, Span<double> noise, Span<bool> nonFinite, ref Run run)
+    private static void Scatter<TSides>(ReadOnlySpan<int> slots, ReadOnlySpan<double> vb, ReadOnlySpan<double> vc, ReadOnlySpan<double> nz, ReadOnlySpan<bool> bad,
+        Span<double> d1, Span<double> d3, Span<double> noise, Span<bool> nonFinite, ref Run run) where TSides : struct, ISides
     {
         var (current, s1, s3, sn) = (run.Current, run.S1, run.S3, run.Sn);
-        vb = vb[..slots.Length];
+        if (TSides.Both) vb = vb[..slots.Length];
         vc = vc[..slots.Length];
         nz = nz[..slots.Length];
         for (int i = 0; i < slots.Length; i++)
@@ -845,10 +856,14 @@ public static class GradientChecker
             }
             if (k != current)
             {
-                if (current >= 0) (d1[current], d3[current], noise[current]) = (s1, s3, sn);
-                (current, s1, s3, sn) = (k, d1[k], d3[k], noise[k]);
+                if (current >= 0)
+                {
+                    if (TSides.Both) d1[current] = s1;
+                    (d3[current], noise[current]) = (s3, sn);
+                }
+                (current, s1, s3, sn) = (k, TSides.Both ? d1[k] : 0, d3[k], noise[k]);
             }
-            s1 += vb[i];
+            if (TSides.Both) s1 += vb[i];
             s3 += vc[i];
             sn += nz[i];
         }

@@ -314,7 +314,7 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Lanes;
         // Every output is in a block, which writes it: no need to zero the array first.
         var y = Tensor.OutputArray(p.OutputShape, output, uninitialized: true);
-        var gathered = new double[tileSize];
+        var gathered = ThreadBuffer(ref gatheredInputs, tileSize, clear: false); // each step's inputs written before they are read
         Span<double> sums = stackalloc double[Lanes * Lanes];
         for (int n = 0; n < p.Batch; n++)
             for (int g = 0; g < Groups; g++)
@@ -362,12 +362,26 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
     /// The weights rearranged so that a tap's weights for a tile of output channels are one vector (group, tile, input
     /// channel, tap, lane), and the biases by tile; lanes past a group's last output channel are zero, their sums never stored.
     /// </summary>
+    // Each thread's buffers for the vector forward: a check runs passes on several workers at once, thousands of them, and
+    // fresh arrays would be allocated and zeroed each time.
+    [ThreadStatic] private static double[]? tiledWeights, tiledBiases, gatheredInputs;
+
+    /// <summary>This thread's buffer of at least <paramref name="size"/>, its first <paramref name="size"/> zeroed if asked.</summary>
+    private static double[] ThreadBuffer(ref double[]? buffer, int size, bool clear)
+    {
+        if (buffer is null || buffer.Length < size) buffer = new double[size];
+        else if (clear) Array.Clear(buffer, 0, size);
+        return buffer;
+    }
+
     private (double[] Weights, double[] Biases) Tiled(Plan p, NamedTensors inputs)
     {
         var w = inputs["weight"].Span;
         int perOc = p.InPerGroup * p.KernelVolume;
-        var weights = new double[Groups * p.Tiles * perOc * Lanes];
-        var biases = new double[Groups * p.Tiles * Lanes];
+        // Lanes past a group's last output channel, and every bias without one, must read 0; the others are all written.
+        bool clear = p.OutPerGroup % Lanes != 0 || !HasBias;
+        var weights = ThreadBuffer(ref tiledWeights, Groups * p.Tiles * perOc * Lanes, clear);
+        var biases = ThreadBuffer(ref tiledBiases, Groups * p.Tiles * Lanes, clear);
         var bias = HasBias ? inputs["bias"].Span : default;
         for (int oc = 0; oc < p.OutChannels; oc++)
         {
