@@ -573,7 +573,8 @@ public static class GradientChecker
 
         /// <summary>
         /// One element moved alone: every output is attributed to it. Null when an output turns non-finite. For a
-        /// smooth op with <paramref name="accept"/>: the 3-point value when it accepts it, else the 5-point one.
+        /// smooth op with <paramref name="accept"/>: the one-sided value when <paramref name="oneSided"/> and it accepts
+        /// it, else the 3-point value when it accepts that, else the 5-point one.
         /// </summary>
         public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null, bool oneSided = false)
         {
@@ -644,9 +645,10 @@ public static class GradientChecker
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on. A batched op gets
         /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
-        /// A smooth op with <paramref name="accept"/> gets the ±h passes first, and the ±2h ones only for a colour
-        /// with an element that <paramref name="accept"/> refuses on 3 points; each element's result is then the
-        /// one <see cref="Evaluate"/> gives it alone.
+        /// A smooth op with <paramref name="accept"/> gets the +h pass first when <paramref name="oneSided"/>, then the ±h
+        /// pair for a colour with an element <paramref name="accept"/> refuses on one side, and the ±2h passes only for a
+        /// colour with an element it refuses on 3 points; each element's result is then the one <see cref="Evaluate"/>
+        /// gives it alone.
         /// </summary>
         public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected,
             Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished, bool oneSided = false)
@@ -810,7 +812,6 @@ public static class GradientChecker
                 }
                 if (current >= 0) acc[slot[current]] = local;
             }
-
         }
     }
 

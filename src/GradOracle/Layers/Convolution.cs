@@ -358,10 +358,6 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         }
     }
 
-    /// <summary>
-    /// The weights rearranged so that a tap's weights for a tile of output channels are one vector (group, tile, input
-    /// channel, tap, lane), and the biases by tile; lanes past a group's last output channel are zero, their sums never stored.
-    /// </summary>
     // Each thread's buffers for the vector forward: a check runs passes on several workers at once, thousands of them, and
     // fresh arrays would be allocated and zeroed each time.
     [ThreadStatic] private static double[]? tiledWeights, tiledBiases, gatheredInputs;
@@ -374,6 +370,10 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         return buffer;
     }
 
+    /// <summary>
+    /// The weights rearranged so that a tap's weights for a tile of output channels are one vector (group, tile, input
+    /// channel, tap, lane), and the biases by tile; lanes past a group's last output channel are zero, their sums never stored.
+    /// </summary>
     private (double[] Weights, double[] Biases) Tiled(Plan p, NamedTensors inputs)
     {
         var w = inputs["weight"].Span;
