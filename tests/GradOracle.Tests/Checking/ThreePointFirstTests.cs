@@ -28,14 +28,20 @@ public class ThreePointFirstTests
             Assert.That(Math.Abs(t.Numeric - f.Numeric), Is.LessThanOrEqualTo(f.ErrorEstimate * (1 + 1e-12)), $"{t.Tensor}[{t.Index}]");
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public void A_correct_convolution_is_checked_in_half_the_passes(bool compress)
+    /// <summary>A 2-channel 3x3 convolution with padding on a 6x6 input, and its upstream gradient.</summary>
+    private static (IOp Op, NamedTensors Inputs, Tensor Dy) SmallConvolution()
     {
         var op = Convolution.Create(2, padding: ConvPadding.Of(1));
         var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(1, 2, 6, 6), 4)),
             ("weight", Samples.Scaled(Shape.Of(2, 2, 3, 3), 5, 0.5)), ("bias", Samples.Scaled(Shape.Of(2), 6, 0.5)));
-        var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+        return (op, inputs, GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_correct_convolution_is_checked_in_half_the_passes(bool compress)
+    {
+        var (op, inputs, dy) = SmallConvolution();
         var three = new Counting(op);
         var five = new Counting(op);
         Assert.That(GradientChecker.Check(three, inputs, dy, new GradCheckOptions { Compress = compress, OneSidedWhenAffine = false }).Passed, Is.True);
@@ -48,10 +54,7 @@ public class ThreePointFirstTests
     [TestCase(false)]
     public void A_correct_convolution_is_checked_in_one_pass_per_colour_plus_the_pair_on_the_affine_sample(bool compress)
     {
-        var op = Convolution.Create(2, padding: ConvPadding.Of(1));
-        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(1, 2, 6, 6), 4)),
-            ("weight", Samples.Scaled(Shape.Of(2, 2, 3, 3), 5, 0.5)), ("bias", Samples.Scaled(Shape.Of(2), 6, 0.5)));
-        var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 1);
+        var (op, inputs, dy) = SmallConvolution();
         var oneSided = new Counting(op);
         var r = GradientChecker.Check(oneSided, inputs, dy, new GradCheckOptions { Compress = compress });
         Assert.That(r.Passed, Is.True, r.Describe());
