@@ -57,12 +57,15 @@ public sealed record GradCheckOptions
     /// <summary>
     /// With <see cref="ThreePointFirst"/>, for an op affine in the input being moved (it says so:
     /// <see cref="IHasJacobianStructure.IsAffineIn"/>; convolution in its input, weight and bias, linear, average
-    /// pooling): first the one-sided difference <c>(f(x + h) - f(x)) / h</c>, one pass, against the output at x the check
-    /// has anyway. For an affine op it equals the central difference up to rounding (their difference is half the second
-    /// difference, which is 0), so it passes only what 3 points and 5 would pass. The op's word is tested before it is
-    /// relied on: on the elements of every 32nd colour the ±h pair must give left and right slopes within twice their
-    /// rounding estimate of each other; if one does not, every element gets the ±h pair as without this option. An
-    /// element the one-sided value does not pass gets the ±h pair (and then ±2h) with bit for bit their usual numbers.
+    /// pooling): first the one-sided difference <c>F = (f(x + h) - f(x)) / h</c>, one pass, against the output at x the
+    /// check has anyway. For an affine op it equals the central difference C(h) up to rounding (their difference is half the
+    /// second difference over h, which is 0). The op's word is tested before it is relied on: on the elements of every
+    /// 32nd colour the ±h pair must give <c>|F - C(h)|</c> within the 3-point rounding estimate; if one does not, every
+    /// element gets the ±h pair as without this option. An element passes on one side when
+    /// <c>|analytic - F| &lt;= atol + rtol·|analytic| + 2·(2·noise/h)</c>; with <c>|F - C(h)|</c> within the 3-point
+    /// estimate, as the sample holds it, that is a pass on 5 points too (both rounding terms are at most the 5-point one,
+    /// whose allowance counts it twice). An element the one-sided value does not pass gets the ±h pair (and then ±2h)
+    /// with bit for bit their usual numbers.
     /// </summary>
     public bool OneSidedWhenAffine { get; init; } = true;
 }
@@ -369,14 +372,16 @@ public static class GradientChecker
         /// <summary>
         /// The one-sided difference from the +h pass's sums (added with the unmoved output standing in for the -h one:
         /// D3 and the rounding of that pass alone), for an op affine in the moved input
-        /// (<see cref="GradCheckOptions.OneSidedWhenAffine"/>): the error estimate is rounding alone, as for 3 points. The
-        /// left slope was not measured.
+        /// (<see cref="GradCheckOptions.OneSidedWhenAffine"/>): the error estimate is rounding alone, half the 3-point
+        /// one's factor (one sum over h instead of two over 2h, and room for the gap to the central value, which the
+        /// affine sample bounds by the 3-point estimate: twice this estimate and that gap together stay inside the
+        /// 5-point rounding allowance). The left slope was not measured.
         /// </summary>
         public static Stencil5? FinishOneSided(double d3, double noise, bool nonFinite, double h)
         {
             if (nonFinite) return null;
             double f = d3 / h;
-            return new Stencil5(h, f, 4 * noise / h, double.NaN, f, f, f, false);
+            return new Stencil5(h, f, 2 * noise / h, double.NaN, f, f, f, false);
         }
 
         /// <inheritdoc cref="FinishNear(double)"/>
