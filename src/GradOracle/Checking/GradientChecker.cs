@@ -60,12 +60,15 @@ public sealed record GradCheckOptions
     /// pooling): first the one-sided difference <c>F = (f(x + h) - f(x)) / h</c>, one pass, against the output at x the
     /// check has anyway. For an affine op it equals the central difference C(h) up to rounding (their difference is half the
     /// second difference over h, which is 0). The op's word is tested before it is relied on: on the elements of every
-    /// 32nd colour the ±h pair must give <c>|F - C(h)|</c> within the 3-point rounding estimate; if one does not, every
-    /// element gets the ±h pair as without this option. An element passes on one side when
+    /// 31st colour the ±h pair must give <c>|F - C(h)|</c> within the 3-point rounding estimate; if one does not (or none
+    /// gives an answer), every element gets the ±h pair as without this option. In a dense colouring every output is
+    /// reached by an element of each sampled colour, so the sample also sees rounding beyond the estimate's model (an
+    /// output that cancels large terms) wherever it is. An element passes on one side when
     /// <c>|analytic - F| &lt;= atol + rtol·|analytic| + 2·(2·noise/h)</c>; with <c>|F - C(h)|</c> within the 3-point
     /// estimate, as the sample holds it, that is a pass on 5 points too (both rounding terms are at most the 5-point one,
     /// whose allowance counts it twice). An element the one-sided value does not pass gets the ±h pair (and then ±2h)
-    /// with bit for bit their usual numbers.
+    /// with bit for bit their usual numbers. An element passed on one side is not moved by -h: it is judged on the
+    /// interval [x, x + h], even where moving it by -h would turn an output non-finite.
     /// </summary>
     public bool OneSidedWhenAffine { get; init; } = true;
 }
@@ -519,8 +522,11 @@ public static class GradientChecker
 
         private static readonly int[] Offsets = [-2, -1, 1, 2], Far = [-2, 2], MinusOne = [-1], PlusOne = [1];
 
-        /// <summary>Every how many colours the affine sample takes one (<see cref="AffineOnSample"/>).</summary>
-        private const int SampleEvery = 32;
+        /// <summary>
+        /// Every how many colours the affine sample takes one (<see cref="AffineOnSample"/>): a prime, so that colours
+        /// numbered (channel, window residue) are not all sampled at one residue.
+        /// </summary>
+        private const int SampleEvery = 31;
 
         public string Name { get; } = name;
 
@@ -628,15 +634,16 @@ public static class GradientChecker
             if (movable.Count == 0) return true;
             var sampled = movable.Where(e => colouring.ColourOf(e) % SampleEvery == 0).ToArray();
             if (sampled.Length == 0) sampled = [.. movable.Where(e => colouring.ColourOf(e) == colouring.ColourOf(movable[0]))];
-            int refuted = 0;
+            int refuted = 0, seen = 0;
             bool Agree(Stencil5 st)
             {
+                Interlocked.Increment(ref seen);
                 if (!(Math.Abs(st.Right - st.Left) <= 2 * st.ErrorEstimate)) Interlocked.Exchange(ref refuted, 1);
                 return true; // the ±h pair is all the sample needs
             }
             if (compressed) EvaluateColoured(colouring, step, parallel, sampled, (_, st) => Agree(st), (_, _) => { });
             else Loop(sampled.Length, parallel, k => Evaluate(sampled[k], step(sampled[k]), Agree));
-            return refuted == 0;
+            return refuted == 0 && seen > 0; // a sample whose every element turned an output non-finite shows nothing
         }
 
         /// <summary>The elements a check can move: the selected ones (all when null) that are finite.</summary>

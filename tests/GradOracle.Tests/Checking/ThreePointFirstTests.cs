@@ -59,7 +59,7 @@ public class ThreePointFirstTests
         var r = GradientChecker.Check(oneSided, inputs, dy, new GradCheckOptions { Compress = compress });
         Assert.That(r.Passed, Is.True, r.Describe());
         // Colours 0..17 of the input (2 channels x 9 residues) and of the weight (2 x 9 taps), 1 of the bias; the sample
-        // is colour 0 of each (every 32nd): the ±h pair there, then one pass per colour. Element by element: 110
+        // is colour 0 of each (every 31st): the ±h pair there, then one pass per colour. Element by element: 110
         // elements, of which the sample's are 4 input cells, 2 weights and 2 biases.
         int expected = compress ? 1 + 2 * 3 + (18 + 18 + 1) : 1 + 2 * 8 + 110;
         Assert.That(oneSided.Forwards, Is.EqualTo(expected));
