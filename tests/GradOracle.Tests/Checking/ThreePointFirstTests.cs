@@ -80,6 +80,26 @@ public class ThreePointFirstTests
         Assert.That(r.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict)), Is.EqualTo(pairOnly.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict))));
     }
 
+    [Test]
+    public void A_sample_that_shows_nothing_refuses_the_one_sided_shortcut()
+    {
+        // Linear, 2 rows of 30 features (colours 0..29: the input's sample is colour 0 alone), 2 outputs. Feature 0 of
+        // each row has a weight for output 0 that doubles 8.988e307 to an output that overflows when it moves: no sampled
+        // input element gives an answer, so every input element gets the ±h pair, with the numbers it has when the
+        // option is off.
+        var x = Tensor.Create(Shape.Of(2, 30), i => i % 30 == 0 ? 8.988e307 : 0.1 + 0.37 * (i % 7) + 0.011 * i);
+        var w = Tensor.Create(Shape.Of(2, 30), i => i == 0 ? 2.0 : i < 30 ? 1e-300 : i == 30 ? 0.0 : 0.3 + 0.13 * (i % 5));
+        var inputs = new NamedTensors(("input", x), ("weight", w), ("bias", Tensor.FromArray(Shape.Of(2), [0.0, 0.7])));
+        var dy = GradientChecker.RandomGradOutput(Shape.Of(2, 2), 3);
+        var on = GradientChecker.Check(new Linear(), inputs, dy, new GradCheckOptions { Parallel = false });
+        var off = GradientChecker.Check(new Linear(), inputs, dy, new GradCheckOptions { Parallel = false, OneSidedWhenAffine = false });
+        Assert.That(on.Elements, Has.Length.EqualTo(2 * 30 + 2 * 30 + 2), on.Describe());
+        Assert.That(on.Elements.Where(e => e.Tensor == "input" && e.Index % 30 == 0).Select(e => e.Verdict), Is.All.EqualTo(ElementVerdict.Skipped));
+        // The input's sample showed nothing (the weight's and bias's samples answer, and their tensors go one-sided).
+        static IEnumerable<(int, double, double)> Input(GradCheckResult r) => r.Elements.Where(e => e.Tensor == "input").Select(e => (e.Index, e.Numeric, e.ErrorEstimate));
+        Assert.That(Input(on), Is.EqualTo(Input(off)));
+    }
+
     /// <summary>x², elementwise, with the one-sided difference's bias in its gradient, saying it is affine.</summary>
     private sealed class SquareSayingAffine : IOp, IHasJacobianStructure
     {
