@@ -482,13 +482,12 @@ public static class GradientChecker
     }
 
     /// <summary>
-    /// One worker's buffers for the compressed passes: the input it moves, a colour's owners and accumulators, and,
+    /// One worker's buffers for the compressed passes: the input it moves, a colour's owners' places and accumulators, and,
     /// for an op that writes into lent arrays, the four outputs of a colour's stencil.
     /// </summary>
     private sealed class Scratch(Tensor input, int outputs, int largest, bool lend)
     {
         public double[] Work { get; } = input.ToArray();
-        public int[] Owners { get; } = new int[outputs];
         public Accumulator[] Acc { get; } = new Accumulator[largest];
 
         // A colour's ±h sums by element (its place in the colour), for the 3-point value: three numbers and a flag each
@@ -508,7 +507,7 @@ public static class GradientChecker
 
         /// <summary>Each output's owner as its place in the colour (-1: none), and the pattern they are for (-1: one colour's).</summary>
         public int[] Slots { get; } = new int[outputs];
-        public int SlotsPattern { get; set; } = -1;
+        public int SlotsPattern = -1;
 
         public double[]?[]? Lent { get; } = lend ? new double[]?[4] : null; // allocated when first lent: the ±2h pair may never be
     }
@@ -685,13 +684,14 @@ public static class GradientChecker
             bool whole = byColour.Sum(l => l.Length) == Input.Count; // every element moves: ranks are the same in colours of one pattern
             if (op is IBatchedForward batched)
             {
-                var owner = new int[baseOutput.Count];
+                var slots = new int[baseOutput.Count];
+                int pattern = -1;
                 var acc = new Accumulator[largest];
                 var moving = Enumerable.Range(0, byColour.Length).Where(c => byColour[c].Length > 0);
                 foreach (var group in moving.Chunk(ColoursPerBatch))
                 {
                     var y = ForwardAll(batched, group.SelectMany(c => MovedInputs(byColour[c], e => steps[e])).ToList());
-                    for (int k = 0; k < group.Length; k++) Accumulate(group[k], y, 4 * k, owner, acc);
+                    for (int k = 0; k < group.Length; k++) Accumulate(group[k], y, 4 * k, SlotsOf(group[k], slots, ref pattern), acc);
                 }
             }
             else
@@ -707,15 +707,15 @@ public static class GradientChecker
                     var s = scratch.Value!;
                     if (nearFirst && oneSided) AccumulateOneSidedFirst(c, s);
                     else if (nearFirst) AccumulateNearFirst(c, s, byColour[c]);
-                    else Accumulate(c, Outputs(s.Work, byColour[c], e => steps[e], Offsets, s.Lent), 0, s.Owners, s.Acc);
+                    else Accumulate(c, Outputs(s.Work, byColour[c], e => steps[e], Offsets, s.Lent), 0, SlotsOf(c, s.Slots, ref s.SlotsPattern), s.Acc);
                 });
             }
 
             // Colour c's outputs at y[at..at+3] into its elements' accumulators, then its elements are finished; no
             // two colours share an element, so neither the order of colours nor batching changes any element's sums.
-            void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] owner, Accumulator[] acc)
+            void Accumulate(int c, IReadOnlyList<Tensor> y, int at, int[] slots, Accumulator[] acc)
             {
-                SumColour(c, y[at].Span, y[at + 1].Span, y[at + 2].Span, y[at + 3].Span, owner, acc);
+                SumColour(c, y[at].Span, y[at + 1].Span, y[at + 2].Span, y[at + 3].Span, slots, acc);
                 foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
@@ -741,7 +741,7 @@ public static class GradientChecker
             // others does not change them).
             void AccumulateNearFirst(int c, Scratch s, IReadOnlyList<int> candidates, Tensor? plus = null)
             {
-                var (members, owner, acc) = (byColour[c], s.Owners, s.Acc);
+                var (members, acc) = (byColour[c], s.Acc);
                 var minus = Outputs(s.Work, members, e => steps[e], MinusOne, s.Lent)[0];
                 plus ??= Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
                 SumNear(c, minus.Span, plus.Span, s);
@@ -754,14 +754,14 @@ public static class GradientChecker
                 }
                 if (rest is null) return;
                 var far = Outputs(s.Work, members, e => steps[e], Far, s.Lent, firstLent: 2);
-                SumColour(c, far[0].Span, minus.Span, plus.Span, far[1].Span, owner, acc);
+                SumColour(c, far[0].Span, minus.Span, plus.Span, far[1].Span, SlotsOf(c, s.Slots, ref s.SlotsPattern), acc);
                 foreach (int e in rest) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
             // The ±h pair's sums of colour c's elements (cleared first), as SumColour would add them with that pair for both.
             void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s, bool oneSided = false)
             {
-                var slots = SlotsOf(c, s);
+                var slots = SlotsOf(c, s.Slots, ref s.SlotsPattern);
                 int n = byColour[c].Length;
                 var (d1, d3, noise, nonFinite) = (s.D1, s.D3, s.Noise, s.NonFinite);
                 Array.Clear(d1, 0, n);
@@ -784,25 +784,24 @@ public static class GradientChecker
                 run.Flush(d1, d3, noise);
             }
 
-            // Each output's owner in colour c as its place in the colour (-1: none or not moved). When every element moves,
-            // colours of one pattern share these (the worker keeps its last pattern's); otherwise they are the colour's own.
-            int[] SlotsOf(int c, Scratch s)
+            // Each output's owner in colour c as its place in the colour (-1: none or not moved), into slots, unless slots
+            // already hold them (laidOut: what they were laid out for). When every element moves, colours of one pattern
+            // share them; otherwise they are the colour's own (-2 - c).
+            int[] SlotsOf(int c, int[] slots, ref int laidOut)
             {
-                int pattern = whole ? structure.PatternOf(c) : -1;
-                if (pattern >= 0 && pattern == s.SlotsPattern) return s.Slots;
-                var slots = s.Slots;
+                int key = whole && structure.PatternOf(c) is >= 0 and var pattern ? pattern : -2 - c;
+                if (key == laidOut) return slots;
                 structure.Owners(c, slots);
                 for (int j = 0; j < slots.Length; j++)
                     if (slots[j] >= 0) slots[j] = slot[slots[j]];
-                s.SlotsPattern = pattern;
+                laidOut = key;
                 return slots;
             }
 
-            // Colour c's outputs into its elements' accumulators (cleared first).
-            void SumColour(int c, ReadOnlySpan<double> m2, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, ReadOnlySpan<double> p2, int[] owner, Accumulator[] acc)
+            // Colour c's outputs into its elements' accumulators (cleared first), each by its owner's place (SlotsOf).
+            void SumColour(int c, ReadOnlySpan<double> m2, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, ReadOnlySpan<double> p2, int[] slots, Accumulator[] acc)
             {
                 var members = byColour[c];
-                structure.Owners(c, owner);
                 Array.Clear(acc, 0, members.Length);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
                 // Runs of outputs with one owner (a batch-norm channel) accumulate in a local copy: no round trip
@@ -811,18 +810,18 @@ public static class GradientChecker
                 var local = new Accumulator();
                 for (int j = 0; j < y0.Length; j++)
                 {
-                    int e = owner[j];
-                    if (e < 0 || steps[e] == 0) continue; // steps[e] == 0: not moved (unselected or non-finite)
-                    if (e != current)
+                    int k = slots[j];
+                    if (k < 0) continue; // no owner, or one not moved (unselected or non-finite)
+                    if (k != current)
                     {
-                        if (current >= 0) acc[slot[current]] = local;
-                        current = e;
-                        local = acc[slot[e]];
+                        if (current >= 0) acc[current] = local;
+                        current = k;
+                        local = acc[k];
                     }
                     if (Smooth) local.AddSmooth(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j]);
-                    else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[e]);
+                    else local.Add(dy[j], y0[j], m2[j], m1[j], p1[j], p2[j], steps[members[k]]);
                 }
-                if (current >= 0) acc[slot[current]] = local;
+                if (current >= 0) acc[current] = local;
             }
         }
     }
