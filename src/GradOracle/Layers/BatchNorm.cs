@@ -168,7 +168,7 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         if (!Training) return JacobianStructure.Diagonal;
         // In training an element reaches its whole channel: colour by the position within the channel.
         return JacobianStructure.ByPlane(a.Outer * a.Inner, e => e / (a.Length * a.Inner) * a.Inner + e % a.Inner, a.Inner,
-            (q, m) => a.At(m / a.Inner, q % a.Length, m % a.Inner));
+            (q, m) => a.At(m / a.Inner, q % a.Length, m % a.Inner), sameRanks: true); // rank: the channel
     }
 
     /// <inheritdoc/>
