@@ -17,8 +17,9 @@ internal static class VerifyCommand
         public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random cases (default: a fresh one, printed)." };
         public readonly Option<int> Random = new("--random") { Description = "How many random cases.", DefaultValueFactory = _ => 100 };
         public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 };
+        public readonly Option<bool> Strict = new("--strict") { Description = "Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice, not any valid one." };
 
-        public void AddTo(Command c) { c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); }
+        public void AddTo(Command c) { c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); }
 
         public VerifyOptions Options(ParseResult p, string? filter = null, int shardIndex = 1, int shardCount = 1, string? record = null, string? against = null)
         {
@@ -33,7 +34,7 @@ internal static class VerifyCommand
             {
                 Command = p.GetValue(Impl)!, Cases = store, Seed = p.GetValue(Seed) ?? Environment.TickCount & 0xFFFFF,
                 RandomCases = p.GetValue(Random), Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
-                Filter = filter, ShardIndex = shardIndex, ShardCount = shardCount, RecordDir = record, AgainstDir = against,
+                Filter = filter, ShardIndex = shardIndex, ShardCount = shardCount, RecordDir = record, AgainstDir = against, Strict = p.GetValue(Strict),
             };
         }
     }
@@ -65,7 +66,7 @@ internal static class VerifyCommand
         var caseId = new Argument<string>("case-id") { Description = "A reference case id (max_pool2d/ties-1a2b3c4d) or random/<seed>/<k>." };
         var explain = new Command("explain", "Run one case against an implementation and explain every difference.") { caseId };
         explainCommon.AddTo(explain);
-        explain.SetAction(p => Explain(explainCommon.Options(p, p.GetValue(caseId)), p.GetValue(caseId)!));
+        explain.SetAction(p => Explain(explainCommon.Options(p), p.GetValue(caseId)!));
 
         var files = new Argument<string[]>("reports") { Description = "JSON reports of the shards (from verify --json).", Arity = ArgumentArity.OneOrMore };
         var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." };
@@ -129,21 +130,53 @@ internal static class VerifyCommand
     private static void Print(IAnsiConsole console, VerifyReport r)
     {
         console.MarkupLine(Markup.Escape($"implementation: {r.Implementation} ({r.Dtype}), `{r.Command}`"));
-        var table = new Table().Border(TableBorder.Simple).AddColumn("case").AddColumn("op").AddColumn("status").AddColumn("detail");
-        foreach (var c in r.Cases.Where(c => c.Status != CaseStatus.Pass).Take(200))
-            table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 110 ? c.Summary[..110] + "..." : c.Summary));
-        foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Pass).GroupBy(c => c.Op).OrderBy(g => g.Key))
-            table.AddRow($"{g.Count()} case(s)", Markup.Escape(g.Key), Status(CaseStatus.Pass), "");
-        console.Write(table);
-        foreach (var c in r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(20))
+        if (r.Declared.Count > 0)
+            console.MarkupLine(Markup.Escape($"declared conventions (held strictly): {string.Join(", ", r.Declared.Select(d => $"{d.Key}={d.Value}"))}"));
+        if (r.Strict) console.MarkupLine("--strict: where a gradient is a set, only PyTorch's choice passes");
+        console.Write(ReportTable(r));
+        var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).ToList();
+        foreach (var c in failing.Take(20))
         {
             console.WriteLine();
             console.WriteLine(ReportFormats.Detail(c));
         }
+        if (failing.Count > 20) console.WriteLine($"\n(details of the other {failing.Count - 20} failing case(s): --json or --report FILE.html)");
         foreach (var f in r.Findings) console.MarkupLine(Markup.Escape($"finding: {f}"));
         if (r.Restarts > 0) console.WriteLine($"the implementation was restarted {r.Restarts} time(s) after crashes or hangs");
         console.WriteLine();
+        foreach (var p in r.Problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(p)}");
         console.WriteLine($"{r.Count(CaseStatus.Pass)} passed, {r.Count(CaseStatus.Fail)} failed, {r.Count(CaseStatus.Error)} errors, {r.Count(CaseStatus.Skipped)} skipped (seed {r.Seed}, shard {r.Shard})");
+    }
+
+    /// <summary>
+    /// Every failure and error a row of its own, first; skipped cases a row per reason; passes a row per op. The case
+    /// counts of the rows add up to the closing line's.
+    /// </summary>
+    internal static Table ReportTable(VerifyReport r)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumn("case").AddColumn("op").AddColumn("status").AddColumn("detail");
+        foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status == CaseStatus.Error)))
+            table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary));
+        foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Skipped).GroupBy(SkipReason).OrderByDescending(g => g.Count()))
+            table.AddRow($"{g.Count()} case(s)", Markup.Escape(Ops(g)), Status(CaseStatus.Skipped), Markup.Escape(g.Key));
+        foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Pass).GroupBy(c => c.Op).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var conventions = g.SelectMany(c => c.Conventions.Select(v => $"{v.Situation}={v.Choice}").Distinct()).GroupBy(v => v)
+                .Select(v => $"{v.Key} in {v.Count()}").ToList();
+            table.AddRow($"{g.Count()} case(s)", Markup.Escape(g.Key), Status(CaseStatus.Pass),
+                Markup.Escape(conventions.Count == 0 ? "" : "valid conventions other than PyTorch's: " + string.Join(", ", conventions)));
+        }
+        return table;
+    }
+
+    /// <summary>A skipped case's reason, without the op name where the reason is the op itself.</summary>
+    private static string SkipReason(CaseResult c) =>
+        c.Summary.EndsWith(" is not among the implementation's ops", StringComparison.Ordinal) ? "op not among the implementation's ops (its hello)" : c.Summary;
+
+    private static string Ops(IEnumerable<CaseResult> cases)
+    {
+        var ops = cases.GroupBy(c => c.Op).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ({g.Count()})").ToList();
+        return ops.Count <= 6 ? string.Join(", ", ops) : string.Join(", ", ops.Take(6)) + $", and {ops.Count - 6} more";
     }
 
     private static string Status(CaseStatus s) => s switch
@@ -159,13 +192,14 @@ internal static class VerifyCommand
         if (id.StartsWith("random/", StringComparison.Ordinal) && id.Split('/') is [_, var s, var k] && int.TryParse(s, out int seed) && int.TryParse(k, out int index))
             o = o with { Seed = seed, RandomCases = Math.Max(o.RandomCases, index + 1) };
         VerifyReport r;
-        try { r = Verifier.Run(o with { Filter = id }); }
+        try { r = Verifier.Run(o with { Only = id }); }
         catch (ImplementationUnavailableException e) { Console.Error.WriteLine($"the implementation could not be run: {e.Message}"); return 3; }
-        var c = r.Cases.FirstOrDefault(c => c.Id == id);
-        if (c is null) { Console.Error.WriteLine($"no case {id} (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)"); return 2; }
+        catch (ParameterException e) { Console.Error.WriteLine(e.Message); return 2; }
+        var c = r.Cases.Single();
         Console.WriteLine(ReportFormats.Detail(c));
         foreach (var f in r.Findings) Console.WriteLine($"finding: {f}");
-        return c.Status is CaseStatus.Pass or CaseStatus.Skipped ? 0 : 1;
+        foreach (var p in r.Errors) Console.Error.WriteLine($"error: {p}");
+        return r.ExitCode;
     }
 
     private static int Merge(string[] files, string? junit)
@@ -180,6 +214,7 @@ internal static class VerifyCommand
         if (junit is not null) CaseStore.WriteAtomically(junit, ReportFormats.ToJunit(merged));
         Console.WriteLine($"{merged.Count(CaseStatus.Pass)} passed, {merged.Count(CaseStatus.Fail)} failed, {merged.Count(CaseStatus.Error)} errors, {merged.Count(CaseStatus.Skipped)} skipped (seed {merged.Seed}, shards {merged.Shard})");
         foreach (var c in merged.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error)) Console.WriteLine(ReportFormats.Detail(c));
+        foreach (var p in merged.Problems) Console.Error.WriteLine($"error: {p}");
         return merged.ExitCode;
     }
 }

@@ -92,8 +92,8 @@ public static class CaseFile
             var flags = flagsEl.EnumerateArray().Select((f, i) => Str(f, $"flags[{i}]")).ToImmutableArray();
             var tie = StrOrNull(root.GetProperty("tie_policy"), "tie_policy");
             var nan = StrOrNull(root.GetProperty("nan_rule"), "nan_rule");
-            if (tie is not (null or "first" or "last" or "split" or "all")) throw new CaseFormatException("tie_policy", $"\"{tie}\" is not first, last, split or all");
-            if (nan is not (null or "propagate" or "ignore")) throw new CaseFormatException("nan_rule", $"\"{nan}\" is not propagate or ignore");
+            if (tie is not null && !PoolingRuleNames.TiePolicies.Contains(tie)) throw new CaseFormatException("tie_policy", $"\"{tie}\" is not one of {string.Join(", ", PoolingRuleNames.TiePolicies)}");
+            if (nan is not null && !PoolingRuleNames.NanRules.Contains(nan)) throw new CaseFormatException("nan_rule", $"\"{nan}\" is not one of {string.Join(", ", PoolingRuleNames.NanRules)}");
             var attrs = CaseJson.ReadAttributes(root.GetProperty("attrs"), "attrs");
             var inputs = Named(root.GetProperty("inputs"), "inputs");
             var gradOutput = CaseJson.ReadTensor(root.GetProperty("grad_output"), "grad_output");

@@ -7,9 +7,10 @@ namespace GradOracle.Checking;
 /// Precision-aware comparison with an implementation that computes in float64, float32, float16 or
 /// bfloat16. Inputs are first rounded to the implementation's dtype (so both sides compute on the same
 /// numbers and selections such as max pooling stay comparable); each element's allowance then comes from
-/// the magnitude of what was summed to produce it, not one global rtol: for ops linear in each input
-/// (convolution, linear, average pooling) that magnitude is the op applied to |inputs| (and |dy| for
-/// gradients); for the others it is the element's own magnitude plus the tensor's largest.
+/// the magnitude of what was summed to produce it, not one global rtol, as the op states it
+/// (<see cref="IHasMagnitudes"/>: for convolution, linear and average pooling the op applied to |inputs| and
+/// |dy|; for batch norm, softmax and cross-entropy the terms that cancel); for the others it is the element's
+/// own magnitude plus the tensor's largest.
 /// </summary>
 public static class DtypeTolerance
 {
@@ -52,31 +53,37 @@ public static class DtypeTolerance
     /// <summary>How many units of roundoff of the summed magnitude an element may be off.</summary>
     public static double Factor(string dtype) => dtype == "float64" ? 64 : 32;
 
-    /// <summary>Per element of each expected tensor ("output", "grads.&lt;name&gt;"), the allowed absolute difference.</summary>
-    public static Dictionary<string, double[]> Allowances(IOp op, NamedTensors inputs, Tensor gradOutput, Tensor output, NamedTensors grads, string dtype)
+    /// <summary>
+    /// Per element of each expected tensor ("output", "grads.&lt;name&gt;"), the allowed absolute difference; null where the
+    /// op's results are compared exactly. An op that states its magnitudes (<see cref="IHasMagnitudes"/>) gets a few units
+    /// of roundoff of what each element sums (0, exact, where it sums nothing: a selection); the others the element's
+    /// own magnitude plus its tensor's largest.
+    /// </summary>
+    public static Dictionary<string, double[]?> Allowances(IOp op, NamedTensors inputs, Tensor gradOutput, OpResult expected, string dtype)
     {
         double u = UnitRoundoff(dtype), k = Factor(dtype);
-        var result = new Dictionary<string, double[]>();
-        bool linear = op is Convolution or Linear or AvgPool;
-        Tensor? outputMagnitude = null;
-        NamedTensors? gradMagnitude = null;
-        if (linear)
+        var result = new Dictionary<string, double[]?>();
+        if (Tolerance.ComparesExactly(op))
         {
-            var abs = new NamedTensors(inputs.Items.Select(i => (i.Name, Tensor.Create(i.Value.Shape, j => Math.Abs(i.Value.At(j))))).ToArray());
-            outputMagnitude = op.Forward(abs);
-            gradMagnitude = op.Backward(abs, Tensor.Create(gradOutput.Shape, j => Math.Abs(gradOutput.At(j))));
+            foreach (var key in expected.Keys) result[key] = null;
+            return result;
         }
-        double gradScale = Tolerance.GradientScale(grads);
-        result["output"] = Allow(output, outputMagnitude, Tolerance.MaxAbs(output));
-        foreach (var (name, g) in grads.Items) result[$"grads.{name}"] = Allow(g, gradMagnitude?[name], gradScale);
-        return result;
-
-        double[] Allow(Tensor expected, Tensor? magnitude, double scale) => Enumerable.Range(0, expected.Count).Select(i =>
+        var magnitudes = (op as IHasMagnitudes)?.MagnitudesOf(inputs, gradOutput);
+        double gradScale = Tolerance.GradientScale(expected.Grads);
+        foreach (var key in expected.Keys)
         {
-            double e = Math.Abs(expected.At(i));
-            double m = magnitude is null ? e + scale : magnitude.At(i) + e;
-            // A floor for float64 at the reference cases' own tolerance.
-            return k * u * m + (dtype == "float64" ? 1e-12 * scale : 0);
-        }).ToArray();
+            var e = expected[key]!;
+            var m = magnitudes?[key];
+            double scale = key == "output" ? Tolerance.MaxAbs(e) : gradScale;
+            // A floor for float64 at the reference cases' own tolerance, where an element sums anything at all.
+            double floor = dtype == "float64" ? 1e-12 * scale : 0;
+            result[key] = Enumerable.Range(0, e.Count).Select(i =>
+            {
+                double own = Math.Abs(e.At(i));
+                if (m is not null && double.IsFinite(m.At(i))) return m.At(i) == 0 ? 0 : k * u * (m.At(i) + own) + floor;
+                return k * u * (own + scale) + floor;
+            }).ToArray();
+        }
+        return result;
     }
 }

@@ -99,6 +99,21 @@ public sealed class AxisWindows
         return new AxisWindows(inputSize, starts, taps, dilation, inputSize + padAfter);
     }
 
+    /// <summary>
+    /// PyTorch's output size for strided windows as a formula with the values filled in, e.g.
+    /// <c>floor((7 + 2·1 - 1·(3 - 1) - 1) / 2) + 1 = 4</c>.
+    /// </summary>
+    public static string SizeFormula(int inputSize, int kernel, int stride, int padBefore, int padAfter, int dilation, bool ceilMode)
+    {
+        string pads = padBefore == padAfter ? $"2·{padBefore}" : $"{padBefore} + {padAfter}";
+        int numerator = inputSize + padBefore + padAfter - dilation * (kernel - 1) - 1;
+        int size = (int)(ceilMode ? Math.Ceiling(numerator / (double)stride) : Math.Floor(numerator / (double)stride)) + 1;
+        string text = $"{(ceilMode ? "ceil" : "floor")}(({inputSize} + {pads} - {dilation}·({kernel} - 1) - 1) / {stride}) + 1";
+        if (ceilMode && size > 0 && (size - 1) * stride >= inputSize + padBefore)
+            return $"{text} - 1 = {size - 1} (ceil mode drops a last window that would start in the right padding)";
+        return $"{text} = {size}";
+    }
+
     /// <summary>Adaptive windows (PyTorch's AdaptivePooling.h): window <c>o</c> covers <c>[floor(o*in/out), ceil((o+1)*in/out))</c>.</summary>
     public static AxisWindows Adaptive(int axis, int inputSize, int outputSize)
     {

@@ -146,6 +146,24 @@ public sealed class WindowGeometry
         }
     }
 
+    /// <summary>Whether some input element lies in two or more windows (only then can windows overwrite each other's gradient).</summary>
+    public bool WindowsOverlap
+    {
+        get
+        {
+            var covered = new int[InputPlaneSize];
+            var taps = new int[MaxWindowSize];
+            var kt = new int[MaxWindowSize];
+            for (int o = 0; o < OutputPlaneSize; o++)
+            {
+                int n = Gather(o, taps, kt);
+                for (int k = 0; k < n; k++)
+                    if (++covered[taps[k]] > 1) return true;
+            }
+            return false;
+        }
+    }
+
     /// <summary>Product over axes of the taps inside the input or its padding: PyTorch's average-pool <c>pool_size</c>.</summary>
     public int PaddedWindowSize(int outputIndex) => ProductOverAxes(outputIndex, static (ax, o) => ax.PaddedTapCount(o));
 

@@ -17,12 +17,13 @@ public enum ActivationKind
 }
 
 /// <summary>An elementwise activation: forward and derivative side by side.</summary>
-public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHasConventions
 {
-    private Activation(ActivationKind kind, double negativeSlope)
+    private Activation(ActivationKind kind, double negativeSlope, double? slopeAtZero = null)
     {
         Kind = kind;
         NegativeSlope = negativeSlope;
+        SlopeAtZero = slopeAtZero ?? (kind == ActivationKind.LeakyRelu ? negativeSlope : 0);
     }
 
     /// <summary>relu.</summary>
@@ -44,6 +45,18 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure
 
     /// <summary>leaky_relu's slope for x &lt;= 0.</summary>
     public double NegativeSlope { get; }
+
+    /// <summary>
+    /// The derivative used at x = 0, where relu and leaky_relu have none (any value between the one-sided slopes
+    /// is a valid choice): PyTorch's 0 for relu and negative_slope for leaky_relu unless
+    /// <see cref="WithSlopeAtZero"/> chose another.
+    /// </summary>
+    public double SlopeAtZero { get; }
+
+    /// <summary>The same activation with another derivative at x = 0 (relu and leaky_relu only).</summary>
+    public Activation WithSlopeAtZero(double slope) => Kind is ActivationKind.Relu or ActivationKind.LeakyRelu && double.IsFinite(slope)
+        ? new(Kind, NegativeSlope, slope)
+        : throw new ParameterException("slope_at_zero", slope.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{Name} has no kink at 0, or the slope is not finite");
 
     /// <inheritdoc/>
     public string Name => Kind switch
@@ -70,8 +83,8 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure
 
     private double DyDx(double x, double y) => Kind switch
     {
-        ActivationKind.Relu => x <= 0 ? 0 : 1,
-        ActivationKind.LeakyRelu => x > 0 ? 1 : NegativeSlope,
+        ActivationKind.Relu => x < 0 ? 0 : x == 0 ? SlopeAtZero : 1,                   // NaN: 1, as PyTorch's threshold_backward
+        ActivationKind.LeakyRelu => x > 0 ? 1 : x == 0 ? SlopeAtZero : NegativeSlope,
         ActivationKind.Sigmoid => y * (1 - y),
         _ => 1 - y * y,
     };
@@ -94,6 +107,22 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Situation> Situations => ActivationConventions.Of(Kind);
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, string> Choices => ActivationConventions.Choices(this);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> SituationsAt(NamedTensors inputs) => ActivationConventions.SituationsAt(this, inputs);
+
+    /// <inheritdoc/>
+    public IOp WithConventions(IReadOnlyDictionary<string, string> choices) => ActivationConventions.WithConventions(this, choices);
+
+    /// <inheritdoc/>
+    public ConventionJudgement Judge(NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required) =>
+        ActivationConventions.Judge(this, inputs, gradOutput, answer, compare, required);
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// when count_include_pad, else the in-bounds count. Backward adds dy / divisor to every in-bounds cell
 /// of the window: divided, not copied.
 /// </summary>
-public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
+public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
 {
     private readonly string kind;
 
@@ -38,6 +38,9 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
 
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
+
+    /// <inheritdoc/>
+    public string OutputShapeRule(NamedTensors inputs) => $"(N, C, *output size), {Windows.SizeRule(inputs["input"].Shape.Slice(2))}";
 
     /// <summary>Whether padded cells count in the divisor.</summary>
     public bool CountIncludePad { get; }
@@ -113,6 +116,9 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
 
     /// <inheritdoc/>
     public bool IsAffineIn(string input) => true; // window sums over fixed divisors: linear
+
+    /// <inheritdoc/>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput) => Magnitudes.Multilinear(this, inputs, gradOutput);
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// dx = invstd/M · (M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) with dx̂ = dy·weight and M = N × spatial.
 /// The running statistics' update (momentum) is a side effect, not part of the function, and is not modelled.
 /// </summary>
-public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
+public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes
 {
     /// <summary>Batch statistics (training) or running statistics (evaluation).</summary>
     public bool Training { get; } = training;
@@ -88,11 +88,11 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         return (a, mean, invStd, xHat);
     }
 
-    /// <summary>x̂ and the per-channel inverse standard deviations, for invariants.</summary>
-    internal (Tensor XHat, double[] InvStd) Statistics(NamedTensors inputs)
+    /// <summary>x̂ and the per-channel inverse standard deviations and means, for invariants.</summary>
+    internal (Tensor XHat, double[] InvStd, double[] Mean) Statistics(NamedTensors inputs)
     {
         var n = Normalise(inputs);
-        return (Tensor.Wrap(inputs["input"].Shape, n.XHat), n.InvStd);
+        return (Tensor.Wrap(inputs["input"].Shape, n.XHat), n.InvStd, n.Mean);
     }
 
     /// <inheritdoc/>
@@ -154,6 +154,53 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             grads.Add(("bias", Tensor.Wrap(Shape.Of(a.Length), db)));
         }
         return new NamedTensors(grads.ToArray());
+    }
+
+    /// <summary>
+    /// What each element sums. x̂ = (x - mean)·invstd carries the rounding of x and the mean: A = |x̂| + invstd·(|x| + |mean|).
+    /// The output is weight·x̂ + bias; in training dx = invstd/M·(M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) cancels to almost nothing when
+    /// a channel has few elements, so its magnitude is that of its three terms, invstd·(|dx̂| + Σ|dx̂|/M + A·Σ(|dx̂|·A)/M);
+    /// the weight's gradient Σ dy·x̂ has Σ|dy|·A and the bias's Σ|dy|.
+    /// </summary>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        var (a, mean, invStd, xHat) = Normalise(inputs);
+        int m = a.Outer * a.Inner;
+        var y = new double[x.Count];
+        var dx = new double[x.Count];
+        var dw = new double[a.Length];
+        var db = new double[a.Length];
+        for (int ch = 0; ch < a.Length; ch++)
+        {
+            double w = Affine ? Math.Abs(inputs["weight"].At(ch)) : 1, b = Affine ? Math.Abs(inputs["bias"].At(ch)) : 0;
+            double s1 = 0, s2 = 0;
+            foreach (var at in Channel(a, ch))
+            {
+                double big = Math.Abs(xHat[at]) + invStd[ch] * (Math.Abs(x.At(at)) + Math.Abs(mean[ch]));
+                double g = Math.Abs(gradOutput.At(at));
+                y[at] = w * big + b;
+                s1 += g * w;
+                s2 += g * w * big;
+                dw[ch] += g * big;
+                db[ch] += g;
+            }
+            foreach (var at in Channel(a, ch))
+            {
+                double big = Math.Abs(xHat[at]) + invStd[ch] * (Math.Abs(x.At(at)) + Math.Abs(mean[ch]));
+                double g = Math.Abs(gradOutput.At(at)) * w;
+                dx[at] = Training ? invStd[ch] * (g + s1 / m + big * s2 / m) : invStd[ch] * g;
+            }
+        }
+        var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
+        if (Affine) grads.AddRange([("weight", Tensor.Wrap(Shape.Of(a.Length), dw)), ("bias", Tensor.Wrap(Shape.Of(a.Length), db))]);
+        return new OpResult(Tensor.Wrap(x.Shape, y), new NamedTensors(grads.ToArray()));
+    }
+
+    private static IEnumerable<int> Channel(AxisLayout a, int ch)
+    {
+        for (int o = 0; o < a.Outer; o++)
+            for (int i = 0; i < a.Inner; i++) yield return a.At(o, ch, i);
     }
 
     /// <inheritdoc/>

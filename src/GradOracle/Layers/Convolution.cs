@@ -67,7 +67,7 @@ public sealed class ConvPadding
 /// grad_output summed over the batch, grad_bias sums grad_output over batch and space. Whether a loss
 /// is a mean is the loss's business: nothing here divides by the batch size.
 /// </summary>
-public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
+public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
 {
     private readonly int[] stride, dilation;
 
@@ -533,6 +533,22 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
 
     /// <inheritdoc/>
     public bool IsAffineIn(string input) => true; // a sum of weight-times-input products plus the bias: affine in each held the others
+
+    /// <inheritdoc/>
+    public string OutputShapeRule(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        var w = inputs["weight"];
+        var kernel = w.Shape.Slice(2);
+        var pads = Padding.Resolve(Rank, kernel, dilation);
+        var parts = Enumerable.Range(0, Rank).Select(i =>
+            $"dimension {i + 2}: {AxisWindows.SizeFormula(x.Shape[i + 2], kernel[i], stride[i], pads[i].Before, pads[i].After, dilation[i], ceilMode: false)}");
+        return $"(N, C_out = weight.shape[0] = {w.Shape[0]}, *output size), floor((in + padding_before + padding_after - dilation·(kernel_size - 1) - 1) / stride) + 1 " +
+               $"per spatial dimension (padding {Padding.Kind}): {string.Join("; ", parts)}";
+    }
+
+    /// <inheritdoc/>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput) => Magnitudes.Multilinear(this, inputs, gradOutput);
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)

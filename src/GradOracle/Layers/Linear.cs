@@ -9,7 +9,7 @@ namespace GradOracle.Layers;
 /// (out_features, in_features), bias (out_features). Backward: dx = dy W, dW = dy^T x and db = Σ dy,
 /// both summed over every leading dimension (the batch).
 /// </summary>
-public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure
+public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
 {
     /// <summary>Whether the op takes a bias.</summary>
     public bool HasBias { get; } = bias;
@@ -90,6 +90,17 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
 
     /// <inheritdoc/>
     public bool IsAffineIn(string input) => true; // x·Wᵀ + b: affine in each held the others
+
+    /// <inheritdoc/>
+    public string OutputShapeRule(NamedTensors inputs)
+    {
+        var x = inputs["input"];
+        var w = inputs["weight"];
+        return $"(*, out_features): the input's leading dimensions ({string.Join(", ", x.Shape.Slice(0).Take(x.Shape.Rank - 1))}) and out_features = weight.shape[0] = {w.Shape[0]} (the weight is (out_features, in_features) = {w.Shape})";
+    }
+
+    /// <inheritdoc/>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput) => Magnitudes.Multilinear(this, inputs, gradOutput);
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)

@@ -5,28 +5,6 @@ using GradOracle.Tensors;
 
 namespace GradOracle.Layers;
 
-/// <summary>Which of several tied maxima of a window receives its gradient.</summary>
-public enum TiePolicy
-{
-    /// <summary>The first in row-major scan order (PyTorch, Caffe, TF CPU, ONNX Runtime, MXNet).</summary>
-    First,
-    /// <summary>The last in scan order.</summary>
-    Last,
-    /// <summary>Equal shares among all tied maxima (sum-preserving).</summary>
-    Split,
-    /// <summary>The full gradient to every tied maximum (Theano; the gradient's sum grows).</summary>
-    All,
-}
-
-/// <summary>How max pooling treats NaN.</summary>
-public enum NanRule
-{
-    /// <summary>NaN is the maximum; of several NaNs the last in scan order is recorded (PyTorch).</summary>
-    Propagate,
-    /// <summary>NaN never wins a comparison (Caffe); a window of NaNs only records its first element.</summary>
-    Ignore,
-}
-
 /// <summary>The output of max pooling with the recorded argmax of each window.</summary>
 /// <param name="Output">Pooled values, (N, C, *output size).</param>
 /// <param name="Indices">Per window, the recorded input position as a flat index into its (N, C) input plane, as PyTorch returns it.</param>
@@ -38,7 +16,7 @@ public sealed record MaxPoolResult(Tensor Output, IndexTensor Indices);
 /// (or maxima, under <see cref="TiePolicy.Split"/> and <see cref="TiePolicy.All"/>), accumulating where
 /// windows overlap. -0.0 and +0.0 are a tie.
 /// </summary>
-public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasConventions, IHasMagnitudes, IExplainsOutputShape
 {
     private readonly string kind;
 
@@ -63,8 +41,14 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
     public static MaxPool Global(int rank, TiePolicy tiePolicy = TiePolicy.First, NanRule nanRule = NanRule.Propagate)
         => new("global_max_pool", PoolingWindows.Global(rank), tiePolicy, nanRule);
 
+    /// <summary>The same pooling under another tie policy and NaN rule.</summary>
+    public MaxPool WithRules(TiePolicy tiePolicy, NanRule nanRule) => new(kind, Windows, tiePolicy, nanRule);
+
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
+
+    /// <inheritdoc/>
+    public string OutputShapeRule(NamedTensors inputs) => $"(N, C, *output size), {Windows.SizeRule(inputs["input"].Shape.Slice(2))}";
 
     /// <summary>The declared tie policy.</summary>
     public TiePolicy TiePolicy { get; }
@@ -76,8 +60,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
     public string Name => $"{kind}{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => Windows.Attrs.With(
-        ("tie_policy", TiePolicy.ToString().ToLowerInvariant()), ("nan_rule", NanRule.ToString().ToLowerInvariant()));
+    public OpAttributes Attrs => Windows.Attrs.With(("tie_policy", PoolingRuleNames.Name(TiePolicy)), ("nan_rule", PoolingRuleNames.Name(NanRule)));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
@@ -99,7 +82,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
                 int n = g.Gather(o, taps, kernelTaps);
-                Select(plane, taps[..n], winners, out int recorded);
+                Select(plane, taps[..n], winners, out int recorded, out _);
                 output[p * g.OutputPlaneSize + o] = plane[recorded];
                 indices[p * g.OutputPlaneSize + o] = recorded;
             }
@@ -126,8 +109,8 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
                 int n = g.Gather(o, taps, kernelTaps);
-                int w = Select(plane, taps[..n], winners, out _);
-                double share = TiePolicy == TiePolicy.Split ? dy[p * g.OutputPlaneSize + o] / w : dy[p * g.OutputPlaneSize + o];
+                int w = Select(plane, taps[..n], winners, out _, out bool shared);
+                double share = shared ? dy[p * g.OutputPlaneSize + o] / w : dy[p * g.OutputPlaneSize + o];
                 for (int i = 0; i < w; i++) dplane[winners[i]] += share; // += : overlapping windows accumulate
             }
         }
@@ -136,35 +119,44 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
 
     /// <summary>
     /// The positions of one window that receive its gradient under the declared policy and NaN rule, and
-    /// the recorded index (the forward's argmax). Returns how many receive it.
+    /// the recorded index (the forward's argmax). Returns how many receive it (0 under
+    /// <see cref="NanRule.PropagateNone"/> when NaN wins); <paramref name="shared"/>: they share it equally.
     /// </summary>
-    internal int Select(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, Span<int> winners, out int recorded)
+    internal int Select(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, Span<int> winners, out int recorded, out bool shared)
     {
         int ties = Maxima(plane, taps, NanRule, winners);
-        if (ties == 1 || double.IsNaN(plane[winners[0]]))
+        shared = false;
+        if (double.IsNaN(plane[winners[0]]))
         {
-            // One maximum, or NaNs: under Propagate the last NaN wins whatever the tie policy (NaN never
-            // equals NaN, so NaNs are not ties); under Ignore an all-NaN window records its first element.
-            recorded = NanRule == NanRule.Propagate && double.IsNaN(plane[winners[ties - 1]]) ? winners[ties - 1] : winners[0];
-            winners[0] = recorded;
-            return 1;
+            // NaN wins (or, under Ignore, a window of NaNs records its first element). NaN never equals NaN, so
+            // NaNs are not ties: the NaN rule alone says which receives; where none or several do, the index is
+            // PyTorch's, the last NaN.
+            recorded = NanRule is NanRule.Ignore or NanRule.PropagateFirst ? winners[0] : winners[ties - 1];
+            switch (NanRule)
+            {
+                case NanRule.PropagateFirst: return 1;
+                case NanRule.PropagateSplit: shared = ties > 1; return ties;
+                case NanRule.PropagateNone: return 0;
+                default: winners[0] = recorded; return 1;
+            }
         }
+        if (ties == 1) { recorded = winners[0]; return 1; }
         switch (TiePolicy)
         {
             case TiePolicy.First: recorded = winners[0]; return 1;
             case TiePolicy.Last: recorded = winners[0] = winners[ties - 1]; return 1;
-            default: recorded = winners[0]; return ties;
+            default: recorded = winners[0]; shared = TiePolicy == TiePolicy.Split; return ties;
         }
     }
 
     /// <summary>
-    /// All maxima of a window in scan order: every tie (by ==, so -0.0 ties +0.0), or under
-    /// <see cref="NanRule.Propagate"/> every NaN, or for a window with nothing comparable its first tap.
+    /// All maxima of a window in scan order: every tie (by ==, so -0.0 ties +0.0), or where NaN wins (every rule
+    /// but <see cref="NanRule.Ignore"/>) every NaN, or for a window with nothing comparable its first tap.
     /// </summary>
     internal static int Maxima(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, NanRule nanRule, Span<int> maxima)
     {
         int n = 0;
-        if (nanRule == NanRule.Propagate)
+        if (nanRule.NanWins())
         {
             foreach (int t in taps) if (double.IsNaN(plane[t])) maxima[n++] = t;
             if (n > 0) return n;
@@ -183,6 +175,39 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Situation> Situations { get; } = [MaxPoolConventions.Ties, MaxPoolConventions.Nan];
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, string> Choices => new Dictionary<string, string>
+    {
+        [MaxPoolConventions.Ties.Key] = PoolingRuleNames.Name(TiePolicy), [MaxPoolConventions.Nan.Key] = PoolingRuleNames.Name(NanRule),
+    };
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> SituationsAt(NamedTensors inputs) => MaxPoolConventions.SituationsAt(this, inputs);
+
+    /// <inheritdoc/>
+    public IOp WithConventions(IReadOnlyDictionary<string, string> choices) => MaxPoolConventions.WithConventions(this, choices);
+
+    /// <inheritdoc/>
+    public ConventionJudgement Judge(NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required) =>
+        MaxPoolConventions.Judge(this, inputs, gradOutput, answer, compare, required);
+
+    /// <summary>
+    /// The output is a selection (magnitude 0: exact); an input's gradient sums the gradients of the windows it is a
+    /// maximum of, under either NaN rule (so that any valid routing is measured against the same magnitudes).
+    /// </summary>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
+    {
+        var abs = Tensor.Create(gradOutput.Shape, j => Math.Abs(gradOutput.At(j)));
+        var wins = WithRules(TiePolicy.All, NanRule.Propagate).Backward(inputs, abs)["input"];
+        var loses = WithRules(TiePolicy.All, NanRule.Ignore).Backward(inputs, abs)["input"];
+        var x = inputs["input"];
+        return new OpResult(Tensor.Create(Windows.Begin(x).OutputShape, _ => 0.0),
+            NamedTensors.Input(Tensor.Create(x.Shape, i => Math.Max(wins.At(i), loses.At(i)))));
+    }
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)

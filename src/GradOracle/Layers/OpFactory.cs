@@ -17,6 +17,14 @@ public static partial class OpFactory
         "batch_norm", "flatten",
     ];
 
+    /// <summary>Every op name the factory knows, the spatial ranks spelled out (max_pool1d, max_pool2d, ...).</summary>
+    public static IReadOnlyList<string> Names { get; } =
+        Known.SelectMany(o => o.Contains("{r}") ? new[] { 1, 2, 3 }.Select(r => o.Replace("{r}", r.ToString())) : [o]).ToList();
+
+    /// <summary>Every situation where an op's gradient is a set (<see cref="Checking.Situation"/>), as an implementation declares them.</summary>
+    public static IReadOnlyList<Checking.Situation> Situations { get; } =
+        [MaxPoolConventions.Ties, MaxPoolConventions.Nan, ActivationConventions.ReluAtZero, ActivationConventions.LeakyAtZero];
+
     [GeneratedRegex(@"^(max_pool|avg_pool|adaptive_max_pool|adaptive_avg_pool|global_max_pool|global_avg_pool|stochastic_pool|conv)([123])d$")]
     private static partial Regex Spatial();
 
@@ -99,9 +107,19 @@ public static partial class OpFactory
         var v => throw new ParameterException(key, OpAttributes.Format(v), $"must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}"),
     };
 
-    private static TiePolicy Tie(OpAttributes attrs) => Enum(attrs, "tie_policy", TiePolicy.First);
+    private static TiePolicy Tie(OpAttributes attrs) => Get(attrs, "tie_policy") switch
+    {
+        null => TiePolicy.First,
+        string s => PoolingRuleNames.ParseTie(s),
+        var v => throw new ParameterException("tie_policy", OpAttributes.Format(v), $"must be one of {string.Join(", ", PoolingRuleNames.TiePolicies)}"),
+    };
 
-    private static NanRule Nan(OpAttributes attrs) => Enum(attrs, "nan_rule", NanRule.Propagate);
+    private static NanRule Nan(OpAttributes attrs) => Get(attrs, "nan_rule") switch
+    {
+        null => NanRule.Propagate,
+        string s => PoolingRuleNames.ParseNan(s),
+        var v => throw new ParameterException("nan_rule", OpAttributes.Format(v), $"must be one of {string.Join(", ", PoolingRuleNames.NanRules)}"),
+    };
 
     private static ConvPadding Padding(OpAttributes attrs) => Get(attrs, "padding") switch
     {

@@ -18,6 +18,9 @@ public abstract class PoolingWindows
     /// <summary>The window attributes by PyTorch's names (dilation only where the layer has one).</summary>
     public abstract OpAttributes Attrs { get; }
 
+    /// <summary>PyTorch's output size of these windows at a spatial input size, as formulas with the values filled in.</summary>
+    public abstract string SizeRule(ReadOnlySpan<int> inputSize);
+
     /// <summary>Whether this is global pooling (adaptive to output size 1 on every axis).</summary>
     public virtual bool IsGlobal => false;
 
@@ -134,6 +137,14 @@ public abstract class PoolingWindows
 
         public bool HasDilation { get; init; } = true;
 
+        public override string SizeRule(ReadOnlySpan<int> inputSize)
+        {
+            var parts = new List<string>();
+            for (int i = 0; i < Rank; i++)
+                parts.Add($"dimension {i + 2}: {AxisWindows.SizeFormula(inputSize[i], kernel[i], stride[i], padding[i], padding[i], dilation[i], ceil)}");
+            return "floor((in + 2·padding - dilation·(kernel_size - 1) - 1) / stride) + 1" + (ceil ? " rounded up (ceil_mode)" : "") + " per spatial dimension: " + string.Join("; ", parts);
+        }
+
         public override OpAttributes Attrs => new(("kernel_size", kernel), ("stride", stride), ("padding", padding),
             ("dilation", HasDilation ? dilation : null), ("ceil_mode", ceil));
     }
@@ -143,6 +154,9 @@ public abstract class PoolingWindows
         public override WindowGeometry For(ReadOnlySpan<int> inputSize) => WindowGeometry.Adaptive(inputSize, outputSize);
 
         public override bool IsGlobal => global;
+
+        public override string SizeRule(ReadOnlySpan<int> inputSize) =>
+            global ? "global pooling gives one value per plane: output size 1 in every spatial dimension" : $"adaptive pooling's output size is output_size = [{string.Join(", ", outputSize)}]";
 
         public override OpAttributes Attrs => global ? OpAttributes.None : new(("output_size", outputSize));
     }

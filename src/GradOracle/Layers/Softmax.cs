@@ -27,7 +27,7 @@ internal readonly record struct AxisLayout(int Outer, int Length, int Inner)
 /// dx = y ⊙ (dy - Σ dy⊙y), the full Jacobian, not only its diagonal; log_softmax dx = dy - softmax ⊙ Σ dy.
 /// Each row of the gradient sums to zero along the axis.
 /// </summary>
-public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IHasJacobianStructure, IHasMagnitudes
 {
     /// <summary>The dimension normalised over (negative counts from the end).</summary>
     public int Dim { get; } = dim;
@@ -98,6 +98,44 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IH
         return NamedTensors.Input(Tensor.Wrap(x.Shape, dx));
     }
 
+    /// <summary>
+    /// What each element sums. The forward's exponentials carry the rounding of x - max: y·(1 + |x| + |max|) for
+    /// softmax, |x| + |max| + |log Σ| for log_softmax. The backward's dx = y·(dy - Σ y·dy) has y·(|dy| + Σ y·|dy|)
+    /// (log_softmax: |dy| + p·Σ|dy|), plus the forward's rounding of y times |dy - Σ y·dy|.
+    /// </summary>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        var a = AxisLayout.Of(x.Shape, Dim);
+        var p = Probabilities(x, a, log: false);
+        var y = new double[x.Count];
+        var dx = new double[x.Count];
+        for (int o = 0; o < a.Outer; o++)
+            for (int i = 0; i < a.Inner; i++)
+            {
+                double max = double.NegativeInfinity, sum = 0, weighted = 0, plain = 0, dot = 0;
+                for (int k = 0; k < a.Length; k++) max = Math.Max(max, x.At(a.At(o, k, i)));
+                for (int k = 0; k < a.Length; k++)
+                {
+                    int at = a.At(o, k, i);
+                    sum += Math.Exp(x.At(at) - max);
+                    weighted += p[at] * Math.Abs(gradOutput.At(at));
+                    plain += Math.Abs(gradOutput.At(at));
+                    dot += p[at] * gradOutput.At(at);
+                }
+                for (int k = 0; k < a.Length; k++)
+                {
+                    int at = a.At(o, k, i);
+                    double spread = 1 + Math.Abs(x.At(at)) + Math.Abs(max); // rounding of the exponent, relative to p
+                    y[at] = Log ? Math.Abs(x.At(at)) + Math.Abs(max) + Math.Abs(Math.Log(sum)) : p[at] * spread;
+                    dx[at] = Log
+                        ? Math.Abs(gradOutput.At(at)) + p[at] * plain * spread
+                        : p[at] * (Math.Abs(gradOutput.At(at)) + weighted) * spread + p[at] * spread * Math.Abs(gradOutput.At(at) - dot);
+                }
+            }
+        return new OpResult(Tensor.Wrap(x.Shape, y), NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
+    }
+
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape)
     {
@@ -107,7 +145,7 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IH
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, Dim), gradients["input"], gradOutput, "softmax axis");
+        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, Dim), gradients["input"], MagnitudesOf(inputs, gradOutput).Grads["input"], "softmax axis");
 }
 
 /// <summary>How a loss reduces over its elements.</summary>
@@ -127,7 +165,7 @@ public enum Reduction
 /// default) divides by the number of elements N × spatial; sum does not; none keeps one loss each.
 /// Backward: (softmax - onehot(target)) times the upstream gradient (divided by the count for mean).
 /// </summary>
-public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IHasInvariants
+public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IHasInvariants, IHasMagnitudes
 {
     /// <summary>The reduction.</summary>
     public Reduction Reduction { get; } = reduction;
@@ -202,7 +240,44 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
         return NamedTensors.Input(Tensor.Wrap(x.Shape, dx));
     }
 
+    /// <summary>
+    /// What each element sums: a loss is log Σ exp(x - max) + max - x[target], with |x[target]| + |max| + |log Σ| (summed
+    /// over the elements a reduction adds); dx = g·(p - onehot) has g·(p·(1 + |x| + |max|) + onehot), g the upstream
+    /// gradient per element (divided by the count for mean).
+    /// </summary>
+    public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
+    {
+        var x = inputs["input"];
+        var (a, target, outShape) = Prepare(inputs);
+        var p = Softmax.Probabilities(x, a, log: false);
+        var losses = new double[target.Length];
+        var dx = new double[x.Count];
+        for (int o = 0; o < a.Outer; o++)
+            for (int i = 0; i < a.Inner; i++)
+            {
+                int j = o * a.Inner + i;
+                double max = double.NegativeInfinity, sum = 0;
+                for (int k = 0; k < a.Length; k++) max = Math.Max(max, x.At(a.At(o, k, i)));
+                for (int k = 0; k < a.Length; k++) sum += Math.Exp(x.At(a.At(o, k, i)) - max);
+                losses[j] = Math.Abs(x.At(a.At(o, target[j], i))) + Math.Abs(max) + Math.Abs(Math.Log(sum));
+                double g = Math.Abs(Reduction switch
+                {
+                    Reduction.None => gradOutput.At(j),
+                    Reduction.Sum => gradOutput.At(0),
+                    _ => gradOutput.At(0) / target.Length,
+                });
+                for (int k = 0; k < a.Length; k++)
+                {
+                    int at = a.At(o, k, i);
+                    dx[at] = g * (p[at] * (1 + Math.Abs(x.At(at)) + Math.Abs(max)) + (k == target[j] ? 1 : 0));
+                }
+            }
+        var output = Reduction == Reduction.None ? Tensor.Wrap(outShape, losses)
+            : Tensor.Wrap(outShape, [Reduction == Reduction.Sum ? losses.Sum() : losses.Sum() / losses.Length]);
+        return new OpResult(output, NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
+    }
+
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, 1), gradients["input"], gradOutput, "class axis");
+        LayerInvariants.RowsSumToZero(inputs["input"], AxisLayout.Of(inputs["input"].Shape, 1), gradients["input"], MagnitudesOf(inputs, gradOutput).Grads["input"], "class axis");
 }

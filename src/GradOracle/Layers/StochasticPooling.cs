@@ -13,7 +13,7 @@ namespace GradOracle.Layers;
 /// windows. Evaluation: sum(a^2)/sum(a) (0 when the sum is &lt;= 0), whose derivative is
 /// 2a_j/S - sum(a^2)/S^2. Inputs must be non-negative (they normally follow a ReLU).
 /// </summary>
-public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure
+public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure, IExplainsOutputShape
 {
     private StochasticPool(PoolingWindows windows, bool training)
     {
@@ -27,6 +27,9 @@ public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure
 
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
+
+    /// <inheritdoc/>
+    public string OutputShapeRule(NamedTensors inputs) => $"(N, C, *output size), {Windows.SizeRule(inputs["input"].Shape.Slice(2))}";
 
     /// <summary>Training (sampling) or evaluation (probability-weighted average) forward.</summary>
     public bool Training { get; }

@@ -27,9 +27,13 @@ public static class Messages
         return sb.Append('}').ToString();
     }
 
-    /// <summary>A hello reply.</summary>
-    public static string HelloReply(long id, string name, string dtype, IEnumerable<string> ops) =>
-        $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]}}";
+    /// <summary>A hello reply, with the conventions the implementation declares (situation key to choice) when there are any.</summary>
+    public static string HelloReply(long id, string name, string dtype, IEnumerable<string> ops, IReadOnlyDictionary<string, string>? conventions = null)
+    {
+        var declared = conventions is { Count: > 0 }
+            ? $", \"conventions\": {{{string.Join(", ", conventions.Select(c => $"{CaseJson.String(c.Key)}: {CaseJson.String(c.Value)}"))}}}" : "";
+        return $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]{declared}}}";
+    }
 
     /// <summary>A run reply with output and (when asked) gradients.</summary>
     public static string RunReply(long id, Tensor output, NamedTensors? grads)
@@ -43,8 +47,9 @@ public static class Messages
     /// <summary>An error reply.</summary>
     public static string ErrorReply(long? id, string message) => $"{{\"id\": {(id is null ? "null" : id.ToString())}, \"error\": {CaseJson.String(message)}}}";
 
-    /// <summary>An "unsupported" reply.</summary>
-    public static string UnsupportedReply(long id) => $"{{\"id\": {id}, \"unsupported\": true}}";
+    /// <summary>An "unsupported" reply, with the reason when there is one.</summary>
+    public static string UnsupportedReply(long id, string? reason = null) =>
+        reason is null ? $"{{\"id\": {id}, \"unsupported\": true}}" : $"{{\"id\": {id}, \"unsupported\": true, \"reason\": {CaseJson.String(reason)}}}";
 
     /// <summary>Parses a request line (as `gradoracle serve` reads it).</summary>
     public static Request ParseRequest(string line)
@@ -72,18 +77,39 @@ public static class Messages
         var root = doc.RootElement;
         long id = Id(root);
         if (root.TryGetProperty("error", out var err)) return new ErrorResponse(id, err.ValueKind == JsonValueKind.String ? err.GetString()! : err.GetRawText());
-        if (root.TryGetProperty("unsupported", out var u) && u.ValueKind == JsonValueKind.True) return new UnsupportedResponse(id);
+        if (root.TryGetProperty("unsupported", out var u) && u.ValueKind is JsonValueKind.True or JsonValueKind.String)
+            return new UnsupportedResponse(id)
+            {
+                Reason = u.ValueKind == JsonValueKind.String ? u.GetString()
+                    : root.TryGetProperty("reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : null,
+            };
         if (root.TryGetProperty("protocol", out var p))
         {
             var ops = root.TryGetProperty("ops", out var o) && o.ValueKind == JsonValueKind.Array
                 ? o.EnumerateArray().Select(x => x.GetString() ?? "").ToArray()
                 : throw new CaseFormatException("ops", "a hello reply lists its ops");
             string S(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new CaseFormatException(name, "expected a string");
-            return new HelloResponse(id, p.GetInt32(), S("name"), S("dtype"), ops);
+            return new HelloResponse(id, p.GetInt32(), S("name"), S("dtype"), ops) { Conventions = Conventions(root) };
         }
         var output = CaseJson.ReadTensor(CaseJson.Required(root, "output", "$"), "output");
         var grads = root.TryGetProperty("grads", out var gr) && gr.ValueKind != JsonValueKind.Null ? Named(gr, "grads") : null;
         return new RunResponse(id, output, grads);
+    }
+
+    /// <summary>A hello's "conventions": situation key to choice, numbers in their JSON text; empty when absent.</summary>
+    private static IReadOnlyDictionary<string, string> Conventions(JsonElement root)
+    {
+        var result = new Dictionary<string, string>();
+        if (!root.TryGetProperty("conventions", out var c) || c.ValueKind == JsonValueKind.Null) return result;
+        if (c.ValueKind != JsonValueKind.Object) throw new CaseFormatException("conventions", "expected an object of situation: choice");
+        foreach (var p in c.EnumerateObject())
+            result[p.Name] = p.Value.ValueKind switch
+            {
+                JsonValueKind.String => p.Value.GetString()!,
+                JsonValueKind.Number => p.Value.GetRawText(),
+                _ => throw new CaseFormatException($"conventions.{p.Name}", "expected a string or a number"),
+            };
+        return result;
     }
 
     private static JsonDocument Parse(string line)
@@ -115,7 +141,11 @@ public sealed record RunRequest(long Id, string Op, OpAttributes Attrs, NamedTen
 public abstract record Response(long Id);
 
 /// <summary>The handshake's reply: who answers, in which precision, which ops.</summary>
-public sealed record HelloResponse(long Id, int Protocol, string Name, string Dtype, IReadOnlyList<string> Ops) : Response(Id);
+public sealed record HelloResponse(long Id, int Protocol, string Name, string Dtype, IReadOnlyList<string> Ops) : Response(Id)
+{
+    /// <summary>What the implementation declares it does where a gradient is a set (situation key to choice, as sent); empty: nothing declared.</summary>
+    public IReadOnlyDictionary<string, string> Conventions { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>Output and gradients.</summary>
 public sealed record RunResponse(long Id, Tensor Output, NamedTensors? Grads) : Response(Id);
@@ -124,4 +154,8 @@ public sealed record RunResponse(long Id, Tensor Output, NamedTensors? Grads) : 
 public sealed record ErrorResponse(long Id, string Message) : Response(Id);
 
 /// <summary>The implementation does not support this op or configuration.</summary>
-public sealed record UnsupportedResponse(long Id) : Response(Id);
+public sealed record UnsupportedResponse(long Id) : Response(Id)
+{
+    /// <summary>Why, when the implementation says.</summary>
+    public string? Reason { get; init; }
+}

@@ -10,8 +10,16 @@ namespace GradOracle.Protocol;
 public static class Server
 {
     /// <summary>Every op name the oracle answers.</summary>
-    public static IReadOnlyList<string> Ops { get; } =
-        OpFactory.Known.SelectMany(o => o.Contains("{r}") ? new[] { 1, 2, 3 }.Select(r => o.Replace("{r}", r.ToString())) : [o]).ToList();
+    public static IReadOnlyList<string> Ops => OpFactory.Names;
+
+    /// <summary>
+    /// What the server declares where a gradient is a set: max pooling follows each request's tie_policy and nan_rule,
+    /// relu and leaky_relu take PyTorch's slope at 0.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
+    {
+        ["tie_policy"] = "attribute", ["nan_rule"] = "attribute", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
+    };
 
     /// <summary>Answers one request line.</summary>
     public static string Answer(string line)
@@ -23,7 +31,7 @@ public static class Server
         {
             case HelloRequest h:
                 return h.Protocol == Messages.Version
-                    ? Messages.HelloReply(h.Id, "gradoracle-serve", "float64", Ops)
+                    ? Messages.HelloReply(h.Id, "gradoracle-serve", "float64", Ops, Conventions)
                     : Messages.ErrorReply(h.Id, $"protocol {h.Protocol} is not supported; this server speaks {Messages.Version}");
             case RunRequest r:
                 try

@@ -9,7 +9,7 @@ internal static class Context
 {
     public static string Describe(WorkItem item, Evaluation ev, string key, int index, double expected, double actual)
     {
-        var shape = key == "output" ? ev.Expected!.Shape : ev.ExpectedGrads![key["grads.".Length..]].Shape;
+        var shape = ev.ExpectedAt(key).Shape;
         var coords = shape.Coordinates(index);
         var text = $"{key}[{string.Join(", ", coords)}]: expected {Tensor.FormatNumber(expected)}, got {Tensor.FormatNumber(actual)}";
         var windows = WindowsOf(item.Oracle);

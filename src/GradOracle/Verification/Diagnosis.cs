@@ -5,67 +5,178 @@ using GradOracle.Tensors;
 namespace GradOracle.Verification;
 
 /// <summary>
-/// Names the likely bug behind a failing case by testing hypotheses: the oracle computes what each known
-/// bug would produce for the same inputs (a mean-pool gradient copied, a tie other than declared, windows
-/// overwriting, an off-by-one in stride or padding, an unrotated kernel, a batch-size division, missing
-/// mean terms, a diagonal-only softmax, a flipped sign, channels-last data) and reports those that match
-/// the implementation's answer.
+/// Names the likely bug behind a failing case by testing hypotheses: the oracle computes what each known bug
+/// would answer for the same inputs (a mean-pool gradient copied, windows overwriting, an off-by-one in stride or
+/// padding, an unrotated kernel, a batch-size division, missing mean terms, a diagonal-only softmax, a flipped
+/// sign, channels-last data) and a bug is named only when its answer reproduces the implementation's, every
+/// tensor of it, and differs from the right one (so that the case could tell them apart). A bug of one tensor
+/// leaves the others right; bugs of several tensors are named together when between them they reproduce the
+/// whole answer. When none does, it says so.
 /// </summary>
 public static class Diagnosis
 {
-    private sealed record Hypothesis(string Message, string Tensor, Func<Tensor?> Predict);
+    /// <summary>A bug that changes the whole answer (a wrong attribute: every tensor follows it).</summary>
+    private sealed record Whole(string Message, Func<OpResult?> Predict);
+
+    /// <summary>A bug confined to one tensor.</summary>
+    private sealed record InTensor(string Tensor, string Message, Func<Tensor?> Predict)
+    {
+        /// <summary>A pattern of any tensor (a sign, a factor), named only where no specific bug is.</summary>
+        public bool Generic { get; init; }
+    }
+
+    /// <summary>What no hypothesis explains.</summary>
+    public const string Unexplained = "no known bug reproduces this answer";
 
     internal static List<string> Explain(WorkItem item, Evaluation ev)
     {
         var found = new List<string>();
-        if (ev.Actual is null) return found;
+        if (ev.Actual is null || ev.Expected is null) return found;
         var op = item.Oracle;
-        var inputs = ev.Inputs;
-        var dy = ev.GradOutput;
-        var x = inputs["input"];
-        Tensor? Grad(string name) => ev.ActualGrads is not null && ev.ActualGrads.Contains(name) ? ev.ActualGrads[name] : null;
-        bool outputOk = Variants.Same(ev.Expected, ev.Actual, ev.Dtype);
+        var expected = ev.Expected;
+        var actual = ev.Actual;
+        var differing = expected.Keys.Where(k => !Variants.Same(expected[k], actual[k], ev.Dtype)).ToList();
+        if (differing.Count == 0) return found;
 
-        foreach (var h in Hypotheses(op, inputs, dy, ev))
-        {
-            Tensor? predicted;
-            try { predicted = h.Predict(); }
-            catch (ParameterException) { continue; }
-            var actual = h.Tensor == "output" ? ev.Actual : Grad(h.Tensor["grads.".Length..]);
-            var expected = h.Tensor == "output" ? ev.Expected : ev.ExpectedGrads![h.Tensor["grads.".Length..]];
-            if (predicted is null || Variants.Same(predicted, expected, "float64")) continue; // indistinguishable from right here
-            if (Variants.Same(predicted, actual, ev.Dtype)) found.Add($"{h.Tensor}: {h.Message}");
-        }
+        foreach (var h in WholeAnswer(op, ev))
+            if (Safe(h.Predict) is { } predicted && !Matches(predicted, expected, "float64") && Matches(predicted, actual, ev.Dtype))
+                found.Add(h.Message);
+        if (found.Count > 0) return found;
 
-        // Scale and sign, for any tensor, when no specific bug explains it.
-        foreach (var (key, (expected, actual)) in ev.Tensors)
+        // Bugs of single tensors: each must reproduce its tensor and tell it apart from the right one.
+        var byTensor = new Dictionary<string, List<string>>();
+        foreach (var h in InOneTensor(op, ev).Concat(ScaleAndSign(differing, expected, actual, ev.Dtype)))
         {
-            if (!ev.Diffs.Any(d => d.Tensor == key) || found.Any(f => f.StartsWith(key + ":", StringComparison.Ordinal)) || actual.Shape != expected.Shape) continue;
-            if (Variants.Same(Variants.Scale(expected, -1), actual, ev.Dtype)) { found.Add($"{key}: sign flipped (actual = -expected everywhere)"); continue; }
-            if (Ratio(expected, actual) is { } r && Math.Abs(r - 1) > 1e-6)
-                found.Add(r > 1
-                    ? $"{key}: {Tensor.FormatNumber(Math.Round(r, 6))}x too large everywhere"
-                    : $"{key}: divided by {Tensor.FormatNumber(Math.Round(1 / r, 6))} everywhere (a batch size or count: a mean baked into a layer whose loss is a sum?)");
+            if (!differing.Contains(h.Tensor)) continue;
+            if (Safe(h.Predict) is not { } t || Variants.Same(t, expected[h.Tensor], "float64") || !Variants.Same(t, actual[h.Tensor], ev.Dtype)) continue;
+            if (!byTensor.TryGetValue(h.Tensor, out var list)) byTensor[h.Tensor] = list = [];
+            if (list.Count == 0 || !h.Generic) list.Add($"{h.Tensor}: {h.Message}");
         }
-        if (!outputOk && x.Shape.Rank > 2 && Safe(() => op.Forward(inputs.With("input", Variants.ReadAsChannelsLast(x)))) is { } channelsLast
-            && Variants.Same(Variants.WriteAsChannelsLast(channelsLast), ev.Actual, ev.Dtype))
-            found.Add("output: the input was read as channels-last (N, *spatial, C) and the output written channels-last: the data must be channels-first (N, C, *spatial)");
-        if (op is IHasInvariants inv && ev.ActualGrads is not null)
+        var unexplained = differing.Where(k => !byTensor.ContainsKey(k)).ToList();
+        foreach (var (key, messages) in byTensor)
+            found.AddRange(unexplained.Count == 0 ? messages
+                : messages.Select(m => $"{m} (this reproduces {key} only; {string.Join(", ", unexplained)} differ{(unexplained.Count == 1 ? "s" : "")} for another reason)"));
+
+        if (op is IHasInvariants inv && op is not IHasConventions { Situations.Count: > 0 } && shapesMatch(actual, expected))
         {
-            try
-            {
-                var report = inv.CheckInvariants(inputs, dy, ev.ActualGrads);
-                found.AddRange(report.Violations.Select(v => $"invariant broken: {v}"));
-            }
+            try { found.AddRange(inv.CheckInvariants(ev.Inputs, ev.GradOutput, actual.Grads).Violations.Select(v => $"invariant broken: {v}")); }
             catch (ParameterException) { }
         }
+        if (found.Count == 0 || unexplained.Count > 0 && byTensor.Count == 0) found.Insert(0, Unexplained);
         return found;
+
+        static bool shapesMatch(OpResult a, OpResult e) => e.Keys.All(k => a[k] is { } t && t.Shape == e[k]!.Shape);
     }
 
-    private static Tensor? Safe(Func<Tensor> f)
+    private static bool Matches(OpResult predicted, OpResult answer, string dtype) =>
+        predicted.Keys.All(k => answer[k] is { } t && Variants.Same(predicted[k], t, dtype));
+
+    private static T? Safe<T>(Func<T?> f) where T : class
     {
         try { return f(); }
         catch (ParameterException) { return null; }
+    }
+
+    /// <summary>Hypotheses that change every tensor: another attribute, data read channels-last.</summary>
+    private static IEnumerable<Whole> WholeAnswer(IOp op, Evaluation ev)
+    {
+        var inputs = ev.Inputs;
+        var dy = ev.GradOutput;
+        var x = inputs["input"];
+        if (op is AvgPool a && a.Attrs.Contains("kernel_size"))
+            yield return new($"output: divisor {(a.CountIncludePad ? "excludes" : "counts")} the padding: count_include_pad={(!a.CountIncludePad ? "True" : "False")} semantics where {(a.CountIncludePad ? "True" : "False")} was asked",
+                () => Variants.With(a, inputs, "count_include_pad", !a.CountIncludePad) is { } v ? OpResult.Of(v, inputs, dy) : null);
+        // Off-by-one in stride or padding, for anything with windows.
+        if (op.Attrs.Contains("stride") && op.Attrs.Contains("kernel_size") || op is Convolution)
+            foreach (var (key, delta) in new[] { ("padding", 1), ("padding", -1), ("stride", 1), ("stride", -1) })
+            {
+                if (!op.Attrs.Contains(key) || op.Attrs[key] is not int[] v) continue;
+                var changed = v.Select(e => e + delta).ToArray();
+                if (changed.Any(e => e < (key == "stride" ? 1 : 0))) continue;
+                yield return new($"output: off-by-one in {key}: the output and gradients match {key}={OpAttributes.Format(changed)}, not {OpAttributes.Format(v)}",
+                    () => Variants.With(op, inputs, key, changed) is { } w && w.Forward(inputs).Shape == ev.Actual!.Output.Shape ? OpResult.Of(w, inputs, Reshaped(dy, w, inputs)) : null);
+            }
+        if (x.Shape.Rank > 2 && inputs.Names.Count() == 1 && op.DifferentiableInputs.Count == 1)
+            yield return new("output: the input was read as channels-last (N, *spatial, C) and the output written channels-last: the data must be channels-first (N, C, *spatial)", () =>
+            {
+                var read = inputs.With("input", Variants.ReadAsChannelsLast(x));
+                return new OpResult(Variants.WriteAsChannelsLast(op.Forward(read)),
+                    NamedTensors.Input(Variants.WriteAsChannelsLast(op.Backward(read, Variants.ReadAsChannelsLast(dy))["input"])));
+            });
+    }
+
+    /// <summary>The grad_output this case sent, for a variant whose output has another shape: none (the hypothesis cannot hold).</summary>
+    private static Tensor Reshaped(Tensor dy, IOp variant, NamedTensors inputs) =>
+        variant.Forward(inputs).Shape == dy.Shape ? dy : throw new ParameterException("grad_output", dy.Shape.ToString(), "does not fit the variant");
+
+    /// <summary>Known bugs confined to one tensor.</summary>
+    private static IEnumerable<InTensor> InOneTensor(IOp op, Evaluation ev)
+    {
+        var inputs = ev.Inputs;
+        var dy = ev.GradOutput;
+        var x = inputs["input"];
+        switch (op)
+        {
+            case AvgPool a:
+            {
+                var g = a.Windows.For(x.Shape);
+                var divisors = Enumerable.Range(0, g.OutputPlaneSize).Select(o => a.Divisor(g, o)).ToList();
+                var typical = divisors.GroupBy(d => d).OrderByDescending(d => d.Count()).First().Key;
+                if (a.Attrs.Contains("kernel_size"))
+                    yield return new("grads.input", "mean-pool gradient copied to every window cell instead of divided by the divisor: " +
+                        $"{Tensor.FormatNumber(typical)}x too large (the window holds {Tensor.FormatNumber(typical)} cells)",
+                        () => Variants.With(a, inputs, "divisor_override", 1)?.Backward(inputs, dy)["input"]);
+                else
+                    yield return new("grads.input", "mean-pool gradient copied to every window cell instead of divided", () => Variants.Scale(a.Backward(inputs, dy)["input"], typical));
+                if (g.WindowsOverlap)
+                    yield return new("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => Variants.AvgPoolOverwrite(a, x, dy));
+                break;
+            }
+            case MaxPool m when m.GeometryFor(x.Shape).WindowsOverlap:
+                yield return new("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => Variants.MaxPoolOverwrite(m, x, dy));
+                break;
+            case Convolution c:
+                yield return new("grads.input", "convolution input gradient computed with the kernel not rotated by 180 degrees", () => Variants.ConvolutionUnrotated(c, inputs, dy));
+                yield return new("grads.weight", $"weight gradient divided by the batch size {x.Shape[0]} (a mean-loss convention baked into the layer)",
+                    () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["weight"], 1.0 / x.Shape[0]) : null);
+                if (c.HasBias)
+                {
+                    yield return new("grads.bias", "bias gradient misses the sum over the batch (first sample only)",
+                        () => x.Shape[0] > 1 ? Variants.FirstSampleOnly(c, inputs, dy)["bias"] : null);
+                    yield return new("grads.bias", $"bias gradient divided by the batch size {x.Shape[0]}",
+                        () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["bias"], 1.0 / x.Shape[0]) : null);
+                }
+                break;
+            case Linear l:
+            {
+                int rows = x.Count / Math.Max(1, x.Shape[x.Shape.Rank - 1]);
+                yield return new("grads.weight", $"weight gradient divided by the batch size {rows}",
+                    () => rows > 1 ? Variants.Scale(l.Backward(inputs, dy)["weight"], 1.0 / rows) : null);
+                break;
+            }
+            case BatchNorm { Training: true } bn:
+                yield return new("grads.input", "batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants",
+                    () => Variants.BatchNormWithoutMeanTerms(bn, inputs, dy));
+                break;
+            case Softmax s:
+                yield return new("grads.input", $"{s.Name} backward uses only the Jacobian's diagonal (misses the -y_i·y_j terms)", () => Variants.SoftmaxDiagonal(s, inputs, dy));
+                break;
+        }
+    }
+
+    /// <summary>A flipped sign or a constant factor, for any tensor, when no specific bug explains it.</summary>
+    private static IEnumerable<InTensor> ScaleAndSign(List<string> differing, OpResult expected, OpResult actual, string dtype)
+    {
+        foreach (var key in differing)
+        {
+            if (expected[key] is not { } e || actual[key] is not { } a || a.Shape != e.Shape) continue;
+            yield return new(key, "sign flipped (actual = -expected everywhere)", () => Variants.Scale(e, -1)) { Generic = true };
+            if (Ratio(e, a) is { } r && Math.Abs(r - 1) > 1e-6)
+                yield return new(key, r > 1
+                    ? $"{Tensor.FormatNumber(Math.Round(r, 6))}x too large everywhere"
+                    : $"divided by {Tensor.FormatNumber(Math.Round(1 / r, 6))} everywhere",
+                    () => Variants.Scale(e, r)) { Generic = true };
+        }
     }
 
     /// <summary>A constant actual/expected ratio over the nonzero elements, if there is one.</summary>
@@ -83,81 +194,4 @@ public static class Diagnosis
         }
         return r is > 0 ? r : null;
     }
-
-    private static IEnumerable<Hypothesis> Hypotheses(IOp op, NamedTensors inputs, Tensor dy, Evaluation ev)
-    {
-        var x = inputs["input"];
-        switch (op)
-        {
-            case AvgPool a:
-            {
-                var g = a.Windows.For(x.Shape);
-                var divisors = Enumerable.Range(0, g.OutputPlaneSize).Select(o => a.Divisor(g, o)).ToList();
-                var typical = divisors.GroupBy(d => d).OrderByDescending(d => d.Count()).First().Key;
-                if (a.Attrs.Contains("kernel_size"))
-                {
-                    yield return new("mean-pool gradient copied to every window cell instead of divided by the divisor: " +
-                        $"{Tensor.FormatNumber(typical)}x too large (the window holds {Tensor.FormatNumber(typical)} cells)", "grads.input",
-                        () => Variants.With(a, inputs, "divisor_override", 1)?.Backward(inputs, dy)["input"]);
-                    yield return new($"divisor {(a.CountIncludePad ? "excludes" : "counts")} the padding: count_include_pad={(!a.CountIncludePad ? "True" : "False")} semantics where {(a.CountIncludePad ? "True" : "False")} was asked", "output",
-                        () => Variants.With(a, inputs, "count_include_pad", !a.CountIncludePad)?.Forward(inputs));
-                }
-                else
-                    yield return new("mean-pool gradient copied to every window cell instead of divided", "grads.input",
-                        () => Variants.Scale(a.Backward(inputs, dy)["input"], typical));
-                yield return new("overlapping windows overwrite each other's gradient instead of accumulating", "grads.input", () => Variants.AvgPoolOverwrite(a, x, dy));
-                break;
-            }
-            case MaxPool m:
-                foreach (var t in Enum.GetValues<TiePolicy>().Where(t => t != m.TiePolicy))
-                    yield return new($"max-pool gradient sent to the {Describe(t)} of tied maxima, not the {Describe(m.TiePolicy)} (tie_policy={t.ToString().ToLowerInvariant()} where {m.TiePolicy.ToString().ToLowerInvariant()} was declared)", "grads.input",
-                        () => Variants.WithRules(m, t, m.NanRule).Backward(inputs, dy)["input"]);
-                yield return new("overlapping windows overwrite each other's gradient instead of accumulating", "grads.input", () => Variants.MaxPoolOverwrite(m, x, dy));
-                break;
-            case Convolution c:
-                yield return new("convolution input gradient computed with the kernel not rotated by 180 degrees", "grads.input", () => Variants.ConvolutionUnrotated(c, inputs, dy));
-                yield return new($"weight gradient divided by the batch size {x.Shape[0]} (a mean-loss convention baked into the layer)", "grads.weight",
-                    () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["weight"], 1.0 / x.Shape[0]) : null);
-                if (c.HasBias)
-                {
-                    yield return new("bias gradient misses the sum over the batch (first sample only)", "grads.bias",
-                        () => x.Shape[0] > 1 ? Variants.FirstSampleOnly(c, inputs, dy)["bias"] : null);
-                    yield return new($"bias gradient divided by the batch size {x.Shape[0]}", "grads.bias",
-                        () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["bias"], 1.0 / x.Shape[0]) : null);
-                }
-                break;
-            case Linear l:
-            {
-                int rows = x.Count / Math.Max(1, x.Shape[x.Shape.Rank - 1]);
-                yield return new($"weight gradient divided by the batch size {rows}", "grads.weight",
-                    () => rows > 1 ? Variants.Scale(l.Backward(inputs, dy)["weight"], 1.0 / rows) : null);
-                break;
-            }
-            case BatchNorm { Training: true } bn:
-                yield return new("batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants", "grads.input",
-                    () => Variants.BatchNormWithoutMeanTerms(bn, inputs, dy));
-                break;
-            case Softmax s:
-                yield return new($"{s.Name} backward uses only the Jacobian's diagonal (misses the -y_i·y_j terms)", "grads.input", () => Variants.SoftmaxDiagonal(s, inputs, dy));
-                break;
-        }
-        // Off-by-one in stride or padding, for anything with windows.
-        if (op.Attrs.Contains("stride") && op.Attrs.Contains("kernel_size") || op is Convolution)
-            foreach (var (key, delta) in new[] { ("padding", 1), ("padding", -1), ("stride", 1), ("stride", -1) })
-            {
-                if (!op.Attrs.Contains(key) || op.Attrs[key] is not int[] v) continue;
-                var changed = v.Select(e => e + delta).ToArray();
-                if (changed.Any(e => e < (key == "stride" ? 1 : 0))) continue;
-                yield return new($"off-by-one in {key}: the output matches {key}={OpAttributes.Format(changed)}, not {OpAttributes.Format(v)}", "output",
-                    () => Variants.With(op, inputs, key, changed)?.Forward(inputs));
-            }
-    }
-
-    private static string Describe(TiePolicy t) => t switch
-    {
-        TiePolicy.First => "first",
-        TiePolicy.Last => "last",
-        TiePolicy.Split => "all (in equal shares)",
-        _ => "all (each the full gradient)",
-    };
 }

@@ -1,3 +1,4 @@
+using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
@@ -9,17 +10,29 @@ internal sealed class Evaluation
     public required string Dtype { get; init; }
     public required NamedTensors Inputs { get; init; }
     public required Tensor GradOutput { get; init; }
-    public Tensor? Expected { get; set; }
-    public NamedTensors? ExpectedGrads { get; set; }
-    public Tensor? Actual { get; set; }
-    public NamedTensors? ActualGrads { get; set; }
+    /// <summary>The conventions the case is judged by, and the op that computes its expected values.</summary>
+    public CaseRules? Rules { get; set; }
+    public OpResult? Expected { get; set; }
+    public OpResult? Actual { get; set; }
+    /// <summary>The comparison rule the case was judged by (allowances of the implementation's dtype).</summary>
+    public AnswerComparer? Comparer { get; set; }
     public CaseStatus Status { get; set; }
     public string Summary { get; set; } = "";
     public List<TensorDiff> Diffs { get; } = [];
     public List<string> Diagnosis { get; } = [];
     public List<string> Notes { get; } = [];
+    public List<Convention> Conventions { get; } = [];
+    public List<string> Situations { get; } = [];
     public Dictionary<string, (Tensor Expected, Tensor Actual)> Tensors { get; } = [];
 
+    /// <summary>The expected tensor under a report key ("output", "grads.input").</summary>
+    public Tensor ExpectedAt(string key) => Expected![key] ?? throw new KeyNotFoundException(key);
+
     public CaseResult ToResult(WorkItem item, VerifyOptions o, double seconds) =>
-        Verifier.Result(item, o, Status, Summary, Diffs, Diagnosis, Notes, seconds) with { Tensors = Tensors.Count > 0 ? new Dictionary<string, (Tensor, Tensor)>(Tensors) : null };
+        Verifier.Result(item, o, Status, Summary, Diffs, Diagnosis, Notes, seconds) with
+        {
+            Tensors = Tensors.Count > 0 ? new Dictionary<string, (Tensor, Tensor)>(Tensors) : null,
+            Conventions = [.. Conventions],
+            Situations = [.. Situations],
+        };
 }

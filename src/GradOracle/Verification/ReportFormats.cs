@@ -38,6 +38,7 @@ public static class ReportFormats
             Findings = [.. shards.SelectMany(s => s.Findings).Distinct()],
             Stderr = string.Join("\n", shards.Select(s => s.Stderr).Where(s => s.Length > 0)),
             Restarts = shards.Sum(s => s.Restarts),
+            Errors = [.. shards.SelectMany(s => s.Errors).Distinct()],
         };
     }
 
@@ -82,7 +83,8 @@ public static class ReportFormats
             sb.AppendLine($"  {(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ")}");
             foreach (var w in d.Worst) sb.AppendLine($"    {w}");
         }
-        foreach (var d in c.Diagnosis) sb.AppendLine($"  likely cause: {d}");
+        foreach (var v in c.Conventions) sb.AppendLine($"  {(v.Valid ? "convention" : "outside the valid set")}: {v.Text}");
+        foreach (var d in c.Diagnosis) sb.AppendLine(d == Diagnosis.Unexplained || d.StartsWith("invariant broken", StringComparison.Ordinal) ? $"  {d}" : $"  likely cause: {d}");
         foreach (var n in c.Notes) sb.AppendLine($"  note: {n}");
         sb.AppendLine($"  reproduce: {c.Repro}");
         return sb.ToString().TrimEnd();

@@ -9,7 +9,7 @@ internal static class Variants
 {
     /// <summary>The same max pooling with another tie policy and NaN rule.</summary>
     public static MaxPool WithRules(MaxPool m, TiePolicy tie, NanRule nan) =>
-        (MaxPool)OpFactory.Create(m.Name, m.Attrs.With(("tie_policy", Lower(tie)), ("nan_rule", Lower(nan))).Distinct(), ["input"]);
+        (MaxPool)OpFactory.Create(m.Name, m.Attrs.With(("tie_policy", PoolingRuleNames.Name(tie)), ("nan_rule", PoolingRuleNames.Name(nan))).Distinct(), ["input"]);
 
     /// <summary>The op rebuilt with one attribute replaced, or null when that is not a valid op.</summary>
     public static IOp? With(IOp op, NamedTensors inputs, string key, object value)
@@ -26,8 +26,6 @@ internal static class Variants
         foreach (var a in attrs.Reverse()) if (seen.Add(a.Key)) list.Insert(0, (a.Key, a.Value));
         return new OpAttributes(list.ToArray());
     }
-
-    private static string Lower<T>(T v) where T : Enum => v.ToString().ToLowerInvariant();
 
     /// <summary>Whether two tensors agree to the precision of <paramref name="dtype"/> (loosely: a hypothesis test, not a verdict).</summary>
     public static bool Same(Tensor? a, Tensor? b, string dtype)
@@ -60,8 +58,8 @@ internal static class Variants
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
                 int n = g.Gather(o, taps, kt);
-                int w = m.Select(plane, taps.AsSpan(0, n), winners, out _);
-                for (int i = 0; i < w; i++) dx[p * g.InputPlaneSize + winners[i]] = dy.At(p * g.OutputPlaneSize + o);
+                int w = m.Select(plane, taps.AsSpan(0, n), winners, out _, out bool shared);
+                for (int i = 0; i < w; i++) dx[p * g.InputPlaneSize + winners[i]] = shared ? dy.At(p * g.OutputPlaneSize + o) / w : dy.At(p * g.OutputPlaneSize + o);
             }
         }
         return Tensor.FromArray(x.Shape, dx);
@@ -123,7 +121,7 @@ internal static class Variants
     /// <summary>Batch norm's input gradient without its mean terms: dx̂·invstd only.</summary>
     public static Tensor BatchNormWithoutMeanTerms(BatchNorm bn, NamedTensors inputs, Tensor dy)
     {
-        var (_, invStd) = bn.Statistics(inputs);
+        var (_, invStd, _) = bn.Statistics(inputs);
         var x = inputs["input"];
         int c = x.Shape[1], inner = x.Shape.CountFrom(2);
         return Tensor.Create(x.Shape, i => dy.At(i) * (bn.Affine ? inputs["weight"].At(i / inner % c) : 1) * invStd[i / inner % c]);

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Diagnostics;
 using GradOracle.Cases;
 using GradOracle.Checking;
@@ -10,13 +9,13 @@ namespace GradOracle.Verification;
 
 /// <summary>
 /// `gradoracle verify`: runs an implementation over the reference cases and seeded random cases and judges
-/// every output and gradient against the oracle, with tolerances that fit its dtype; for float64
-/// implementations also its backward against finite differences of its own forward and the invariants on
-/// its gradients; recognises the tie policy and NaN rule it follows.
+/// every output and gradient against the oracle, with tolerances that fit its dtype; where a gradient is a
+/// set (ties, NaN windows, relu at 0), against the set; for float64 implementations also its backward against
+/// finite differences of its own forward and the invariants on its gradients. Each case is judged on its own.
 /// </summary>
 public static class Verifier
 {
-    /// <summary>The cases of a run, in order, before sharding and filtering by the implementation's ops.</summary>
+    /// <summary>The cases of a run, in order, before sharding and filtering by the implementation's ops; a filter that matches nothing is an error.</summary>
     internal static List<WorkItem> Items(VerifyOptions o)
     {
         var items = new List<WorkItem>();
@@ -32,7 +31,12 @@ public static class Verifier
             var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, o.Seed * 7919 + k);
             items.Add(new WorkItem($"random/{o.Seed}/{k++}", "random", c.Op, c.Op.Attrs, c.Inputs, dy));
         }
-        return items.Where(i => o.Filter is null || i.Id.Contains(o.Filter, StringComparison.OrdinalIgnoreCase)).ToList();
+        var chosen = items.Where(i => (o.Filter is null || i.Id.Contains(o.Filter, StringComparison.OrdinalIgnoreCase)) && (o.Only is null || i.Id == o.Only)).ToList();
+        if (chosen.Count == 0 && o.Only is not null)
+            throw new ParameterException("case-id", o.Only, "is no case of this run (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)");
+        if (chosen.Count == 0 && o.Filter is not null)
+            throw new ParameterException("--filter", o.Filter, $"matches none of the run's {items.Count} case ids (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)");
+        return chosen;
     }
 
     /// <summary>The items of one shard: item k belongs to shard (k mod count) + 1.</summary>
@@ -44,45 +48,46 @@ public static class Verifier
     {
         if (o.ShardCount < 1 || o.ShardIndex < 1 || o.ShardIndex > o.ShardCount)
             throw new ParameterException("--shard", $"{o.ShardIndex}/{o.ShardCount}", "must be i/n with 1 <= i <= n");
+        var items = Shard(Items(o), o);
         using var client = new ImplementationClient(o.Command, o.Timeout);
         var hello = client.Start();
+        var declared = DeclaredConventions.Of(hello);
         var supported = hello.Ops.ToHashSet();
-        var items = Shard(Items(o), o);
-        var results = new List<(WorkItem Item, CaseResult Result, Evaluation? Eval)>();
+        var results = new List<CaseResult>();
         for (int i = 0; i < items.Count; i++)
         {
             progress?.Invoke(i, items.Count, items[i].Id);
             var item = items[i];
             if (!supported.Contains(item.Oracle.Name))
             {
-                results.Add((item, Result(item, o, CaseStatus.Skipped, $"{item.Oracle.Name} is not among the implementation's ops", [], [], [], 0), null));
+                results.Add(Result(item, o, CaseStatus.Skipped, $"{item.Oracle.Name} is not among the implementation's ops", [], [], [], 0));
                 continue;
             }
             var sw = Stopwatch.StartNew();
-            var eval = Evaluate(client, item, hello.Dtype, o);
-            results.Add((item, eval.ToResult(item, o, sw.Elapsed.TotalSeconds), eval));
+            var eval = Evaluate(client, item, hello.Dtype, o, declared);
+            results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
         }
         progress?.Invoke(items.Count, items.Count, "");
-        var findings = Policies.Resolve(results, out var resolved);
-        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, $"{o.ShardIndex}/{o.ShardCount}", [.. resolved], [.. findings], client.Stderr, client.Restarts);
+        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, $"{o.ShardIndex}/{o.ShardCount}", [.. results],
+            [.. ConventionSummary.Findings(results, declared, o.Strict)], client.Stderr, client.Restarts)
+        {
+            Errors = [.. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict,
+        };
     }
 
     internal static CaseResult Result(WorkItem item, VerifyOptions o, CaseStatus status, string summary,
         IEnumerable<TensorDiff> diffs, IEnumerable<string> diagnosis, IEnumerable<string> notes, double seconds) =>
         new(item.Id, item.Oracle.Name, item.Oracle.Attributes, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
 
-    /// <summary>Runs one case and compares.</summary>
-    internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o)
+    /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
+    internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared)
     {
         var inputs = DtypeTolerance.Round(item.Inputs, dtype);
         var dy = DtypeTolerance.Round(item.GradOutput, dtype);
-        var ev = new Evaluation { Dtype = dtype, Inputs = inputs, GradOutput = dy };
-        Tensor expectedOut;
-        NamedTensors expectedGrads;
+        var ev = new Evaluation { Dtype = dtype, Inputs = inputs, GradOutput = dy, Rules = CaseRules.For(item.Oracle, declared, o.Strict) };
         try
         {
-            expectedOut = item.Oracle.Forward(inputs);
-            expectedGrads = item.Oracle.Backward(inputs, dy);
+            ev.Expected = OpResult.Of(ev.Rules.Rule, inputs, dy);
         }
         catch (ParameterException e)
         {
@@ -90,8 +95,7 @@ public static class Verifier
             ev.Summary = $"rounding the inputs to {dtype} leaves a case the oracle refuses: {e.Message}";
             return ev;
         }
-        ev.Expected = expectedOut;
-        ev.ExpectedGrads = expectedGrads;
+        if (item.Oracle is IHasConventions h) ev.Situations.AddRange(h.SituationsAt(inputs));
 
         var outcome = client.Run(new RunRequest(0, item.Oracle.Name, item.Attrs, inputs, dy));
         switch (outcome)
@@ -104,13 +108,12 @@ public static class Verifier
                 ev.Status = CaseStatus.Error;
                 ev.Summary = $"the implementation reported an error: {e.Message}";
                 return ev;
-            case Outcome.Answered { Response: UnsupportedResponse }:
+            case Outcome.Answered { Response: UnsupportedResponse u }:
                 ev.Status = CaseStatus.Skipped;
-                ev.Summary = "the implementation answered unsupported";
+                ev.Summary = "the implementation answered unsupported" + (u.Reason is { Length: > 0 } why ? $": {why}" : "");
                 return ev;
             case Outcome.Answered { Response: RunResponse r }:
-                ev.Actual = r.Output;
-                ev.ActualGrads = r.Grads;
+                ev.Actual = new OpResult(r.Output, r.Grads ?? new NamedTensors());
                 break;
             default:
                 ev.Status = CaseStatus.Error;
@@ -118,57 +121,28 @@ public static class Verifier
                 return ev;
         }
 
-        Compare(item, ev, dtype);
+        Comparison.Judge(item, ev);
         Record(item, ev, o);
         if (ev.Status == CaseStatus.Pass && dtype == "float64") SelfConsistency(client, item, ev, o);
-        if (ev.Status == CaseStatus.Fail) ev.Diagnosis.AddRange(Diagnosis.Explain(item, ev));
+        if (ev.Status == CaseStatus.Fail)
+        {
+            ev.Diagnosis.AddRange(Diagnosis.Explain(item, ev));
+            if (PrecisionHint.For(ev) is { } hint) ev.Diagnosis.Add(hint);
+        }
         return ev;
-    }
-
-    private static void Compare(WorkItem item, Evaluation ev, string dtype)
-    {
-        var op = item.Oracle;
-        var actualGrads = ev.ActualGrads;
-        var allow = DtypeTolerance.Allowances(op, ev.Inputs, ev.GradOutput, ev.Expected!, ev.ExpectedGrads!, dtype);
-        var pairs = new List<(string Key, Tensor Expected, Tensor? Actual)> { ("output", ev.Expected!, ev.Actual) };
-        foreach (var name in op.DifferentiableInputs)
-            pairs.Add(($"grads.{name}", ev.ExpectedGrads![name], actualGrads is not null && actualGrads.Contains(name) ? actualGrads[name] : null));
-        foreach (var (key, expected, actual) in pairs)
-        {
-            if (actual is null) { ev.Diffs.Add(new TensorDiff(key, expected.Count, expected.Count, [], $"{key}: missing from the response")); continue; }
-            ev.Tensors[key] = (expected, actual);
-            if (actual.Shape != expected.Shape) { ev.Diffs.Add(new TensorDiff(key, expected.Count, expected.Count, [], $"{key}: shape {actual.Shape}, expected {expected.Shape}")); continue; }
-            var diff = Diff(item, ev, key, expected, actual, Tolerance.ComparesExactly(op) ? null : allow[key], dtype);
-            if (diff is not null) ev.Diffs.Add(diff);
-        }
-        ev.Status = ev.Diffs.Count == 0 ? CaseStatus.Pass : CaseStatus.Fail;
-        ev.Summary = ev.Diffs.Count == 0 ? "matches" : string.Join("; ", ev.Diffs.Select(d => d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} differ"));
-    }
-
-    /// <summary>The elements of <paramref name="actual"/> outside their allowance (bit-exact after rounding when <paramref name="allowance"/> is null).</summary>
-    internal static TensorDiff? Diff(WorkItem item, Evaluation ev, string key, Tensor expected, Tensor actual, double[]? allowance, string dtype)
-    {
-        var bad = new List<int>();
-        for (int i = 0; i < expected.Count; i++)
-        {
-            double e = DtypeTolerance.Round(expected.At(i), dtype), a = DtypeTolerance.Round(actual.At(i), dtype);
-            bool ok = double.IsNaN(e) || double.IsNaN(a) ? double.IsNaN(e) && double.IsNaN(a)
-                : allowance is null || double.IsInfinity(e) || double.IsInfinity(a) ? e == a
-                : Math.Abs(a - e) <= allowance[i];
-            if (!ok) bad.Add(i);
-        }
-        if (bad.Count == 0) return null;
-        var worst = bad.OrderByDescending(i => double.IsNaN(expected.At(i)) != double.IsNaN(actual.At(i)) ? double.PositiveInfinity : Math.Abs(actual.At(i) - expected.At(i)))
-            .Take(5).Select(i => Context.Describe(item, ev, key, i, expected.At(i), actual.At(i))).ToImmutableArray();
-        return new TensorDiff(key, bad.Count, expected.Count, worst, null);
     }
 
     /// <summary>A float64 implementation's backward against finite differences of its own forward, and its gradients against the invariants.</summary>
     private static void SelfConsistency(ImplementationClient client, WorkItem item, Evaluation ev, VerifyOptions o)
     {
-        if (item.Oracle is IHasInvariants h && ev.ActualGrads is { } g)
+        // An answer that follows another valid convention than the rule's was judged against the whole valid set, which
+        // implies the invariants every valid gradient has; the rule's own (one receiver per window, say) would not apply.
+        var rule = ev.Rules!.Rule;
+        bool byRule = ev.Conventions.Count == 0;
+        if (!byRule) ev.Notes.Add("judged against the set of valid gradients, which holds the invariants every valid gradient has");
+        else if (rule is IHasInvariants h)
         {
-            var inv = h.CheckInvariants(ev.Inputs, ev.GradOutput, g);
+            var inv = h.CheckInvariants(ev.Inputs, ev.GradOutput, ev.Actual!.Grads);
             if (!inv.Holds)
             {
                 ev.Status = CaseStatus.Fail;
@@ -180,9 +154,10 @@ public static class Verifier
         if (elements > o.FiniteDifferenceMaxElements || item.Oracle is StochasticPool) return;
         var remote = new RemoteOp(client, item);
         // One process answers one request at a time: no parallel passes, but batches of them pipelined (RemoteOp is
-        // an IBatchedForward); the oracle's structure compresses them.
+        // an IBatchedForward); the oracle's structure compresses them. At a kink the declared rule picks the value only
+        // when the answer follows it; otherwise finite differences bound it and the valid set was judged above.
         GradCheckResult? fd = null;
-        try { fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = item.Oracle, Parallel = false }); }
+        try { fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false }); }
         catch (ParameterException) when (remote.Failure is not null) { /* a pass failed: noted below */ }
         if (remote.Failure is not null || fd is null) { ev.Notes.Add($"finite differences not run: {remote.Failure}"); return; }
         if (fd.Passed) ev.Notes.Add($"backward agrees with finite differences of its own forward ({fd.Checked} elements, {fd.Kinks} kinks)");
@@ -198,11 +173,10 @@ public static class Verifier
     private static void Record(WorkItem item, Evaluation ev, VerifyOptions o)
     {
         if (ev.Actual is null) return;
-        var grads = ev.ActualGrads ?? new NamedTensors();
-        if (o.RecordDir is not null) Recording.Save(o.RecordDir, item, ev.Actual, grads);
+        if (o.RecordDir is not null) Recording.Save(o.RecordDir, item, ev.Actual.Output, ev.Actual.Grads);
         if (o.AgainstDir is not null)
         {
-            var problem = Recording.Compare(o.AgainstDir, item, ev.Actual, grads, ev.Dtype);
+            var problem = Recording.Compare(o.AgainstDir, item, ev.Actual.Output, ev.Actual.Grads, ev.Dtype);
             if (problem is null) ev.Notes.Add("unchanged since the recording");
             else
             {
@@ -211,37 +185,5 @@ public static class Verifier
                 ev.Summary = ev.Summary == "matches" ? "changed since the recording" : ev.Summary + "; changed since the recording";
             }
         }
-    }
-}
-
-/// <summary>
-/// The implementation behind the IOp interface, for the finite-difference checker (with the oracle op's Jacobian
-/// structure); a batch of forward passes goes out pipelined.
-/// </summary>
-internal sealed class RemoteOp(ImplementationClient client, WorkItem item) : IOp, IHasJacobianStructure, IBatchedForward
-{
-    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
-        (item.Oracle as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
-
-    public string? Failure { get; private set; }
-    public string Name => item.Oracle.Name;
-    public OpAttributes Attrs => item.Oracle.Attrs;
-    public IReadOnlyList<string> DifferentiableInputs => item.Oracle.DifferentiableInputs;
-
-    public Tensor Forward(NamedTensors inputs) => Answer(client.Run(Request(inputs, null))).Output;
-
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Answer(client.Run(Request(inputs, gradOutput))).Grads ?? new NamedTensors();
-
-    // The first failure ends the check: the requests after it are not worth a restart each.
-    public IReadOnlyList<Tensor> ForwardAll(IReadOnlyList<NamedTensors> inputs) =>
-        client.RunAll([.. inputs.Select(x => Request(x, null))], stopAtFirstFailure: true).Select(o => Answer(o).Output).ToList();
-
-    private RunRequest Request(NamedTensors inputs, Tensor? dy) => new(0, item.Oracle.Name, item.Attrs, inputs, dy);
-
-    private RunResponse Answer(Outcome outcome)
-    {
-        if (outcome is Outcome.Answered { Response: RunResponse r }) return r;
-        Failure = outcome.ToString();
-        throw new ParameterException("implementation", item.Oracle.Name, $"did not answer: {outcome}");
     }
 }

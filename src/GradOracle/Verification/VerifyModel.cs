@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using GradOracle.Cases;
+using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
@@ -32,8 +33,17 @@ public sealed record VerifyOptions
     public string? RecordDir { get; init; }
     /// <summary>Compare the implementation's answers with those saved here.</summary>
     public string? AgainstDir { get; init; }
-    /// <summary>Only cases whose id contains this text.</summary>
+    /// <summary>Only cases whose id contains this text (a filter that matches nothing is an error).</summary>
     public string? Filter { get; init; }
+
+    /// <summary>Only the case with exactly this id (`explain`).</summary>
+    public string? Only { get; init; }
+
+    /// <summary>
+    /// Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice (or the declared one's
+    /// attribute, for an implementation that honours the attributes) instead of any valid one.
+    /// </summary>
+    public bool Strict { get; init; }
 }
 
 /// <summary>A case's verdict.</summary>
@@ -63,6 +73,12 @@ public sealed record CaseResult(
 {
     /// <summary>Expected and actual tensors for the report's heat maps (not serialised).</summary>
     public IReadOnlyDictionary<string, (Tensor Expected, Tensor Actual)>? Tensors { get; init; }
+
+    /// <summary>Where the case's gradient is a set and the answer differs from PyTorch's choice: which conventions it follows (or breaks).</summary>
+    public ImmutableArray<Convention> Conventions { get; init; } = [];
+
+    /// <summary>The keys of the situations (ties, a NaN window, relu at 0) that arise in this case's inputs.</summary>
+    public ImmutableArray<string> Situations { get; init; } = [];
 }
 
 /// <summary>A whole run.</summary>
@@ -70,11 +86,26 @@ public sealed record VerifyReport(
     string Implementation, string Command, string Dtype, int Seed, string Shard, ImmutableArray<CaseResult> Cases,
     ImmutableArray<string> Findings, string Stderr, int Restarts)
 {
+    /// <summary>What is wrong with the run as a whole, beyond its cases (a hello naming ops GradOracle does not know).</summary>
+    public ImmutableArray<string> Errors { get; init; } = [];
+
+    /// <summary>The conventions the implementation declared (held strictly), by situation key.</summary>
+    public IReadOnlyDictionary<string, string> Declared { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether --strict held every situation to PyTorch's choice.</summary>
+    public bool Strict { get; init; }
+
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
 
-    /// <summary>0 all passed, 1 some failed or errored.</summary>
-    public int ExitCode => Cases.Any(c => c.Status is CaseStatus.Fail or CaseStatus.Error) ? 1 : 0;
+    /// <summary>The run's errors, and "nothing was tested" when no case ran.</summary>
+    public IReadOnlyList<string> Problems =>
+        Cases.All(c => c.Status == CaseStatus.Skipped)
+            ? [.. Errors, $"nothing was tested: {(Cases.Length == 0 ? "no case was run" : $"all {Cases.Length} case(s) were skipped")}"]
+            : Errors;
+
+    /// <summary>0 all passed, 1 some failed or errored, 2 nothing was tested or the run itself is in error.</summary>
+    public int ExitCode => Cases.Any(c => c.Status is CaseStatus.Fail or CaseStatus.Error) ? 1 : Problems.Count > 0 ? 2 : 0;
 }
 
 /// <summary>One case to run: the oracle's op, what is sent, and where it came from.</summary>

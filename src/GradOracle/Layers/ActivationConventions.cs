@@ -1,0 +1,94 @@
+using System.Globalization;
+using GradOracle.Checking;
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// relu's and leaky_relu's gradient at x = 0, where they have no derivative: any slope between the one-sided
+/// ones is valid, [0, 1]·dy for relu and [negative_slope, 1]·dy for leaky_relu (elementwise, so each element
+/// on its own). PyTorch takes the left slope.
+/// </summary>
+internal static class ActivationConventions
+{
+    public static readonly Situation ReluAtZero = new("relu_at_zero", "relu at x = 0", "0", [], Range: (0, 1));
+
+    public static readonly Situation LeakyAtZero = new("leaky_relu_at_zero", "leaky_relu at x = 0", "negative_slope", ["negative_slope", "1"]);
+
+    public static IReadOnlyList<Situation> Of(ActivationKind kind) => kind switch
+    {
+        ActivationKind.Relu => [ReluAtZero],
+        ActivationKind.LeakyRelu => [LeakyAtZero],
+        _ => [],
+    };
+
+    public static IReadOnlyDictionary<string, string> Choices(Activation op) => op.Kind switch
+    {
+        ActivationKind.Relu => new Dictionary<string, string> { [ReluAtZero.Key] = op.SlopeAtZero.ToString("R", CultureInfo.InvariantCulture) },
+        ActivationKind.LeakyRelu => new Dictionary<string, string>
+        {
+            [LeakyAtZero.Key] = op.SlopeAtZero == op.NegativeSlope ? "negative_slope" : op.SlopeAtZero == 1 ? "1" : op.SlopeAtZero.ToString("R", CultureInfo.InvariantCulture),
+        },
+        _ => new Dictionary<string, string>(),
+    };
+
+    public static IReadOnlyList<string> SituationsAt(Activation op, NamedTensors inputs) =>
+        Of(op.Kind).Count > 0 && inputs["input"].Span.IndexOfAny(0.0, -0.0) >= 0 ? [Of(op.Kind)[0].Key] : [];
+
+    public static IOp WithConventions(Activation op, IReadOnlyDictionary<string, string> choices)
+    {
+        var situation = Of(op.Kind).FirstOrDefault();
+        if (situation is null || !choices.TryGetValue(situation.Key, out var choice)) return op;
+        return op.WithSlopeAtZero(Slope(op, choice));
+    }
+
+    private static double Slope(Activation op, string choice) =>
+        choice == "negative_slope" ? op.NegativeSlope : double.Parse(choice, CultureInfo.InvariantCulture);
+
+    public static ConventionJudgement Judge(Activation op, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    {
+        var situation = Of(op.Kind).FirstOrDefault();
+        var x = inputs["input"];
+        if (situation is null || !answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
+            return ConventionJudgement.NotAConventionMatter;
+        var dx = answer.Grads["input"];
+        var expected = op.Backward(inputs, gradOutput)["input"];
+        var zeros = Enumerable.Range(0, x.Count).Where(i => x.At(i) == 0).ToList();
+        // Away from 0 the gradient is determined: a difference there is an ordinary mismatch.
+        if (zeros.Count == 0 || Enumerable.Range(0, x.Count).Any(i => x.At(i) != 0 && !compare.Agrees("grads.input", i, expected.At(i), dx.At(i))))
+            return ConventionJudgement.NotAConventionMatter;
+        double lo = Math.Min(op.NegativeSlope, 1), hi = Math.Max(op.NegativeSlope, 1);
+        double u = DtypeTolerance.UnitRoundoff(compare.Dtype);
+        bool At(int i, double slope) => Math.Abs(DtypeTolerance.Round(dx.At(i), compare.Dtype) - slope * gradOutput.At(i)) <= 4 * u * Math.Abs(gradOutput.At(i));
+        string Where(int i) => $"input[{string.Join(", ", x.Shape.Coordinates(i))}] = {Tensor.FormatNumber(x.At(i))}";
+        string F(double s) => Tensor.FormatNumber(s);
+
+        foreach (var i in zeros)
+        {
+            double d = DtypeTolerance.Round(dx.At(i), compare.Dtype), g = gradOutput.At(i);
+            bool inside = double.IsFinite(d) && (g == 0 ? At(i, 0) : d / g >= lo - 4 * u && d / g <= hi + 4 * u);
+            if (!inside)
+                return new(false, [], $"{Where(i)}: dx = {Tensor.FormatNumber(d)} lies outside [{F(lo)}, {F(hi)}]·dy = [{F(lo * g)}, {F(hi * g)}], " +
+                                      $"the slopes {op.Name} has on either side of 0");
+        }
+        var decided = zeros.Where(i => gradOutput.At(i) != 0).ToList();
+        double pytorch = op.Kind == ActivationKind.Relu ? 0 : op.NegativeSlope;
+        double[] named = [1, 0.5, pytorch];
+        double? common = decided.Count == 0 ? pytorch : named.Cast<double?>().FirstOrDefault(s => decided.All(i => At(i, s!.Value)))
+            ?? (decided.All(i => At(i, DtypeTolerance.Round(dx.At(decided[0]), compare.Dtype) / gradOutput.At(decided[0]))) ? dx.At(decided[0]) / gradOutput.At(decided[0]) : null);
+        string pytorchText = op.Kind == ActivationKind.Relu ? "0" : $"negative_slope = {F(op.NegativeSlope)}";
+        var conventions = new List<Convention>();
+        if (common is not { } c)
+            conventions.Add(new(situation.Key, "mixed", decided.Count, $"{op.Name} at x = 0: slopes of several values in [{F(lo)}, {F(hi)}], at {decided.Count} element(s) (PyTorch: {pytorchText})"));
+        else if (c != pytorch)
+            conventions.Add(new(situation.Key, op.Kind == ActivationKind.LeakyRelu && c == 1 ? "1" : c.ToString("R", CultureInfo.InvariantCulture), decided.Count,
+                $"{op.Name} at x = 0: gradient {F(c)}·dy, at {decided.Count} element(s) (PyTorch: {pytorchText})"));
+        if (required.TryGetValue(situation.Key, out var want))
+        {
+            double s = Slope(op, want);
+            if (!decided.All(i => At(i, s)))
+                return new(false, [.. conventions], $"{(conventions.Count > 0 ? conventions[0].Text : $"{op.Name} at x = 0: PyTorch's slope {pytorchText}")}, where {situation.Key}={want} is required", situation.Key);
+        }
+        return new(true, [.. conventions], null);
+    }
+}

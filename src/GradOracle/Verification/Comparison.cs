@@ -1,0 +1,83 @@
+using System.Collections.Immutable;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Verification;
+
+/// <summary>
+/// One case's verdict on its answer: every tensor present with the expected shape and, element by element,
+/// within its allowance of the case's rule; where it differs and the op's gradient is a set there, inside the
+/// set (a named convention, passed) or not (failed, and why).
+/// </summary>
+internal static class Comparison
+{
+    public static void Judge(WorkItem item, Evaluation ev)
+    {
+        var rules = ev.Rules!;
+        var expected = ev.Expected!;
+        var actual = ev.Actual!;
+        var compare = ev.Comparer = new AnswerComparer(ev.Dtype, DtypeTolerance.Allowances(rules.Rule, ev.Inputs, ev.GradOutput, expected, ev.Dtype));
+        bool shapes = true;
+        foreach (var key in expected.Keys)
+        {
+            var e = expected[key]!;
+            var a = actual[key];
+            if (a is null) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], $"{key}: missing from the response")); shapes = false; continue; }
+            ev.Tensors[key] = (e, a);
+            if (a.Shape != e.Shape) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], ShapeProblem(item, ev, key, e, a))); shapes = false; continue; }
+            var bad = compare.Differing(key, e, a).ToList();
+            if (bad.Count == 0) continue;
+            var worst = bad.OrderByDescending(i => double.IsNaN(e.At(i)) != double.IsNaN(a.At(i)) ? double.PositiveInfinity : Math.Abs(a.At(i) - e.At(i)))
+                .Take(5).Select(i => Context.Describe(item, ev, key, i, e.At(i), a.At(i))).ToImmutableArray();
+            ev.Diffs.Add(new TensorDiff(key, bad.Count, e.Count, worst, null));
+        }
+        if (ev.Diffs.Count == 0)
+        {
+            ev.Status = CaseStatus.Pass;
+            ev.Summary = "matches";
+            return;
+        }
+        if (shapes && rules.Rule is IHasConventions h)
+        {
+            var j = h.Judge(ev.Inputs, ev.GradOutput, actual, compare, rules.Required);
+            ev.Conventions.AddRange(j.Conventions);
+            if (j.Allowed)
+            {
+                ev.Diffs.Clear();
+                ev.Status = CaseStatus.Pass;
+                ev.Summary = j.Conventions.IsEmpty ? "matches (within the set of valid gradients)" : "a valid gradient: " + string.Join("; ", j.Conventions.Select(c => c.Text));
+                return;
+            }
+            if (j.Problem is { } problem)
+            {
+                ev.Status = CaseStatus.Fail;
+                ev.Summary = problem + (j.Breaks is { } b && rules.Why.TryGetValue(b, out var why) ? $" ({why})" : "");
+                return;
+            }
+        }
+        ev.Status = CaseStatus.Fail;
+        ev.Summary = string.Join("; ", ev.Diffs.Select(d => d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} differ"));
+    }
+
+    /// <summary>A tensor of the wrong shape, said with both shapes and, for the output, PyTorch's rule filled in with the case's attributes.</summary>
+    private static string ShapeProblem(WorkItem item, Evaluation ev, string key, Tensor expected, Tensor actual)
+    {
+        if (key == "output")
+        {
+            var rule = item.Oracle is IExplainsOutputShape s ? s.OutputShapeRule(ev.Inputs) : "the input's shape";
+            return $"output has shape {actual.Shape}, expected {expected.Shape}: PyTorch's output shape is {rule}";
+        }
+        string name = key["grads.".Length..];
+        var text = $"{key} has shape {actual.Shape}; the input {name} has {ev.Inputs[name].Shape}";
+        if (actual.Count == expected.Count && Squeezed(actual.Shape).SequenceEqual(Squeezed(expected.Shape))
+            && ev.Comparer!.Same(key, expected, Tensor.FromArray(expected.Shape, actual.ToArray())))
+            return text + ": its values are right, with dimensions of size 1 added or dropped (as a sum with keepdims=True leaves them)";
+        if (actual.Count == 0 && expected.Count > 0 && item.Oracle.Attrs.Contains("padding") && item.Oracle.Attrs["padding"] is int[] pad && pad.Contains(0)
+            && Enumerable.Range(2, Math.Min(actual.Shape.Rank, expected.Shape.Rank) - 2).Any(d => actual.Shape[d] == 0 && pad[Math.Min(d - 2, pad.Length - 1)] == 0))
+            return text + ": it is empty along a dimension whose padding is 0 (a slice such as dx[:, :, pad:-pad] is empty when pad = 0)";
+        return text;
+    }
+
+    private static IEnumerable<int> Squeezed(Shape s) => s.Slice(0).Where(d => d != 1);
+}
