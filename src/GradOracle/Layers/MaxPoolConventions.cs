@@ -88,8 +88,8 @@ internal static class MaxPoolConventions
             .Cast<TiePolicy?>().FirstOrDefault(t => Fits(Predict(finite, x.Count, t!.Value, NanRouting.Last), nanPositions: false));
         bool tiesValid = tie is not null || Splits(finite, x, dx, compare, nanAt, nanPositions: false, allowNone: false, out _);
         bool theano = tie is null && !tiesValid && Fits(Predict(finite, x.Count, TiePolicy.All, NanRouting.Last), nanPositions: false);
-        NanRouting? routing = Enum.GetValues<NanRouting>().Cast<NanRouting?>()
-            .FirstOrDefault(r => Fits(Predict(nanWins, x.Count, TiePolicy.First, r!.Value), nanPositions: true));
+        var routings = Enum.GetValues<NanRouting>().Where(r => Fits(Predict(nanWins, x.Count, TiePolicy.First, r), nanPositions: true)).ToList();
+        NanRouting? routing = routings.Count > 0 ? routings[0] : null;
         bool nanValid = routing is not null || Splits(nanWins, x, dx, compare, nanAt, nanPositions: true, allowNone: true, out _);
 
         var conventions = new List<Convention>();
@@ -103,7 +103,7 @@ internal static class MaxPoolConventions
                 $"every tied maximum receives its window's full gradient (Theano's rule, tie_policy=all), in {tied} window(s): that multiplies a window's gradient by its number of ties, so it is not a gradient", Valid: false));
         }
         int ignored = windows.Count(w => w.HoldsNaN && !w.OutputNaN), propagated = nanWins.Count(w => !w.AllNaN);
-        if (windows.Any(w => w.HoldsNaN) && NanConvention(routing, nanValid, ignored, propagated, nanWins.Count) is { } nc) conventions.Add(nc);
+        if (windows.Any(w => w.HoldsNaN) && NanConvention(routing, routings.Contains(NanRouting.First), nanValid, ignored, propagated, nanWins.Count) is { } nc) conventions.Add(nc);
 
         string? problem = null, breaks = null;
         if (!tiesValid)
@@ -126,14 +126,14 @@ internal static class MaxPoolConventions
     private static string Describe(List<Convention> conventions, string key, string pytorch) =>
         conventions.FirstOrDefault(c => c.Situation == key)?.Text ?? pytorch;
 
-    private static Convention? NanConvention(NanRouting? routing, bool valid, int ignored, int propagated, int nanOutputs)
+    private static Convention? NanConvention(NanRouting? routing, bool toFirst, bool valid, int ignored, int propagated, int nanOutputs)
     {
         if (!valid) return null;
         int places = ignored + nanOutputs;
         if (ignored > 0 && propagated > 0)
             return new(Nan.Key, "mixed", places, $"NaN wins in {propagated} window(s) and loses every comparison in {ignored} (PyTorch: NaN always wins)");
         if (ignored > 0)
-            return nanOutputs == 0 || routing == NanRouting.First
+            return nanOutputs == 0 || toFirst
                 ? new(Nan.Key, "ignore", places, $"NaN loses every comparison (the output is the maximum of the other values), in {ignored} window(s) (PyTorch: NaN wins)")
                 : new(Nan.Key, "mixed", places, $"NaN loses every comparison in {ignored} window(s); windows of NaNs only route their gradient otherwise than to their first NaN (PyTorch: NaN wins)");
         return routing switch

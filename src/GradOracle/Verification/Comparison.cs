@@ -52,6 +52,7 @@ internal static class Comparison
             if (j.Problem is { } problem)
             {
                 ev.Status = CaseStatus.Fail;
+                ev.Explained = true;
                 ev.Summary = problem + (j.Breaks is { } b && rules.Why.TryGetValue(b, out var why) ? $" ({why})" : "");
                 return;
             }
@@ -73,8 +74,9 @@ internal static class Comparison
         if (actual.Count == expected.Count && Squeezed(actual.Shape).SequenceEqual(Squeezed(expected.Shape))
             && ev.Comparer!.Same(key, expected, Tensor.FromArray(expected.Shape, actual.ToArray())))
             return text + ": its values are right, with dimensions of size 1 added or dropped (as a sum with keepdims=True leaves them)";
-        if (actual.Count == 0 && expected.Count > 0 && item.Oracle.Attrs.Contains("padding") && item.Oracle.Attrs["padding"] is int[] pad && pad.Contains(0)
-            && Enumerable.Range(2, Math.Min(actual.Shape.Rank, expected.Shape.Rank) - 2).Any(d => actual.Shape[d] == 0 && pad[Math.Min(d - 2, pad.Length - 1)] == 0))
+        var pad = item.Oracle.Attrs.Contains("padding") ? item.Oracle.Attrs["padding"] switch { int[] p => p, "valid" => [0], _ => null } : null;
+        if (actual.Count == 0 && expected.Count > 0 && pad is not null && actual.Shape.Rank == expected.Shape.Rank
+            && Enumerable.Range(2, actual.Shape.Rank - 2).Any(d => actual.Shape[d] == 0 && pad[Math.Min(d - 2, pad.Length - 1)] == 0))
             return text + ": it is empty along a dimension whose padding is 0 (a slice such as dx[:, :, pad:-pad] is empty when pad = 0)";
         return text;
     }

@@ -28,14 +28,20 @@ public static class Diagnosis
     /// <summary>What no hypothesis explains.</summary>
     public const string Unexplained = "no known bug reproduces this answer";
 
+    /// <summary>The start of a diagnosis that states a fact about shapes rather than a bug.</summary>
+    public const string ShapeFact = "shape: ";
+
     internal static List<string> Explain(WorkItem item, Evaluation ev)
     {
         var found = new List<string>();
         if (ev.Actual is null || ev.Expected is null) return found;
-        var op = item.Oracle;
+        var op = ev.Rules?.Rule ?? item.Oracle; // the op the case was judged by: its conventions, not the attributes' where they differ
         var expected = ev.Expected;
         var actual = ev.Actual;
-        var differing = expected.Keys.Where(k => !Variants.Same(expected[k], actual[k], ev.Dtype)).ToList();
+        // A tensor of the wrong shape is explained (or not) by its own difference, which names both shapes.
+        var differing = expected.Keys.Where(k => actual[k] is { } t && t.Shape == expected[k]!.Shape && !Variants.Same(expected[k], t, ev.Dtype)).ToList();
+        bool misshapen = expected.Keys.Any(k => actual[k] is { } t && t.Shape != expected[k]!.Shape);
+        found.AddRange(OutputShapes(op, ev));
         if (differing.Count == 0) return found;
 
         foreach (var h in WholeAnswer(op, ev))
@@ -62,7 +68,7 @@ public static class Diagnosis
             try { found.AddRange(inv.CheckInvariants(ev.Inputs, ev.GradOutput, actual.Grads).Violations.Select(v => $"invariant broken: {v}")); }
             catch (ParameterException) { }
         }
-        if (found.Count == 0 || unexplained.Count > 0 && byTensor.Count == 0) found.Insert(0, Unexplained);
+        if (!ev.Explained && !misshapen && (found.Count == 0 || unexplained.Count > 0 && byTensor.Count == 0)) found.Insert(0, Unexplained);
         return found;
 
         static bool shapesMatch(OpResult a, OpResult e) => e.Keys.All(k => a[k] is { } t && t.Shape == e[k]!.Shape);
@@ -103,6 +109,32 @@ public static class Diagnosis
                 return new OpResult(Variants.WriteAsChannelsLast(op.Forward(read)),
                     NamedTensors.Input(Variants.WriteAsChannelsLast(op.Backward(read, Variants.ReadAsChannelsLast(dy))["input"])));
             });
+    }
+
+    /// <summary>
+    /// For an output of the wrong shape: the attribute changes (one at a time, and the size formula without padding,
+    /// dilation and ceil mode) under which PyTorch's rule gives the shape the implementation returned. A fact about
+    /// shapes, said as such.
+    /// </summary>
+    private static IEnumerable<string> OutputShapes(IOp op, Evaluation ev)
+    {
+        var got = ev.Actual!.Output.Shape;
+        if (got == ev.Expected!.Output.Shape) yield break;
+        var changes = new List<(string Key, object Value)[]>();
+        foreach (var key in new[] { "padding", "stride", "dilation" })
+            if (op.Attrs.Contains(key) && op.Attrs[key] is int[] v)
+                foreach (var delta in new[] { -1, 1 })
+                    changes.Add([(key, v.Select(e => e + delta).ToArray())]);
+        if (op.Attrs.Contains("ceil_mode") && op.Attrs["ceil_mode"] is bool ceil) changes.Add([("ceil_mode", !ceil)]);
+        var plain = new List<(string Key, object Value)>();
+        if (op.Attrs.Contains("padding") && op.Attrs["padding"] is int[] p && p.Any(e => e != 0)) plain.Add(("padding", p.Select(_ => 0).ToArray()));
+        if (op.Attrs.Contains("dilation") && op.Attrs["dilation"] is int[] d && d.Any(e => e != 1)) plain.Add(("dilation", d.Select(_ => 1).ToArray()));
+        if (op.Attrs.Contains("ceil_mode") && op.Attrs["ceil_mode"] is true) plain.Add(("ceil_mode", false));
+        if (plain.Count > 1) changes.Add([.. plain]);
+        foreach (var change in changes)
+            if (Variants.With(op, ev.Inputs, change) is { } variant && Safe(() => variant.Forward(ev.Inputs)) is { } y && y.Shape == got)
+                yield return $"{ShapeFact}the output's shape {got} is the one PyTorch's rule gives with {string.Join(", ", change.Select(c => $"{c.Key}={OpAttributes.Format(c.Value)}"))} " +
+                             $"(the case has {string.Join(", ", change.Select(c => $"{c.Key}={OpAttributes.Format(op.Attrs[c.Key])}"))})";
     }
 
     /// <summary>The grad_output this case sent, for a variant whose output has another shape: none (the hypothesis cannot hold).</summary>

@@ -17,6 +17,8 @@ internal sealed class Evaluation
     /// <summary>The comparison rule the case was judged by (allowances of the implementation's dtype).</summary>
     public AnswerComparer? Comparer { get; set; }
     public CaseStatus Status { get; set; }
+    /// <summary>Whether the verdict itself says why the answer is wrong (a choice outside the valid set, one a required rule forbids).</summary>
+    public bool Explained { get; set; }
     public string Summary { get; set; } = "";
     public List<TensorDiff> Diffs { get; } = [];
     public List<string> Diagnosis { get; } = [];

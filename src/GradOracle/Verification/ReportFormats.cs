@@ -84,7 +84,9 @@ public static class ReportFormats
             foreach (var w in d.Worst) sb.AppendLine($"    {w}");
         }
         foreach (var v in c.Conventions) sb.AppendLine($"  {(v.Valid ? "convention" : "outside the valid set")}: {v.Text}");
-        foreach (var d in c.Diagnosis) sb.AppendLine(d == Diagnosis.Unexplained || d.StartsWith("invariant broken", StringComparison.Ordinal) ? $"  {d}" : $"  likely cause: {d}");
+        foreach (var d in c.Diagnosis)
+            sb.AppendLine(d == Diagnosis.Unexplained || d.StartsWith(Diagnosis.ShapeFact, StringComparison.Ordinal) || d.StartsWith("invariant broken", StringComparison.Ordinal)
+                ? $"  {d}" : $"  likely cause: {d}");
         foreach (var n in c.Notes) sb.AppendLine($"  note: {n}");
         sb.AppendLine($"  reproduce: {c.Repro}");
         return sb.ToString().TrimEnd();

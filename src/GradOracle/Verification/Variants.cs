@@ -12,9 +12,13 @@ internal static class Variants
         (MaxPool)OpFactory.Create(m.Name, m.Attrs.With(("tie_policy", PoolingRuleNames.Name(tie)), ("nan_rule", PoolingRuleNames.Name(nan))).Distinct(), ["input"]);
 
     /// <summary>The op rebuilt with one attribute replaced, or null when that is not a valid op.</summary>
-    public static IOp? With(IOp op, NamedTensors inputs, string key, object value)
+    public static IOp? With(IOp op, NamedTensors inputs, string key, object value) => With(op, inputs, (key, value));
+
+    /// <summary>The op rebuilt with attributes replaced, or null when that is not a valid op.</summary>
+    public static IOp? With(IOp op, NamedTensors inputs, params (string Key, object Value)[] changes)
     {
-        var attrs = new OpAttributes(op.Attrs.Where(a => a.Key != key).Select(a => (a.Key, (object?)a.Value)).Append((key, value)).ToArray());
+        var attrs = new OpAttributes(op.Attrs.Where(a => changes.All(c => c.Key != a.Key)).Select(a => (a.Key, (object?)a.Value))
+            .Concat(changes.Select(c => (c.Key, (object?)c.Value))).ToArray());
         try { return OpFactory.Create(op.Name, attrs, inputs.Names); }
         catch (ParameterException) { return null; }
     }

@@ -127,7 +127,11 @@ public static class Verifier
         if (ev.Status == CaseStatus.Fail)
         {
             ev.Diagnosis.AddRange(Diagnosis.Explain(item, ev));
-            if (PrecisionHint.For(ev) is { } hint) ev.Diagnosis.Add(hint);
+            if (!ev.Explained && PrecisionHint.For(ev) is { } hint)
+            {
+                ev.Diagnosis.Remove(Diagnosis.Unexplained);
+                ev.Diagnosis.Add(hint);
+            }
         }
         return ev;
     }
