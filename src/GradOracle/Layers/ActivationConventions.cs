@@ -53,6 +53,7 @@ internal static class ActivationConventions
             return ConventionJudgement.NotAConventionMatter;
         var dx = answer.Grads["input"];
         var expected = op.Backward(inputs, gradOutput)["input"];
+        if (compare.Same("grads.input", expected, dx)) return new ConventionJudgement(true, [], null); // its own rule
         var zeros = Enumerable.Range(0, x.Count).Where(i => x.At(i) == 0).ToList();
         // Away from 0 the gradient is determined: a difference there is an ordinary mismatch.
         if (zeros.Count == 0 || Enumerable.Range(0, x.Count).Any(i => x.At(i) != 0 && !compare.Agrees("grads.input", i, expected.At(i), dx.At(i))))

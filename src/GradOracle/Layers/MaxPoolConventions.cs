@@ -74,8 +74,9 @@ internal static class MaxPoolConventions
         // Where the answer differs from this op's own (its output agrees, as Windows found, wherever no NaN is) only at
         // elements no tie or NaN reaches, the kinks have nothing to do with it.
         var expected = op.Backward(inputs, gradOutput)["input"];
-        if (compare.Same("output", op.Forward(inputs), answer.Output)
-            && !Enumerable.Range(0, x.Count).Any(i => kinks.Contains(i) && !compare.Agrees(Key, i, expected.At(i), dx.At(i))))
+        bool outputAgrees = compare.Same("output", op.Forward(inputs), answer.Output);
+        if (outputAgrees && compare.Same(Key, expected, dx)) return new ConventionJudgement(true, [], null); // its own rule
+        if (outputAgrees && !Enumerable.Range(0, x.Count).Any(i => kinks.Contains(i) && !compare.Agrees(Key, i, expected.At(i), dx.At(i))))
             return ConventionJudgement.NotAConventionMatter;
 
         bool Fits(double[] predicted, bool nanPositions) =>
@@ -87,7 +88,7 @@ internal static class MaxPoolConventions
         TiePolicy? tie = new[] { TiePolicy.First, TiePolicy.Last, TiePolicy.Split }
             .Cast<TiePolicy?>().FirstOrDefault(t => Fits(Predict(finite, x.Count, t!.Value, NanRouting.Last), nanPositions: false));
         bool tiesValid = tie is not null || Splits(finite, x, dx, compare, nanAt, nanPositions: false, allowNone: false, out _);
-        bool theano = tie is null && !tiesValid && Fits(Predict(finite, x.Count, TiePolicy.All, NanRouting.Last), nanPositions: false);
+        bool theano = !tiesValid && Fits(Predict(finite, x.Count, TiePolicy.All, NanRouting.Last), nanPositions: false);
         var routings = Enum.GetValues<NanRouting>().Where(r => Fits(Predict(nanWins, x.Count, TiePolicy.First, r), nanPositions: true)).ToList();
         NanRouting? routing = routings.Count > 0 ? routings[0] : null;
         bool nanValid = routing is not null || Splits(nanWins, x, dx, compare, nanAt, nanPositions: true, allowNone: true, out _);
@@ -106,15 +107,16 @@ internal static class MaxPoolConventions
         if (windows.Any(w => w.HoldsNaN) && NanConvention(routing, routings.Contains(NanRouting.First), nanValid, ignored, propagated, nanWins.Count) is { } nc) conventions.Add(nc);
 
         string? problem = null, breaks = null;
-        if (!tiesValid)
-            problem = theano ? conventions.Last(c => c.Situation == Ties.Key).Text : Infeasibility(finite, op, x, dx, compare, nanAt, nanPositions: false);
-        else if (!nanValid)
-            problem = Infeasibility(nanWins, op, x, dx, compare, nanAt, nanPositions: true);
+        string tieText = conventions.FirstOrDefault(c => c.Situation == Ties.Key)?.Text ?? "tied maxima: the first receives the gradient (PyTorch's rule)";
+        if (!tiesValid && !(requiredTie == TiePolicy.All && theano)) // outside the set, unless Theano's rule is what is required
+            problem = theano ? tieText : Infeasibility(finite, op, x, dx, compare, nanAt, nanPositions: false);
         else if (requiredTie is { } want && tied > 0 && !Fits(Predict(finite, x.Count, want, NanRouting.Last), nanPositions: false))
         {
-            problem = $"{Describe(conventions, Ties.Key, "tied maxima: the first receives the gradient (PyTorch's rule)")}, where tie_policy={PoolingRuleNames.Name(want)} is required";
+            problem = $"{tieText}, where tie_policy={PoolingRuleNames.Name(want)} is required";
             breaks = Ties.Key;
         }
+        else if (!nanValid)
+            problem = Infeasibility(nanWins, op, x, dx, compare, nanAt, nanPositions: true);
         else if (requiredNan is { } rule && !NanMeets(rule, windows, w => Fits(Predict(nanWins, x.Count, TiePolicy.First, w), nanPositions: true)))
         {
             problem = $"{Describe(conventions, Nan.Key, "NaN wins and the last NaN receives the gradient (PyTorch's rule)")}, where nan_rule={PoolingRuleNames.Name(rule)} is required";
