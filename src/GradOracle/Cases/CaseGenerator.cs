@@ -63,6 +63,11 @@ public static class CaseGenerator
             Tensor.FromArray([1, 1, 2, 2], -1, -2, 1, 0.5), "source documents' dA/dW/db walk-through: 3x3 input, 2x2 kernel, worked by hand in the tests"));
         list.AddRange(CheckSuite.Pooling().Concat(CheckSuite.Layers()).Select(c => new Source(c)));
         list.AddRange(RandomCases.Generate(5150, 400).Where(c => c.Inputs.Items.Sum(i => i.Value.Count) <= 64).Take(64).Select(c => new Source(c)));
+        // Two values per channel: the input's gradient cancels to rounding, where an allowance from the result would fail it.
+        var pair = Samples.Distinct(Shape.Of(2, 3), 2024);
+        list.Add(new Source(new CheckCase(new BatchNorm(training: true), new NamedTensors(("input", pair), ("weight", Samples.Positive(Shape.Of(3), 2025)),
+            ("bias", Samples.Scaled(Shape.Of(3), 2026, 0.5))), ["training", "two-per-channel"])));
+        list.Add(new Source(new CheckCase(new BatchNorm(training: true, affine: false), NamedTensors.Input(pair), ["training", "no-affine", "two-per-channel"])));
         return list;
     }
 

@@ -142,7 +142,7 @@ public abstract class PoolingWindows
             var parts = new List<string>();
             for (int i = 0; i < Rank; i++)
                 parts.Add($"dimension {i + 2}: {AxisWindows.SizeFormula(inputSize[i], kernel[i], stride[i], padding[i], padding[i], dilation[i], ceil)}");
-            return "floor((in + 2·padding - dilation·(kernel_size - 1) - 1) / stride) + 1" + (ceil ? " rounded up (ceil_mode)" : "") + " per spatial dimension: " + string.Join("; ", parts);
+            return $"{(ceil ? "ceil" : "floor")}((in + 2·padding - dilation·(kernel_size - 1) - 1) / stride) + 1{(ceil ? " (ceil_mode)" : "")} per spatial dimension: " + string.Join("; ", parts);
         }
 
         public override OpAttributes Attrs => new(("kernel_size", kernel), ("stride", stride), ("padding", padding),

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A deliberately unreliable implementation for GradOracle's robustness tests: relu is right; sigmoid
 misbehaves as --mode says (crash, hang, garbage, shape, error, wrongid, silent; crash-fd: crashes
-on its 8th forward-only request, amid the finite-difference passes of verify's self-check). Pure Python."""
+on its 8th forward-only request, amid the finite-difference passes of verify's self-check;
+unsupported: answers sigmoid unsupported with a reason). The hello lists relu and sigmoid, or with
+misspelled "maxpool2d" and relu, with noops no op at all. Pure Python."""
 import json, math, sys, time
 
 mode = sys.argv[sys.argv.index("--mode") + 1]
@@ -12,7 +14,8 @@ for line in sys.stdin:
     req = json.loads(line)
     rid = req["id"]
     if req["type"] == "hello":
-        print(json.dumps({"id": rid, "protocol": 1, "name": f"misbehave-{mode}", "dtype": "float64", "ops": ["relu", "sigmoid"]}), flush=True)
+        ops = {"misspelled": ["maxpool2d", "relu"], "noops": []}.get(mode, ["relu", "sigmoid"])
+        print(json.dumps({"id": rid, "protocol": 1, "name": f"misbehave-{mode}", "dtype": "float64", "ops": ops}), flush=True)
         continue
     x = req["inputs"]["input"]
     dy = req.get("grad_output")
@@ -31,6 +34,9 @@ for line in sys.stdin:
         time.sleep(60)
     if mode == "garbage":
         print("this is not json", flush=True)
+        continue
+    if mode == "unsupported":
+        print(json.dumps({"id": rid, "unsupported": True, "reason": "sigmoid needs float16 inputs"}), flush=True)
         continue
     if mode == "error":
         print(json.dumps({"id": rid, "error": "sigmoid not implemented for this shape"}), flush=True)

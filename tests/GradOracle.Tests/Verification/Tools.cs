@@ -24,6 +24,9 @@ internal static class Tools
 
     public static string NumPy(string args = "") => $"/usr/bin/python3 {Quote(Path.Combine(Root, "examples", "numpy", "impl.py"))} {args}".TrimEnd();
 
+    /// <summary>examples/conventions/impl.py: the NumPy implementation whose conventions and known bugs are switches.</summary>
+    public static string Conventions(string args = "") => $"/usr/bin/python3 {Quote(Path.Combine(Root, "examples", "conventions", "impl.py"))} {args}".TrimEnd();
+
     public static string Misbehave(string mode) =>
         $"{(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")} {Quote(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "misbehave.py"))} --mode {mode}";
 
