@@ -34,7 +34,9 @@ public static class Tolerance
 
     /// <summary>
     /// Ops whose outputs and gradients are selections or exact products with 0 and 1 (max pooling, stochastic
-    /// pooling in training, relu, flatten): compared bit for bit, by the reference cases and by verify alike.
+    /// pooling in training, relu, flatten): compared bit for bit by the reference cases, and by verify where the op
+    /// states no magnitudes (max pooling does: its gradients sum several windows' shares, which an implementation may
+    /// add in another order).
     /// </summary>
     public static bool ComparesExactly(IOp op) =>
         op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };

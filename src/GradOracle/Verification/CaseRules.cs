@@ -5,12 +5,10 @@ namespace GradOracle.Verification;
 
 /// <summary>
 /// The conventions one case is judged by, where its op's gradient is a set. Its expected values follow, per
-/// situation, the declared choice (the case's own attribute for <c>attribute</c>), or else PyTorch's; a declared
-/// choice is required, and with --strict so is PyTorch's; any other situation accepts every valid choice.
+/// situation, PyTorch's choice, or the declared one (the case's own attribute for <c>attribute</c>). A declared
+/// choice is required; with --strict PyTorch's is, over any declared choice but <c>attribute</c> (the case's
+/// attribute is an explicit request); any other situation accepts every valid choice.
 /// </summary>
-/// <param name="Rule">The op that computes the expected values.</param>
-/// <param name="Required">The situations held to one choice, by key.</param>
-/// <param name="Why">For each required situation, why: "declared in hello" or "--strict".</param>
 internal sealed record CaseRules(IOp Rule, IReadOnlyDictionary<string, string> Required, IReadOnlyDictionary<string, string> Why)
 {
     public static CaseRules For(IOp oracle, IReadOnlyDictionary<string, string> declared, bool strict)
@@ -21,16 +19,23 @@ internal sealed record CaseRules(IOp Rule, IReadOnlyDictionary<string, string> R
         var why = new Dictionary<string, string>();
         foreach (var s in h.Situations)
         {
-            if (declared.TryGetValue(s.Key, out var d))
+            bool isDeclared = declared.TryGetValue(s.Key, out var d);
+            if (isDeclared && d == Situation.Attribute)
             {
-                expected[s.Key] = required[s.Key] = d == Situation.Attribute ? h.Choices[s.Key] : d;
-                why[s.Key] = d == Situation.Attribute ? "declared in hello: the case's attribute" : "declared in hello";
+                expected[s.Key] = required[s.Key] = h.Choices[s.Key];
+                why[s.Key] = "declared in hello: the case's attribute";
             }
-            else
+            else if (strict)
             {
-                expected[s.Key] = s.PyTorch;
-                if (strict) { required[s.Key] = s.PyTorch; why[s.Key] = "--strict: PyTorch's choice"; }
+                expected[s.Key] = required[s.Key] = s.PyTorch;
+                why[s.Key] = isDeclared && d != s.PyTorch ? $"--strict: PyTorch's choice, though the hello declares {d}" : "--strict: PyTorch's choice";
             }
+            else if (isDeclared)
+            {
+                expected[s.Key] = required[s.Key] = d!;
+                why[s.Key] = "declared in hello";
+            }
+            else expected[s.Key] = s.PyTorch;
         }
         return new(h.WithConventions(expected), required, why);
     }

@@ -69,6 +69,34 @@ internal static class Variants
         return Tensor.FromArray(x.Shape, dx);
     }
 
+    /// <summary>
+    /// Max pooling's backward written window by window over the whole window, zeros included (<c>dx[window] = mask·dy</c>):
+    /// a later window wipes out what an earlier one gave the inputs they share. The mask is the first maximum, or with
+    /// <paramref name="everyTie"/> every tied maximum (<c>mask = window == max</c>, which no NaN equals).
+    /// </summary>
+    public static Tensor MaxPoolWindowOverwrite(MaxPool m, Tensor x, Tensor dy, bool everyTie)
+    {
+        var g = m.GeometryFor(x.Shape);
+        int planes = x.Shape[0] * x.Shape[1];
+        var dx = new double[x.Count];
+        var taps = new int[g.MaxWindowSize];
+        var kt = new int[g.MaxWindowSize];
+        var maxima = new int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                int k = MaxPool.Maxima(plane, taps.AsSpan(0, n), m.NanRule, maxima);
+                // mask = window == max: when the max is NaN nothing equals it, and the window writes zeros.
+                var receivers = everyTie && double.IsNaN(plane[maxima[0]]) ? [] : maxima.Take(everyTie ? k : 1).ToHashSet();
+                for (int i = 0; i < n; i++) dx[p * g.InputPlaneSize + taps[i]] = receivers.Contains(taps[i]) ? dy.At(p * g.OutputPlaneSize + o) : 0;
+            }
+        }
+        return Tensor.FromArray(x.Shape, dx);
+    }
+
     /// <summary>Average pooling's backward with overlapping windows overwriting each other.</summary>
     public static Tensor AvgPoolOverwrite(AvgPool a, Tensor x, Tensor dy)
     {

@@ -49,7 +49,7 @@ public sealed record VerifyOptions
 /// <summary>A case's verdict.</summary>
 public enum CaseStatus
 {
-    /// <summary>Matches the oracle (under the rules the implementation follows).</summary>
+    /// <summary>Matches the oracle, or lies in the set of valid gradients where the op has no derivative (a named convention).</summary>
     Pass,
     /// <summary>Wrong values, shapes or missing gradients, broken invariants, or its backward disagrees with its own forward.</summary>
     Fail,

@@ -72,6 +72,17 @@ public class ConventionsTests
         Assert.That(r.Cases.SelectMany(c => c.Conventions), Is.Empty, "a declared choice is the expected rule, not a convention");
     }
 
+    [Test]
+    public void Strict_holds_even_a_declared_choice_to_pytorchs()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options("--declare --ties last", random: 150) with { Strict = true, FiniteDifferenceMaxElements = 0 });
+        var failed = r.Cases.Where(c => c.Status == CaseStatus.Fail).ToList();
+        Assert.That(failed, Is.Not.Empty);
+        Assert.That(failed.Select(c => c.Summary), Has.All.StartWith("tied maxima: the last receives the gradient")
+            .And.EndWith("where tie_policy=first is required (--strict: PyTorch's choice, though the hello declares last)"));
+    }
+
     [TestCase("all-ties", "every tied maximum receives its window's full gradient (Theano's rule, tie_policy=all)")]
     [TestCase("overwrite", "likely cause: grads.input: overlapping windows overwrite each other's gradient instead of accumulating")]
     [TestCase("out-size", "output has shape")]
