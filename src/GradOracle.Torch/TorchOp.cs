@@ -33,7 +33,7 @@ public sealed class TorchOp : IOp
 
     /// <summary>
     /// libtorch's counterpart of <paramref name="op"/>, or null with the reason when libtorch has none
-    /// (stochastic pooling; tie policies other than first; the NaN rule ignore).
+    /// (stochastic pooling; tie policies other than first; NaN rules other than propagate).
     /// </summary>
     public static IOp? For(IOp op, out string? whyNot)
     {

@@ -74,9 +74,15 @@ internal static class ActivationConventions
         }
         var decided = zeros.Where(i => gradOutput.At(i) != 0).ToList();
         double pytorch = op.Kind == ActivationKind.Relu ? 0 : op.NegativeSlope;
-        double[] named = [1, 0.5, pytorch];
-        double? common = decided.Count == 0 ? pytorch : named.Cast<double?>().FirstOrDefault(s => decided.All(i => At(i, s!.Value)))
-            ?? (decided.All(i => At(i, DtypeTolerance.Round(dx.At(decided[0]), compare.Dtype) / gradOutput.At(decided[0]))) ? dx.At(decided[0]) / gradOutput.At(decided[0]) : null);
+        double? Common()
+        {
+            if (decided.Count == 0) return pytorch;
+            foreach (var slope in new[] { pytorch, 1, 0.5 })
+                if (decided.All(i => At(i, slope))) return slope;
+            double first = DtypeTolerance.Round(dx.At(decided[0]), compare.Dtype) / gradOutput.At(decided[0]);
+            return decided.All(i => At(i, first)) ? first : null;
+        }
+        double? common = Common();
         string pytorchText = op.Kind == ActivationKind.Relu ? "0" : $"negative_slope = {F(op.NegativeSlope)}";
         var conventions = new List<Convention>();
         if (common is not { } c)

@@ -42,6 +42,9 @@ internal static class Comparison
         {
             var j = h.Judge(ev.Inputs, ev.GradOutput, actual, compare, rules.Required);
             ev.Conventions.AddRange(j.Conventions);
+            // A rule outside the set that this case's own attribute asks for: the implementation may honour the attributes undeclared.
+            foreach (var c in j.Conventions.Where(c => !c.Valid && item.Attrs.Contains(c.Situation) && Equals(item.Attrs[c.Situation], c.Choice)))
+                ev.Notes.Add($"this case's {c.Situation} attribute asks for {c.Choice}: an implementation that follows the attribute declares \"{c.Situation}\": \"attribute\" in its hello, and is then judged by it");
             if (j.Allowed)
             {
                 ev.Diffs.Clear();

@@ -100,6 +100,17 @@ public class ConventionsTests
     }
 
     [Test]
+    public void Theanos_rule_where_the_case_asks_for_it_suggests_declaring_that_the_attributes_are_followed()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options("--bug all-ties", random: 0) with { Filter = "max_pool2d/ties-0b9b1c73" });
+        var c = r.Cases.Single();
+        Assert.That(c.Status, Is.EqualTo(CaseStatus.Fail));
+        Assert.That(c.Notes, Has.Some.EqualTo("this case's tie_policy attribute asks for all: an implementation that follows the attribute declares " +
+            "\"tie_policy\": \"attribute\" in its hello, and is then judged by it"));
+    }
+
+    [Test]
     public void An_output_size_bug_gets_the_formula_filled_in_with_the_cases_attributes()
     {
         Tools.RequireNumPy();
