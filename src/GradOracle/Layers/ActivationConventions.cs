@@ -45,6 +45,14 @@ internal static class ActivationConventions
     private static double Slope(Activation op, string choice) =>
         choice == "negative_slope" ? op.NegativeSlope : double.Parse(choice, CultureInfo.InvariantCulture);
 
+    /// <summary>A slope as the shortest decimal that the implementation's dtype rounds to it (0.3, not 0.30000001192092896 from float32).</summary>
+    private static string Shortest(double slope, string dtype) => dtype switch
+    {
+        "float32" => ((float)slope).ToString("R", CultureInfo.InvariantCulture),
+        "float16" or "bfloat16" => ((float)slope).ToString("G4", CultureInfo.InvariantCulture),
+        _ => slope.ToString("R", CultureInfo.InvariantCulture),
+    };
+
     public static ConventionJudgement Judge(Activation op, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
     {
         var situation = Of(op.Kind).FirstOrDefault();
@@ -88,8 +96,11 @@ internal static class ActivationConventions
         if (common is not { } c)
             conventions.Add(new(situation.Key, "mixed", decided.Count, $"{op.Name} at x = 0: slopes of several values in [{F(lo)}, {F(hi)}], at {decided.Count} element(s) (PyTorch: {pytorchText})"));
         else if (c != pytorch)
-            conventions.Add(new(situation.Key, op.Kind == ActivationKind.LeakyRelu && c == 1 ? "1" : c.ToString("R", CultureInfo.InvariantCulture), decided.Count,
+            conventions.Add(new(situation.Key, op.Kind == ActivationKind.LeakyRelu && c == 1 ? "1" : Shortest(c, compare.Dtype), decided.Count,
                 $"{op.Name} at x = 0: gradient {F(c)}·dy, at {decided.Count} element(s) (PyTorch: {pytorchText})"));
+        else if (required.TryGetValue(situation.Key, out var asked) && Slope(op, asked) != pytorch && decided.Count > 0)
+            conventions.Add(new(situation.Key, op.Kind == ActivationKind.LeakyRelu ? "negative_slope" : "0", decided.Count,
+                $"{op.Name} at x = 0: PyTorch's slope {pytorchText}, at {decided.Count} element(s)"));
         if (required.TryGetValue(situation.Key, out var want))
         {
             double s = Slope(op, want);

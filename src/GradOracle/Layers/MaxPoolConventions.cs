@@ -103,8 +103,13 @@ internal static class MaxPoolConventions
             else if (theano) conventions.Add(new(Ties.Key, "all", tied,
                 $"every tied maximum receives its window's full gradient (Theano's rule, tie_policy=all), in {tied} window(s): that multiplies a window's gradient by its number of ties, so it is not a gradient", Valid: false));
         }
+        // PyTorch's own choice is named too where another is required, so that what the answer did is on record.
+        if (tied > 0 && tie is TiePolicy.First && requiredTie is { } other && other != TiePolicy.First)
+            conventions.Add(new(Ties.Key, "first", tied, $"tied maxima: the first receives the gradient, in {tied} window(s) (PyTorch's rule)"));
         int ignored = windows.Count(w => w.HoldsNaN && !w.OutputNaN), propagated = nanWins.Count(w => !w.AllNaN);
         if (windows.Any(w => w.HoldsNaN) && NanConvention(routing, routings.Contains(NanRouting.First), nanValid, ignored, propagated, nanWins.Count) is { } nc) conventions.Add(nc);
+        else if (ignored == 0 && nanWins.Count > 0 && routing is NanRouting.Last && requiredNan is { } otherNan && otherNan != NanRule.Propagate)
+            conventions.Add(new(Nan.Key, "propagate", nanWins.Count, $"NaN wins and the last NaN receives the gradient, in {nanWins.Count} window(s) (PyTorch's rule)"));
 
         string? problem = null, breaks = null;
         string tieText = conventions.FirstOrDefault(c => c.Situation == Ties.Key)?.Text ?? "tied maxima: the first receives the gradient (PyTorch's rule)";

@@ -196,17 +196,29 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
         MaxPoolConventions.Judge(this, inputs, gradOutput, answer, compare, required);
 
     /// <summary>
-    /// The output is a selection (magnitude 0: exact); an input's gradient sums the gradients of the windows it is a
-    /// maximum of, under either NaN rule (so that any valid routing is measured against the same magnitudes).
+    /// The output is a selection (magnitude 0: exact); an input's gradient sums the gradients of the windows that may
+    /// route to it under any valid choice: those it is a tied maximum of (NaN aside), and those holding it as a NaN. So any
+    /// valid routing is measured against the same magnitudes, and an input no window may reach is compared exactly.
     /// </summary>
     public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
     {
-        var abs = Tensor.Create(gradOutput.Shape, j => Math.Abs(gradOutput.At(j)));
-        var wins = WithRules(TiePolicy.All, NanRule.Propagate).Backward(inputs, abs)["input"];
-        var loses = WithRules(TiePolicy.All, NanRule.Ignore).Backward(inputs, abs)["input"];
         var x = inputs["input"];
-        return new OpResult(Tensor.Create(Windows.Begin(x).OutputShape, _ => 0.0),
-            NamedTensors.Input(Tensor.Create(x.Shape, i => Math.Max(wins.At(i), loses.At(i)))));
+        var (g, planes, outShape) = Windows.Begin(x, gradOutput);
+        var dx = new double[x.Count];
+        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize], maxima = stackalloc int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kernelTaps);
+                double w = Math.Abs(gradOutput.At(p * g.OutputPlaneSize + o));
+                int m = Maxima(plane, taps[..n], NanRule.Ignore, maxima); // the maxima of the numbers (or the first of all-NaN taps)
+                for (int k = 0; k < m; k++) if (!double.IsNaN(plane[maxima[k]])) dx[p * g.InputPlaneSize + maxima[k]] += w;
+                for (int k = 0; k < n; k++) if (double.IsNaN(plane[taps[k]])) dx[p * g.InputPlaneSize + taps[k]] += w;
+            }
+        }
+        return new OpResult(Tensor.Create(outShape, _ => 0.0), NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
     }
 
     /// <inheritdoc/>

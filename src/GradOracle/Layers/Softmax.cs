@@ -100,7 +100,7 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IH
 
     /// <summary>
     /// What each element sums. The forward's exponentials carry the rounding of x - max: y·(1 + |x| + |max|) for
-    /// softmax, |x| + |max| + |log Σ| for log_softmax. The backward's dx = y·(dy - Σ y·dy) has y·(|dy| + Σ y·|dy|)
+    /// softmax, |x| + |max| + |log Σ| + 1 for log_softmax (log Σ's rounding is that of Σ ≥ 1, relative). The backward's dx = y·(dy - Σ y·dy) has y·(|dy| + Σ y·|dy|)
     /// (log_softmax: |dy| + p·Σ|dy|), plus the forward's rounding of y times |dy - Σ y·dy|.
     /// </summary>
     public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
@@ -127,7 +127,8 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IH
                 {
                     int at = a.At(o, k, i);
                     double spread = 1 + Math.Abs(x.At(at)) + Math.Abs(max); // rounding of the exponent, relative to p
-                    y[at] = Log ? Math.Abs(x.At(at)) + Math.Abs(max) + Math.Abs(Math.Log(sum)) : p[at] * spread;
+                    // log Σ of a sum of at least 1 carries its rounding whatever the size of log Σ: the 1.
+                    y[at] = Log ? Math.Abs(x.At(at)) + Math.Abs(max) + Math.Abs(Math.Log(sum)) + 1 : p[at] * spread;
                     dx[at] = Log
                         ? Math.Abs(gradOutput.At(at)) + p[at] * plain * spread
                         : p[at] * (Math.Abs(gradOutput.At(at)) + weighted) * spread + p[at] * spread * Math.Abs(gradOutput.At(at) - dot);
@@ -241,7 +242,7 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
     }
 
     /// <summary>
-    /// What each element sums: a loss is log Σ exp(x - max) + max - x[target], with |x[target]| + |max| + |log Σ| (summed
+    /// What each element sums: a loss is log Σ exp(x - max) + max - x[target], with |x[target]| + |max| + |log Σ| + 1 (summed
     /// over the elements a reduction adds); dx = g·(p - onehot) has g·(p·(1 + |x| + |max|) + onehot), g the upstream
     /// gradient per element (divided by the count for mean).
     /// </summary>
@@ -259,7 +260,7 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
                 double max = double.NegativeInfinity, sum = 0;
                 for (int k = 0; k < a.Length; k++) max = Math.Max(max, x.At(a.At(o, k, i)));
                 for (int k = 0; k < a.Length; k++) sum += Math.Exp(x.At(a.At(o, k, i)) - max);
-                losses[j] = Math.Abs(x.At(a.At(o, target[j], i))) + Math.Abs(max) + Math.Abs(Math.Log(sum));
+                losses[j] = Math.Abs(x.At(a.At(o, target[j], i))) + Math.Abs(max) + Math.Abs(Math.Log(sum)) + 1; // + 1: log Σ's rounding
                 double g = Math.Abs(Reduction switch
                 {
                     Reduction.None => gradOutput.At(j),

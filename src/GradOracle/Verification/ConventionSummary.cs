@@ -21,10 +21,17 @@ internal static class ConventionSummary
             var seen = arising.SelectMany(c => c.Conventions.Where(v => v.Situation == situation.Key).Take(1)).ToList();
             var counts = seen.GroupBy(v => v.Choice).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => $"{Choice(g.Key, g.First())} in {g.Count()}").ToList();
-            int rest = arising.Count - seen.Count;
+            var rest = arising.Where(c => !c.Conventions.Any(v => v.Situation == situation.Key)).ToList();
             bool isDeclared = declared.TryGetValue(situation.Key, out var d);
-            if (rest > 0) counts.Add(isDeclared ? $"the declared {(d == Situation.Attribute ? "attribute" : d)} in {rest}" : $"PyTorch's {situation.PyTorch} in {rest}");
-            string held = isDeclared ? "declared, so held strictly" : strict ? "--strict holds it to PyTorch's choice" : "any valid choice passes";
+            // A case that names no choice here and passed followed the rule the run holds it to; one that failed, for some
+            // other reason, says nothing about this situation.
+            string rule = isDeclared && d == Situation.Attribute ? "the case's attribute"
+                : strict || !isDeclared ? $"PyTorch's {situation.PyTorch}" : $"the declared {d}";
+            int passed = rest.Count(c => c.Status == CaseStatus.Pass), failed = rest.Count - passed;
+            if (passed > 0) counts.Add($"{rule} in {passed}");
+            if (failed > 0) counts.Add($"not determined in {failed} (they fail otherwise)");
+            string held = isDeclared && (!strict || d == Situation.Attribute) ? "declared, so held strictly"
+                : strict ? "--strict holds it to PyTorch's choice" : "any valid choice passes";
             findings.Add($"{situation.Key} ({situation.Description}) arises in {arising.Count} case(s): {string.Join(", ", counts)}; {held}");
         }
         return findings;

@@ -120,7 +120,8 @@ public class MaxPoolConventionsTests
             "declared, Theano's rule is the one it is judged by");
         var first = OpResult.Of(op, inputs, dy);
         var declaredAll = Judge(op.WithRules(TiePolicy.All, NanRule.Propagate), inputs, dy, first, new() { ["tie_policy"] = "all" });
-        Assert.That(declaredAll.Problem, Is.EqualTo("tied maxima: the first receives the gradient (PyTorch's rule), where tie_policy=all is required"));
+        Assert.That(declaredAll.Problem, Does.StartWith("tied maxima: the first receives the gradient, in ").And.EndWith("(PyTorch's rule), where tie_policy=all is required"));
+        Assert.That(declaredAll.Conventions.Single().Choice, Is.EqualTo("first"), "what the answer did is on record");
     }
 
     [Test]
@@ -202,6 +203,43 @@ public class MaxPoolConventionsTests
         var strict = Judge(op, NamedTensors.Input(x), dy, answer, new() { ["nan_rule"] = "propagate" });
         Assert.That(strict.Allowed, Is.False);
         Assert.That(strict.Breaks, Is.EqualTo("nan_rule"));
+    }
+
+    [TestCase("float32")]
+    [TestCase("float64")]
+    public void Nans_sharing_overlapping_windows_gradients_in_rounded_shares_are_the_declared_split(string dtype)
+    {
+        // Three or more NaNs in overlapping windows: every NaN may receive, so every NaN has a magnitude to round against.
+        var op = MaxPool.Create(1, [5], [1]);
+        var x = Tensor.Create(Shape.Of(1, 1, 7), _ => double.NaN);
+        var dy = DtypeTolerance.Round(T.Of([1, 1, 3], 0.294132496655526, 0.02842224131579679, 0.5467129866124469), dtype);
+        var dx = new double[7];
+        for (int o = 2; o >= 0; o--) // the shares added in reverse window order, in the dtype's arithmetic
+            for (int k = 0; k < 5; k++)
+                dx[o + k] = DtypeTolerance.Round(dx[o + k] + DtypeTolerance.Round(dy.At(o) / 5, dtype), dtype);
+        var inputs = NamedTensors.Input(x);
+        var rule = op.WithRules(TiePolicy.First, NanRule.PropagateSplit);
+        var expected = OpResult.Of(rule, inputs, dy);
+        var compare = new AnswerComparer(dtype, DtypeTolerance.Allowances(rule, inputs, dy, expected, dtype));
+        var answer = new OpResult(expected.Output, NamedTensors.Input(Tensor.FromArray(x.Shape, dx)));
+        Assert.That(compare.Same(expected, answer), Is.True, "within the allowances of the rule itself");
+        var j = op.Judge(inputs, dy, answer, compare, Any);
+        Assert.That(j.Conventions.Single().Choice, Is.EqualTo("propagate_split"), j.Problem);
+    }
+
+    [Test]
+    public void An_element_off_by_far_more_than_its_allowance_fails_in_a_large_tied_component()
+    {
+        // A 32 x 32 plane of equal values, kernel 3, stride 1: one component of 900 windows. A valid split with one
+        // element moved by 3e-8 (its allowance is about 1e-12) is no valid split.
+        var op = MaxPool.Create(2, [3], [1]);
+        var x = Tensor.Create(Shape.Of(1, 1, 32, 32), _ => 0);
+        var (inputs, dy) = Case(op, x, 9);
+        var dx = RandomSplit(op, x, dy, new Random(3)).ToArray();
+        dx[500] += 3e-8;
+        var j = Judge(op, inputs, dy, new OpResult(op.Forward(inputs), NamedTensors.Input(Tensor.FromArray(x.Shape, dx))));
+        Assert.That(j.Allowed, Is.False);
+        Assert.That(j.Problem, Does.StartWith("the 900 windows"));
     }
 
     [Test]
