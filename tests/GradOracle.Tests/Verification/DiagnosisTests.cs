@@ -82,6 +82,22 @@ public class DiagnosisTests
     }
 
     [Test]
+    public void A_float32_answer_gets_no_float64_invariant_verdicts()
+    {
+        // Right float32 gradients, a doubled output: the rows' sums are float32 rounding, which float64's allowance would call broken.
+        var s = new Softmax(1);
+        var inputs = NamedTensors.Input(DtypeTolerance.Round(Samples.Distinct(Shape.Of(2, 5), 4), "float32"));
+        var dy = DtypeTolerance.Round(GradientChecker.RandomGradOutput(Shape.Of(2, 5), 3), "float32");
+        var item = new WorkItem("test/case", "reference", s, s.Attrs, inputs, dy);
+        var ev = new Evaluation { Dtype = "float32", Inputs = inputs, GradOutput = dy, Rules = CaseRules.For(s, new Dictionary<string, string>(), strict: false) };
+        ev.Expected = OpResult.Of(s, inputs, dy);
+        var grads = DtypeTolerance.Round(ev.Expected.Grads["input"], "float32");
+        ev.Actual = new OpResult(Variants.Scale(ev.Expected.Output, 2), NamedTensors.Input(grads));
+        Comparison.Judge(item, ev);
+        Assert.That(Diagnosis.Explain(item, ev), Has.None.StartsWith("invariant broken"));
+    }
+
+    [Test]
     public void A_right_answer_gets_no_diagnosis()
     {
         var op = AvgPool.Create(2, [2]);
