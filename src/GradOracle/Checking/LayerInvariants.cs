@@ -132,7 +132,7 @@ public static class LayerInvariants
         if (!op.Training) return r.Build();
         var x = inputs["input"];
         if (dx.Shape != x.Shape) { r.Violated(BatchNormSum, $"dx has shape {dx.Shape}, the input {x.Shape}"); return r.Build(); }
-        var (xHat, invStd, mean) = op.Statistics(inputs);
+        var (xHat, invStd, xHatMagnitude) = op.Statistics(inputs);
         var magnitude = op.MagnitudesOf(inputs, gradOutput).Grads["input"];
         var a = AxisLayout.Of(x.Shape, 1);
         int m = a.Outer * a.Inner;
@@ -144,7 +144,7 @@ public static class LayerInvariants
                 for (int i = 0; i < a.Inner; i++)
                 {
                     int at = a.At(o, c, i);
-                    double h = xHat.At(at), big = Math.Abs(h) + invStd[c] * (Math.Abs(x.At(at)) + Math.Abs(mean[c]));
+                    double h = xHat.At(at), big = xHatMagnitude[at];
                     s += dx.At(at); sm += magnitude.At(at) + Math.Abs(dx.At(at));
                     p += dx.At(at) * h; pm += (magnitude.At(at) + Math.Abs(dx.At(at))) * big;
                     xx += h * h;

@@ -88,12 +88,16 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         return (a, mean, invStd, xHat);
     }
 
-    /// <summary>x̂ and the per-channel inverse standard deviations and means, for invariants.</summary>
-    internal (Tensor XHat, double[] InvStd, double[] Mean) Statistics(NamedTensors inputs)
+    /// <summary>x̂, the per-channel inverse standard deviations, and the magnitude x̂'s rounding comes from (see <see cref="XHatMagnitudes"/>), for invariants.</summary>
+    internal (Tensor XHat, double[] InvStd, double[] XHatMagnitude) Statistics(NamedTensors inputs)
     {
         var n = Normalise(inputs);
-        return (Tensor.Wrap(inputs["input"].Shape, n.XHat), n.InvStd, n.Mean);
+        return (Tensor.Wrap(inputs["input"].Shape, n.XHat), n.InvStd, XHatMagnitudes(inputs["input"], n.Layout, n.Mean, n.InvStd, n.XHat));
     }
+
+    /// <summary>Per element, A = |x̂| + invstd·(|x| + |mean|): x̂ = (x - mean)·invstd carries the rounding of x and of the mean.</summary>
+    private static double[] XHatMagnitudes(Tensor x, AxisLayout a, double[] mean, double[] invStd, double[] xHat) =>
+        Enumerable.Range(0, x.Count).Select(at => Math.Abs(xHat[at]) + invStd[at / a.Inner % a.Length] * (Math.Abs(x.At(at)) + Math.Abs(mean[at / a.Inner % a.Length]))).ToArray();
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) => Forward(inputs, null);
@@ -166,6 +170,7 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     {
         var x = inputs["input"];
         var (a, mean, invStd, xHat) = Normalise(inputs);
+        var big = XHatMagnitudes(x, a, mean, invStd, xHat);
         int m = a.Outer * a.Inner;
         var y = new double[x.Count];
         var dx = new double[x.Count];
@@ -177,19 +182,17 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             double s1 = 0, s2 = 0;
             foreach (var at in Channel(a, ch))
             {
-                double big = Math.Abs(xHat[at]) + invStd[ch] * (Math.Abs(x.At(at)) + Math.Abs(mean[ch]));
                 double g = Math.Abs(gradOutput.At(at));
-                y[at] = w * big + b;
+                y[at] = w * big[at] + b;
                 s1 += g * w;
-                s2 += g * w * big;
-                dw[ch] += g * big;
+                s2 += g * w * big[at];
+                dw[ch] += g * big[at];
                 db[ch] += g;
             }
             foreach (var at in Channel(a, ch))
             {
-                double big = Math.Abs(xHat[at]) + invStd[ch] * (Math.Abs(x.At(at)) + Math.Abs(mean[ch]));
                 double g = Math.Abs(gradOutput.At(at)) * w;
-                dx[at] = Training ? invStd[ch] * (g + s1 / m + big * s2 / m) : invStd[ch] * g;
+                dx[at] = Training ? invStd[ch] * (g + s1 / m + big[at] * s2 / m) : invStd[ch] * g;
             }
         }
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };

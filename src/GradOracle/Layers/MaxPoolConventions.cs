@@ -174,27 +174,27 @@ internal static class MaxPoolConventions
         int planes = x.Shape[0] * x.Shape[1];
         var taps = new int[g.MaxWindowSize];
         var kt = new int[g.MaxWindowSize];
+        var maxima = new int[g.MaxWindowSize];
         var list = new List<Window>(planes * g.OutputPlaneSize);
         for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
                 int n = g.Gather(o, taps, kt);
                 var nan = new List<int>();
+                for (int k = 0; k < n; k++) if (double.IsNaN(plane[taps[k]])) nan.Add(p * g.InputPlaneSize + taps[k]);
+                // The maxima of the numbers (NaN ignored); a window of NaNs has none.
+                int m = MaxPool.Maxima(plane, taps.AsSpan(0, n), NanRule.Ignore, maxima);
                 var best = new List<int>();
-                double max = double.NaN;
-                for (int k = 0; k < n; k++)
-                {
-                    int at = p * g.InputPlaneSize + taps[k];
-                    double v = x.At(at);
-                    if (double.IsNaN(v)) { nan.Add(at); continue; }
-                    if (best.Count == 0 || v > max) { max = v; best.Clear(); best.Add(at); }
-                    else if (v == max) best.Add(at);
-                }
+                for (int k = 0; k < m; k++) if (!double.IsNaN(plane[maxima[k]])) best.Add(p * g.InputPlaneSize + maxima[k]);
+                double max = best.Count > 0 ? plane[maxima[0]] : double.NaN;
                 double out_ = DtypeTolerance.Round(y.At(p * g.OutputPlaneSize + o), compare.Dtype);
                 bool outNan = double.IsNaN(out_);
                 if (nan.Count == 0 ? out_ != max : best.Count == 0 ? !outNan : !outNan && out_ != max) return null;
                 list.Add(new Window(p, o, dy.At(p * g.OutputPlaneSize + o), [.. outNan ? nan : best], outNan, nan.Count > 0, best.Count == 0));
             }
+        }
         return list;
     }
 

@@ -47,9 +47,8 @@ public static class Messages
     /// <summary>An error reply.</summary>
     public static string ErrorReply(long? id, string message) => $"{{\"id\": {(id is null ? "null" : id.ToString())}, \"error\": {CaseJson.String(message)}}}";
 
-    /// <summary>An "unsupported" reply, with the reason when there is one.</summary>
-    public static string UnsupportedReply(long id, string? reason = null) =>
-        reason is null ? $"{{\"id\": {id}, \"unsupported\": true}}" : $"{{\"id\": {id}, \"unsupported\": true, \"reason\": {CaseJson.String(reason)}}}";
+    /// <summary>An "unsupported" reply.</summary>
+    public static string UnsupportedReply(long id) => $"{{\"id\": {id}, \"unsupported\": true}}";
 
     /// <summary>Parses a request line (as `gradoracle serve` reads it).</summary>
     public static Request ParseRequest(string line)
