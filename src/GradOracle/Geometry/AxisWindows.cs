@@ -46,16 +46,16 @@ public sealed class AxisWindows
     /// <summary>Taps of window <paramref name="o"/> inside the input.</summary>
     public int InBoundsTapCount(int o) => CountTaps(o, 0, InputSize);
 
-    private int CountTaps(int o, int lo, int hi)
+    // Closed form: the taps j with lo <= start + j*step < hi, in long (a window may hold 2^31 taps).
+    private int CountTaps(int o, long lo, long hi)
     {
-        int n = 0;
-        for (int j = 0; j < tapCounts[o]; j++)
-        {
-            int p = starts[o] + j * Step;
-            if (p >= lo && p < hi) n++;
-        }
-        return n;
+        long start = starts[o], step = Step;
+        long from = Math.Max(0, CeilDiv(lo - start, step));
+        long to = Math.Min(tapCounts[o], CeilDiv(hi - start, step));
+        return (int)Math.Max(0, to - from);
     }
+
+    private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : -(-a / b);
 
     /// <summary>
     /// Strided windows (pooling and convolution), PyTorch's output size:
@@ -79,21 +79,27 @@ public sealed class AxisWindows
             throw new ParameterException($"padding[{axis}]", Math.Min(padBefore, padAfter).ToString(), "must be at least 0");
         if (inputSize < 1) throw new ParameterException($"input spatial size[{axis}]", inputSize.ToString(), "must be at least 1");
 
-        int span = dilation * (kernel - 1) + 1;
-        int numerator = inputSize + padBefore + padAfter - span + (ceilMode ? stride - 1 : 0);
-        int outputSize = (int)Math.Floor(numerator / (double)stride) + 1;
-        if (ceilMode && outputSize > 0 && (outputSize - 1) * stride >= inputSize + padBefore)
+        // In long: kernels, dilations and paddings near int.MaxValue must give PyTorch's answer, not a wrapped one.
+        long span = (long)dilation * (kernel - 1) + 1;
+        long padded = (long)inputSize + padBefore + padAfter;
+        long numerator = padded - span + (ceilMode ? stride - 1 : 0);
+        long outputSize = (long)Math.Floor(numerator / (double)stride) + 1;
+        if (ceilMode && outputSize > 0 && (outputSize - 1) * stride >= (long)inputSize + padBefore)
             outputSize--;
         if (outputSize < 1)
             throw new ParameterException($"kernel_size[{axis}]", kernel.ToString(),
                 $"with dilation {dilation} the window spans {span} positions, more than the padded input " +
-                $"({inputSize} + {padBefore} + {padAfter} = {inputSize + padBefore + padAfter}): the output would be empty");
+                $"({inputSize} + {padBefore} + {padAfter} = {padded}): the output would be empty");
+        Limits.CheckElements($"padding[{axis}]", padBefore.ToString(), outputSize, $"the output along spatial axis {axis}");
+        // A window's starts and taps must stay ints: a window never starts past the padded input.
+        if (padded > int.MaxValue || span > int.MaxValue)
+            throw new ParameterException($"padding[{axis}]", padBefore.ToString(), $"the padded input ({padded}) or the window's span ({span}) passes int.MaxValue positions");
 
         var starts = new int[outputSize];
         var taps = new int[outputSize];
         for (int o = 0; o < outputSize; o++)
         {
-            starts[o] = o * stride - padBefore;
+            starts[o] = (int)((long)o * stride - padBefore);
             taps[o] = kernel;
         }
         return new AxisWindows(inputSize, starts, taps, dilation, inputSize + padAfter);
@@ -106,10 +112,10 @@ public sealed class AxisWindows
     public static string SizeFormula(int inputSize, int kernel, int stride, int padBefore, int padAfter, int dilation, bool ceilMode)
     {
         string pads = padBefore == padAfter ? $"2·{padBefore}" : $"{padBefore} + {padAfter}";
-        int numerator = inputSize + padBefore + padAfter - dilation * (kernel - 1) - 1;
-        int size = (int)(ceilMode ? Math.Ceiling(numerator / (double)stride) : Math.Floor(numerator / (double)stride)) + 1;
+        long numerator = (long)inputSize + padBefore + padAfter - (long)dilation * (kernel - 1) - 1;
+        long size = (long)(ceilMode ? Math.Ceiling(numerator / (double)stride) : Math.Floor(numerator / (double)stride)) + 1;
         string text = $"{(ceilMode ? "ceil" : "floor")}(({inputSize} + {pads} - {dilation}·({kernel} - 1) - 1) / {stride}) + 1";
-        if (ceilMode && size > 0 && (size - 1) * stride >= inputSize + padBefore)
+        if (ceilMode && size > 0 && (size - 1) * stride >= (long)inputSize + padBefore)
             return $"{text} - 1 = {size - 1} (ceil mode drops a last window that would start in the right padding)";
         return $"{text} = {size}";
     }
@@ -119,6 +125,7 @@ public sealed class AxisWindows
     {
         if (inputSize < 1) throw new ParameterException($"input spatial size[{axis}]", inputSize.ToString(), "must be at least 1");
         if (outputSize < 1) throw new ParameterException($"output_size[{axis}]", outputSize.ToString(), "must be at least 1");
+        Limits.CheckElements($"output_size[{axis}]", outputSize.ToString(), outputSize, $"the output along spatial axis {axis}");
         var starts = new int[outputSize];
         var taps = new int[outputSize];
         for (int o = 0; o < outputSize; o++)

@@ -23,9 +23,25 @@ public sealed class WindowGeometry
         inputStrides = RowMajorStrides(InputSize);
         outputStrides = RowMajorStrides(OutputSize);
         tapStrides = RowMajorStrides(Axes.Select(a => a.MaxTaps).ToImmutableArray());
-        InputPlaneSize = Product(InputSize);
-        OutputPlaneSize = Product(OutputSize);
-        MaxWindowSize = Product(Axes.Select(a => a.MaxTaps));
+        InputPlaneSize = Checked("input", InputSize, "an input plane");
+        OutputPlaneSize = Checked("output_size", OutputSize, "an output plane");
+        MaxWindowSize = Checked("kernel_size", Axes.Select(a => a.MaxTaps).ToImmutableArray(), "one window");
+        // The gather table holds every window's in-bounds taps; per axis they are independent, so the total is a product of sums.
+        long taps = Limits.Product(Axes.Select(ax => Enumerable.Range(0, ax.OutputSize).Sum(o => (long)ax.InBoundsTapCount(o))));
+        if (taps > TapsPerElement * Limits.Current.MaxElements)
+            throw new ParameterException("kernel_size", $"[{string.Join(", ", Axes.Select(a => a.MaxTaps))}]",
+                $"the windows of one plane would read {taps:N0} input positions together, more than {TapsPerElement} per allowed element " +
+                $"({TapsPerElement * Limits.Current.MaxElements:N0}; --max-elements raises it)");
+    }
+
+    /// <summary>How many window taps one plane's gather table may hold per element of <see cref="Limits.MaxElements"/>.</summary>
+    public const int TapsPerElement = 8;
+
+    private static int Checked(string parameter, IReadOnlyList<int> sizes, string what)
+    {
+        long n = Limits.Product(sizes.Select(x => (long)x));
+        Limits.CheckElements(parameter, $"[{string.Join(", ", sizes)}]", n, what);
+        return (int)n;
     }
 
     /// <summary>Strided windows on every axis (see <see cref="AxisWindows.Strided"/>), with symmetric padding.</summary>
@@ -93,7 +109,9 @@ public sealed class WindowGeometry
         var first = new int[OutputPlaneSize + 1];
         var inputs = new List<int>();
         var kernel = new List<int>();
-        Span<int> a = stackalloc int[MaxWindowSize], k = stackalloc int[MaxWindowSize];
+        // On the stack only while small: a window may hold millions of taps.
+        Span<int> a = MaxWindowSize <= 1024 ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
+        Span<int> k = MaxWindowSize <= 1024 ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
         for (int o = 0; o < OutputPlaneSize; o++)
         {
             int n = Compute(o, a, k);
@@ -116,13 +134,12 @@ public sealed class WindowGeometry
             rest -= o * outputStrides[a];
             var ax = Axes[a];
             // In-bounds taps of a window form one run j = first .. first+count-1.
-            int start = ax.Start(o), step = ax.Step, taps = ax.TapCount(o);
-            int j0 = start >= 0 ? 0 : (-start + step - 1) / step;
-            int j1 = taps;
-            while (j1 > j0 && start + (j1 - 1) * step >= ax.InputSize) j1--;
+            long start = ax.Start(o), step = ax.Step, taps = ax.TapCount(o);
+            long j0 = start >= 0 ? 0 : (-start + step - 1) / step;
+            long j1 = Math.Min(taps, (ax.InputSize - start + step - 1) / step); // the first tap at or past the input's end
             if (j1 <= j0) return 0;
-            first[a] = j0;
-            count[a] = j1 - j0;
+            first[a] = (int)j0;
+            count[a] = (int)(j1 - j0);
             at[a] = 0;
         }
 
@@ -201,5 +218,4 @@ public sealed class WindowGeometry
         return s;
     }
 
-    private static int Product(IEnumerable<int> xs) => xs.Aggregate(1, (a, b) => a * b);
 }

@@ -11,17 +11,18 @@ public sealed class Shape : IEquatable<Shape>
     private Shape(ImmutableArray<int> dims)
     {
         this.dims = dims;
+        long total = Limits.Product(dims.Select(d => (long)d));
+        Limits.CheckElements("shape", Format(dims), total, "a tensor of this shape");
         var s = new int[dims.Length];
-        long count = 1;
+        long stride = 1;
         for (int axis = dims.Length - 1; axis >= 0; axis--)
         {
-            s[axis] = (int)count;
-            count *= dims[axis];
-            if (count > int.MaxValue)
-                throw new ParameterException("shape", Format(dims), "holds more than int.MaxValue elements");
+            // An empty tensor's strides past a zero dimension never address anything; they only must not overflow.
+            s[axis] = (int)Math.Min(stride, int.MaxValue);
+            stride = Math.Min(stride * Math.Max(dims[axis], 1), int.MaxValue);
         }
         strides = ImmutableArray.Create(s);
-        Count = (int)count;
+        Count = (int)total;
     }
 
     /// <summary>A shape with the given dimensions, each at least 0.</summary>
