@@ -53,8 +53,8 @@ public static class CaseJson
     /// <summary>Reads a float64 written by <see cref="Number"/> (or any JSON number); <paramref name="path"/> names it in errors.</summary>
     public static double ReadNumber(JsonElement e, string path) => e.ValueKind switch
     {
-        JsonValueKind.Number => double.Parse(e.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture),
-        JsonValueKind.String => e.GetString() switch
+        JsonValueKind.Number => Finite(double.Parse(e.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture), e, path),
+        JsonValueKind.String => ReadString(e, path) switch
         {
             "NaN" => double.NaN,
             "Infinity" => double.PositiveInfinity,
@@ -64,7 +64,37 @@ public static class CaseJson
         _ => throw new CaseFormatException(path, $"expected a number, found {e.ValueKind}"),
     };
 
-    /// <summary>Reads a tensor {"shape": [...], "data": [...]}.</summary>
+    // A number past float64's range is a mistake, not an infinity: infinities are written "Infinity".
+    private static double Finite(double v, JsonElement e, string path) => double.IsFinite(v) ? v
+        : throw new CaseFormatException(path, $"{Clip(e.GetRawText())} is outside float64's range (write the string \"Infinity\" or \"-Infinity\" for an infinity)");
+
+    private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "...";
+
+    /// <summary>A JSON string's value; a clear error for another kind or for text that is not valid UTF-16 (a lone surrogate).</summary>
+    public static string ReadString(JsonElement e, string path)
+    {
+        if (e.ValueKind != JsonValueKind.String) throw new CaseFormatException(path, $"expected a string, found {Kind(e)}");
+        try { return e.GetString()!; }
+        catch (InvalidOperationException) { throw new CaseFormatException(path, "the string is not valid Unicode (it holds a lone surrogate escape such as \\ud800)"); }
+    }
+
+    /// <summary>A JSON integer in int's range; a clear error for anything else (a fraction, a string, 1e400).</summary>
+    public static int ReadInt(JsonElement e, string path) =>
+        e.ValueKind == JsonValueKind.Number && e.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && e.TryGetInt32(out var v) ? v
+            : throw new CaseFormatException(path, $"expected an integer, found {(e.ValueKind == JsonValueKind.Number ? Clip(e.GetRawText()) : Kind(e))}");
+
+    /// <summary>A JSON value's kind as the error messages name it.</summary>
+    public static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    /// <summary>Reads a tensor {"shape": [...], "data": [...]}; its shape is checked against <see cref="Limits"/> before its data is read.</summary>
     public static Tensor ReadTensor(JsonElement e, string path)
     {
         if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, "expected a tensor object {\"shape\": [...], \"data\": [...]}");
@@ -72,13 +102,19 @@ public static class CaseJson
         var dataEl = Required(e, "data", path);
         if (shapeEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException(path + ".shape", "expected an array of dimensions");
         if (dataEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException(path + ".data", "expected an array of numbers");
+        if (shapeEl.GetArrayLength() > 64) throw new CaseFormatException(path + ".shape", $"has {shapeEl.GetArrayLength()} dimensions; at most 64 are read");
         var dims = shapeEl.EnumerateArray().Select((d, i) =>
-            d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out var v) && v >= 0 ? v
+            d.ValueKind == JsonValueKind.Number && d.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && d.TryGetInt32(out var v) && v >= 0 ? v
                 : throw new CaseFormatException($"{path}.shape[{i}]", "expected a non-negative integer")).ToArray();
-        var data = dataEl.EnumerateArray().Select((d, i) => ReadNumber(d, $"{path}.data[{i}]")).ToArray();
-        var shape = Shape.Of(dims);
-        if (data.Length != shape.Count)
-            throw new CaseFormatException(path + ".data", $"has {data.Length} values, shape {shape} needs {shape.Count}");
+        Shape shape;
+        try { shape = Shape.Of(dims); }
+        catch (ParameterException x) { throw new CaseFormatException(path + ".shape", x.Message); }
+        int length = dataEl.GetArrayLength();
+        if (length != shape.Count)
+            throw new CaseFormatException(path + ".data", $"has {length} values, shape {shape} needs {shape.Count}");
+        var data = new double[length];
+        int k = 0;
+        foreach (var d in dataEl.EnumerateArray()) { data[k] = ReadNumber(d, $"{path}.data[{k}]"); k++; }
         return Tensors.Tensor.FromArray(shape, data);
     }
 
@@ -87,7 +123,7 @@ public static class CaseJson
     {
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.String => e.GetString()!,
+        JsonValueKind.String => ReadString(e, path),
         JsonValueKind.Number when e.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && e.TryGetInt32(out var i) => i,
         JsonValueKind.Number => ReadNumber(e, path),
         JsonValueKind.Array => e.EnumerateArray().Select((x, i) =>
@@ -99,12 +135,30 @@ public static class CaseJson
     public static OpAttributes ReadAttributes(JsonElement e, string path)
     {
         if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, "expected an object of attributes");
-        return new OpAttributes(e.EnumerateObject().Select(p => (p.Name, (object?)ReadValue(p.Value, $"{path}.{p.Name}"))).ToArray());
+        return new OpAttributes(Members(e, path).Select(p => (p.Name, (object?)ReadValue(p.Value, $"{path}.{p.Name}"))).ToArray());
+    }
+
+    /// <summary>An object's members by name; a clear error for a name that is not valid Unicode or given twice.</summary>
+    public static IReadOnlyList<(string Name, JsonElement Value)> Members(JsonElement e, string path)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, $"expected an object, found {Kind(e)}");
+        var members = new List<(string, JsonElement)>();
+        var seen = new HashSet<string>();
+        foreach (var p in e.EnumerateObject())
+        {
+            string name;
+            try { name = p.Name; }
+            catch (InvalidOperationException) { throw new CaseFormatException(path, "a member name is not valid Unicode (it holds a lone surrogate escape)"); }
+            if (!seen.Add(name)) throw new CaseFormatException($"{path}.{name}", "is given twice");
+            members.Add((name, p.Value));
+        }
+        return members;
     }
 
     /// <summary>The named member; a clear error when it is missing.</summary>
     public static JsonElement Required(JsonElement e, string name, string path) =>
-        e.TryGetProperty(name, out var v) ? v : throw new CaseFormatException(path, $"missing required field \"{name}\"");
+        e.ValueKind != JsonValueKind.Object ? throw new CaseFormatException(path, $"expected an object, found {Kind(e)}")
+        : e.TryGetProperty(name, out var v) ? v : throw new CaseFormatException(path, $"missing required field \"{name}\"");
 }
 
 /// <summary>A reference case (or protocol message) that does not follow the format; names the JSON path.</summary>

@@ -28,8 +28,23 @@ public static partial class OpFactory
     [GeneratedRegex(@"^(max_pool|avg_pool|adaptive_max_pool|adaptive_avg_pool|global_max_pool|global_avg_pool|stochastic_pool|conv)([123])d$")]
     private static partial Regex Spatial();
 
-    /// <summary>The op; a <see cref="ParameterException"/> naming the op or attribute when they are not valid.</summary>
+    /// <summary>
+    /// The op; a <see cref="ParameterException"/> naming the op or attribute when they are not valid, or when an
+    /// attribute is one the op does not have (refused, never ignored: a misspelt "dilatoin" must not pass unread).
+    /// </summary>
     public static IOp Create(string name, OpAttributes attrs, IEnumerable<string> inputNames)
+    {
+        var op = Build(name, attrs, inputNames);
+        var has = op.Attrs.Select(a => a.Key).ToHashSet();
+        if (name.StartsWith("avg_pool", StringComparison.Ordinal)) has.Add("divisor_override"); // optional: absent from Attrs when unset
+        foreach (var a in attrs)
+            if (!has.Contains(a.Key))
+                throw new ParameterException(a.Key, OpAttributes.Format(a.Value),
+                    $"is not an attribute of {name} (it has {(has.Count == 0 ? "none" : string.Join(", ", has.Order(StringComparer.Ordinal)))})");
+        return op;
+    }
+
+    private static IOp Build(string name, OpAttributes attrs, IEnumerable<string> inputNames)
     {
         var inputs = inputNames.ToHashSet();
         var m = Spatial().Match(name);

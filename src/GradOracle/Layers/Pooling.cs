@@ -111,7 +111,7 @@ public abstract class PoolingWindows
             ceil = ceilMode;
             for (int i = 0; i < rank; i++)
             {
-                int limit = ((kernel[i] - 1) * this.dilation[i] + 1) / 2;
+                long limit = ((kernel[i] - 1L) * this.dilation[i] + 1) / 2;
                 if (this.padding[i] > limit)
                     throw new ParameterException($"padding[{i}]", this.padding[i].ToString(),
                         $"must be at most half the effective kernel, ((kernel_size-1)*dilation+1)/2 = (({kernel[i]}-1)*{this.dilation[i]}+1)/2 = {limit} (PyTorch's limit)");

@@ -50,49 +50,75 @@ public static class Messages
     /// <summary>An "unsupported" reply.</summary>
     public static string UnsupportedReply(long id) => $"{{\"id\": {id}, \"unsupported\": true}}";
 
-    /// <summary>Parses a request line (as `gradoracle serve` reads it).</summary>
-    public static Request ParseRequest(string line)
+    /// <summary>Parses a request line (as `gradoracle serve` reads it); a <see cref="CaseFormatException"/> naming the field for anything else.</summary>
+    public static Request ParseRequest(string line) => Guarded<Request>(line, root =>
     {
-        using var doc = Parse(line);
-        var root = doc.RootElement;
         long id = Id(root);
-        var type = CaseJson.Required(root, "type", "$").GetString();
+        var type = CaseJson.ReadString(CaseJson.Required(root, "type", "$"), "type");
         return type switch
         {
-            "hello" => new HelloRequest(id, CaseJson.Required(root, "protocol", "$").GetInt32()),
-            "run" => new RunRequest(id,
-                CaseJson.Required(root, "op", "$").GetString() ?? throw new CaseFormatException("op", "expected a string"),
-                root.TryGetProperty("attrs", out var a) ? CaseJson.ReadAttributes(a, "attrs") : OpAttributes.None,
+            "hello" => new HelloRequest(id, CaseJson.ReadInt(CaseJson.Required(root, "protocol", "$"), "protocol")),
+            "run" => Budgeted(new RunRequest(id,
+                CaseJson.ReadString(CaseJson.Required(root, "op", "$"), "op"),
+                root.TryGetProperty("attrs", out var a) && a.ValueKind != JsonValueKind.Null ? CaseJson.ReadAttributes(a, "attrs") : OpAttributes.None,
                 Named(CaseJson.Required(root, "inputs", "$"), "inputs"),
-                root.TryGetProperty("grad_output", out var g) && g.ValueKind != JsonValueKind.Null ? CaseJson.ReadTensor(g, "grad_output") : null),
+                root.TryGetProperty("grad_output", out var g) && g.ValueKind != JsonValueKind.Null ? CaseJson.ReadTensor(g, "grad_output") : null)),
             _ => throw new CaseFormatException("type", $"\"{type}\" is not hello or run"),
         };
-    }
+    });
 
-    /// <summary>Parses a response line (as `gradoracle verify` reads it).</summary>
-    public static Response ParseResponse(string line)
+    /// <summary>Parses a response line (as `gradoracle verify` reads it); a <see cref="CaseFormatException"/> naming the field for anything else.</summary>
+    public static Response ParseResponse(string line) => Guarded<Response>(line, root =>
     {
-        using var doc = Parse(line);
-        var root = doc.RootElement;
         long id = Id(root);
-        if (root.TryGetProperty("error", out var err)) return new ErrorResponse(id, err.ValueKind == JsonValueKind.String ? err.GetString()! : err.GetRawText());
+        if (root.TryGetProperty("error", out var err)) return new ErrorResponse(id, err.ValueKind == JsonValueKind.String ? CaseJson.ReadString(err, "error") : err.GetRawText());
         if (root.TryGetProperty("unsupported", out var u) && u.ValueKind is JsonValueKind.True or JsonValueKind.String)
             return new UnsupportedResponse(id)
             {
-                Reason = u.ValueKind == JsonValueKind.String ? u.GetString()
-                    : root.TryGetProperty("reason", out var why) && why.ValueKind == JsonValueKind.String ? why.GetString() : null,
+                Reason = u.ValueKind == JsonValueKind.String ? CaseJson.ReadString(u, "unsupported")
+                    : root.TryGetProperty("reason", out var why) && why.ValueKind == JsonValueKind.String ? CaseJson.ReadString(why, "reason") : null,
             };
         if (root.TryGetProperty("protocol", out var p))
         {
             var ops = root.TryGetProperty("ops", out var o) && o.ValueKind == JsonValueKind.Array
-                ? o.EnumerateArray().Select(x => x.GetString() ?? "").ToArray()
-                : throw new CaseFormatException("ops", "a hello reply lists its ops");
-            string S(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new CaseFormatException(name, "expected a string");
-            return new HelloResponse(id, p.GetInt32(), S("name"), S("dtype"), ops) { Conventions = Conventions(root) };
+                ? o.EnumerateArray().Select((x, i) => CaseJson.ReadString(x, $"ops[{i}]")).ToArray()
+                : throw new CaseFormatException("ops", "a hello reply lists its ops in an array of strings");
+            string S(string name) => CaseJson.ReadString(CaseJson.Required(root, name, "$"), name);
+            return new HelloResponse(id, CaseJson.ReadInt(p, "protocol"), S("name"), S("dtype"), ops) { Conventions = Conventions(root) };
         }
         var output = CaseJson.ReadTensor(CaseJson.Required(root, "output", "$"), "output");
         var grads = root.TryGetProperty("grads", out var gr) && gr.ValueKind != JsonValueKind.Null ? Named(gr, "grads") : null;
+        Total(output.Count + (grads?.Items.Sum(t => (long)t.Value.Count) ?? 0));
         return new RunResponse(id, output, grads);
+    });
+
+    // One message's tensors together stay within the element limit, as each does alone.
+    private static RunRequest Budgeted(RunRequest r)
+    {
+        Total(r.Inputs.Items.Sum(t => (long)t.Value.Count) + (r.GradOutput?.Count ?? 0));
+        return r;
+    }
+
+    private static void Total(long elements)
+    {
+        if (elements > Limits.Current.MaxElements)
+            throw new CaseFormatException("$", $"the message's tensors hold {elements:N0} elements together, more than the limit of {Limits.Current.MaxElements:N0} (--max-elements raises it)");
+    }
+
+    /// <summary>
+    /// Parses <paramref name="line"/> as one JSON object and reads it; whatever the reader meets that is not the format
+    /// (a wrong kind the typed reads missed, a refused shape) becomes a <see cref="CaseFormatException"/>, never a crash.
+    /// </summary>
+    private static T Guarded<T>(string line, Func<JsonElement, T> read)
+    {
+        using var doc = Parse(line);
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new CaseFormatException("$", $"expected a JSON object, found {CaseJson.Kind(root)}");
+        try { return read(root); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ParameterException or OverflowException)
+        {
+            throw new CaseFormatException("$", e.Message);
+        }
     }
 
     /// <summary>A hello's "conventions": situation key to choice, numbers in their JSON text; empty when absent.</summary>
@@ -101,10 +127,10 @@ public static class Messages
         var result = new Dictionary<string, string>();
         if (!root.TryGetProperty("conventions", out var c) || c.ValueKind == JsonValueKind.Null) return result;
         if (c.ValueKind != JsonValueKind.Object) throw new CaseFormatException("conventions", "expected an object of situation: choice");
-        foreach (var p in c.EnumerateObject())
+        foreach (var p in CaseJson.Members(c, "conventions"))
             result[p.Name] = p.Value.ValueKind switch
             {
-                JsonValueKind.String => p.Value.GetString()!,
+                JsonValueKind.String => CaseJson.ReadString(p.Value, $"conventions.{p.Name}"),
                 JsonValueKind.Number => p.Value.GetRawText(),
                 _ => throw new CaseFormatException($"conventions.{p.Name}", "expected a string or a number"),
             };
@@ -123,7 +149,7 @@ public static class Messages
 
     private static NamedTensors Named(JsonElement e, string path) =>
         e.ValueKind == JsonValueKind.Object
-            ? new NamedTensors(e.EnumerateObject().Select(p => (p.Name, CaseJson.ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray())
+            ? new NamedTensors(CaseJson.Members(e, path).Select(p => (p.Name, CaseJson.ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray())
             : throw new CaseFormatException(path, "expected an object of named tensors");
 }
 

@@ -21,9 +21,25 @@ public static class Server
         ["tie_policy"] = "attribute", ["nan_rule"] = "attribute", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
     };
 
-    /// <summary>Answers one request line.</summary>
+    /// <summary>Answers one request line, whatever it holds: a reply or an error reply, never an exception.</summary>
     public static string Answer(string line)
     {
+        try { return Reply(line); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything the checks above missed is the oracle's own fault: said as such, and the server goes on.
+            return Messages.ErrorReply(TryId(line), $"internal error of the oracle ({e.GetType().Name}: {e.Message}); please report this request");
+        }
+        catch (OutOfMemoryException)
+        {
+            return Messages.ErrorReply(TryId(line), $"the request needs more memory than this process has (--max-elements bounds what one request may ask, now {Limits.Current.MaxElements:N0})");
+        }
+    }
+
+    private static string Reply(string line)
+    {
+        if (line == LineReader.TooLong)
+            return Messages.ErrorReply(null, $"bad request: the line is longer than {Limits.Current.MaxLineChars:N0} characters (--max-line-mb raises the limit)");
         Request request;
         try { request = Messages.ParseRequest(line); }
         catch (CaseFormatException e) { return Messages.ErrorReply(TryId(line), $"bad request: {e.Message}"); }
@@ -48,18 +64,21 @@ public static class Server
 
     private static long? TryId(string line)
     {
+        if (line.Length > 1 << 20) return null; // not worth a second parse of a huge line for its id
         try
         {
             using var doc = System.Text.Json.JsonDocument.Parse(line);
-            return doc.RootElement.TryGetProperty("id", out var id) && id.TryGetInt64(out var v) ? v : null;
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("id", out var id)
+                && id.ValueKind == System.Text.Json.JsonValueKind.Number && id.TryGetInt64(out var v) ? v : null;
         }
         catch (System.Text.Json.JsonException) { return null; }
     }
 
-    /// <summary>Serves until the input ends: one response line per request line, flushed at once.</summary>
+    /// <summary>Serves until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>
     public static void Serve(TextReader input, TextWriter output)
     {
-        while (input.ReadLine() is { } line)
+        var reader = new LineReader(input, Limits.Current.MaxLineChars);
+        while (reader.ReadLine() is { } line)
         {
             if (line.Trim().Length == 0) continue;
             output.WriteLine(Answer(line));
