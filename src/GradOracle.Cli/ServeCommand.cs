@@ -9,8 +9,11 @@ internal static class ServeCommand
     public static Command Create()
     {
         var command = new Command("serve", "Answer protocol v1 requests on stdin/stdout with the oracle's float64 outputs and gradients.");
-        command.SetAction(_ =>
+        var limits = new LimitOptions();
+        limits.AddTo(command);
+        command.SetAction(p =>
         {
+            limits.Apply(p);
             Server.Serve(Console.In, Console.Out);
             return 0;
         });

@@ -11,18 +11,26 @@ internal static class VerifyCommand
 {
     private sealed class Common
     {
-        public readonly Option<string> Impl = new("--impl") { Description = "The implementation's command line (protocol v1 on stdin/stdout).", Required = true };
-        public readonly Option<string?> Cases = new("--cases") { Description = "reference-cases directory (default: the checkout's, if any)." };
+        public readonly Option<string> Impl = new Option<string>("--impl") { Description = "The implementation's command line (protocol v1 on stdin/stdout).", Required = true }.NotBlank();
+        public readonly Option<string?> Cases = new Option<string?>("--cases") { Description = "reference-cases directory (default: the checkout's, if any)." }.ExistingFolder();
         public readonly Option<bool> NoReference = new("--no-reference") { Description = "Skip the reference cases; random cases only." };
         public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random cases (default: a fresh one, printed)." };
-        public readonly Option<int> Random = new("--random") { Description = "How many random cases.", DefaultValueFactory = _ => 100 };
-        public readonly Option<double> Timeout = new("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 };
+        public readonly Option<int> Random = new Option<int>("--random") { Description = "How many random cases.", DefaultValueFactory = _ => 100 }.Within(0, 1_000_000);
+        public readonly Option<double> Timeout = new Option<double>("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 }.Seconds();
+        public readonly Option<double?> Budget = new Option<double?>("--budget") { Description = "Seconds for the whole run: cases not started in time are skipped and finite-difference checks cut short, said in the report." }.Seconds();
+        public readonly Option<FiniteDifferenceMode> Fd = new("--fd") { Description = "A float64 implementation's backward against finite differences of its own forward: all elements, a seeded sample per input, or none.", DefaultValueFactory = _ => FiniteDifferenceMode.All };
+        public readonly LimitOptions Limits = new();
         public readonly Option<bool> Strict = new("--strict") { Description = "Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice, not any valid one." };
 
-        public void AddTo(Command c) { c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); }
+        public void AddTo(Command c)
+        {
+            c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd);
+            Limits.AddTo(c);
+        }
 
         public VerifyOptions Options(ParseResult p, string? filter = null, int shardIndex = 1, int shardCount = 1, string? record = null, string? against = null)
         {
+            Limits.Apply(p);
             CaseStore? store = null;
             if (!p.GetValue(NoReference))
             {
@@ -35,6 +43,7 @@ internal static class VerifyCommand
                 Command = p.GetValue(Impl)!, Cases = store, Seed = p.GetValue(Seed) ?? Environment.TickCount & 0xFFFFF,
                 RandomCases = p.GetValue(Random), Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
                 Filter = filter, ShardIndex = shardIndex, ShardCount = shardCount, RecordDir = record, AgainstDir = against, Strict = p.GetValue(Strict),
+                Budget = p.GetValue(Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
             };
         }
     }
@@ -43,11 +52,11 @@ internal static class VerifyCommand
     {
         var common = new Common();
         var json = new Option<bool>("--json") { Description = "Print the report as JSON instead of the table." };
-        var junit = new Option<string?>("--junit") { Description = "Also write a JUnit XML report to this file." };
-        var report = new Option<string?>("--report") { Description = "Also write a self-contained HTML report to this file." };
+        var junit = new Option<string?>("--junit") { Description = "Also write a JUnit XML report to this file." }.WritableFile();
+        var report = new Option<string?>("--report") { Description = "Also write a self-contained HTML report to this file." }.WritableFile();
         var shard = new Option<string>("--shard") { Description = "Run shard i of n (i/n); the shards' --json reports merge with `gradoracle merge`.", DefaultValueFactory = _ => "1/1" };
-        var record = new Option<string?>("--record") { Description = "Save the implementation's outputs and gradients for every case in this directory." };
-        var against = new Option<string?>("--against") { Description = "Compare the implementation with the answers saved by --record in this directory." };
+        var record = new Option<string?>("--record") { Description = "Save the implementation's outputs and gradients for every case in this directory." }.WritableFolder();
+        var against = new Option<string?>("--against") { Description = "Compare the implementation with the answers saved by --record in this directory." }.ExistingFolder();
         var filter = new Option<string?>("--filter") { Description = "Only cases whose id contains this text." };
         var verify = new Command("verify", "Check an implementation's outputs and gradients against the oracle through protocol v1.") { json, junit, report, shard, record, against, filter };
         common.AddTo(verify);
@@ -69,7 +78,7 @@ internal static class VerifyCommand
         explain.SetAction(p => Explain(explainCommon.Options(p), p.GetValue(caseId)!));
 
         var files = new Argument<string[]>("reports") { Description = "JSON reports of the shards (from verify --json).", Arity = ArgumentArity.OneOrMore };
-        var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." };
+        var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." }.WritableFile();
         var merge = new Command("merge", "Merge the --json reports of verify's shards into one verdict.") { files, mergeJunit };
         merge.SetAction(p => Merge(p.GetValue(files)!, p.GetValue(mergeJunit)));
         return [verify, explain, merge];
@@ -94,11 +103,23 @@ internal static class VerifyCommand
             Console.Error.WriteLine(e.Message);
             return 2;
         }
-        if (junit is not null) CaseStore.WriteAtomically(junit, ReportFormats.ToJunit(report));
-        if (html is not null) CaseStore.WriteAtomically(html, HtmlReport.Render(report));
+        // The report is printed first: a file that cannot be written afterwards must not lose it.
         if (json) Console.Out.WriteLine(ReportFormats.ToJson(report));
         else Print(console, report);
-        return report.ExitCode;
+        bool written = Write("--junit", junit, () => ReportFormats.ToJunit(report)) & Write("--report", html, () => HtmlReport.Render(report));
+        return !written && report.ExitCode == 0 ? 2 : report.ExitCode;
+    }
+
+    /// <summary>Writes an output file atomically; false, with the reason on stderr, when it cannot be written.</summary>
+    private static bool Write(string option, string? path, Func<string> text)
+    {
+        if (path is null) return true;
+        try { CaseStore.WriteAtomically(path, text()); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{option} {path}: could not be written: {e.Message}");
+            return false;
+        }
     }
 
     private static VerifyReport RunWithProgress(IAnsiConsole console, VerifyOptions o, bool interactive)
@@ -211,10 +232,10 @@ internal static class VerifyCommand
             Console.Error.WriteLine($"cannot merge: {e.Message}");
             return 2;
         }
-        if (junit is not null) CaseStore.WriteAtomically(junit, ReportFormats.ToJunit(merged));
+        bool written = Write("--junit", junit, () => ReportFormats.ToJunit(merged));
         Console.WriteLine($"{merged.Count(CaseStatus.Pass)} passed, {merged.Count(CaseStatus.Fail)} failed, {merged.Count(CaseStatus.Error)} errors, {merged.Count(CaseStatus.Skipped)} skipped (seed {merged.Seed}, shards {merged.Shard})");
         foreach (var c in merged.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error)) Console.WriteLine(ReportFormats.Detail(c));
         foreach (var p in merged.Problems) Console.Error.WriteLine($"error: {p}");
-        return merged.ExitCode;
+        return !written && merged.ExitCode == 0 ? 2 : merged.ExitCode;
     }
 }

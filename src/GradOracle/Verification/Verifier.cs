@@ -16,15 +16,29 @@ namespace GradOracle.Verification;
 public static class Verifier
 {
     /// <summary>The cases of a run, in order, before sharding and filtering by the implementation's ops; a filter that matches nothing is an error.</summary>
-    internal static List<WorkItem> Items(VerifyOptions o)
+    internal static List<WorkItem> Items(VerifyOptions o) => Items(o, []);
+
+    /// <summary>The cases of a run; a reference file that cannot be read is added to <paramref name="bad"/> (its path and why) and the rest go on.</summary>
+    internal static List<WorkItem> Items(VerifyOptions o, List<string> bad)
     {
         var items = new List<WorkItem>();
         if (o.Cases is not null)
+        {
+            if (!Directory.Exists(o.Cases.Root))
+                throw new ParameterException("--cases", o.Cases.Root, "is not a directory (reference cases are read from a directory such as reference-cases/)");
             foreach (var path in o.Cases.VerifiedFiles())
             {
-                var c = CaseStore.Load(path);
-                items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attrs.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
+                try
+                {
+                    var c = CaseStore.Load(path);
+                    items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attrs.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
+                }
+                catch (Exception e) when (e is CaseFormatException or ParameterException or IOException or System.Text.Json.JsonException or InvalidOperationException or FormatException)
+                {
+                    bad.Add($"the reference case file {path} could not be read, so it was not run: {e.Message}");
+                }
             }
+        }
         int k = 0;
         foreach (var c in RandomCases.Generate(o.Seed, o.RandomCases))
         {
@@ -48,30 +62,37 @@ public static class Verifier
     {
         if (o.ShardCount < 1 || o.ShardIndex < 1 || o.ShardIndex > o.ShardCount)
             throw new ParameterException("--shard", $"{o.ShardIndex}/{o.ShardCount}", "must be i/n with 1 <= i <= n");
-        var items = Shard(Items(o), o);
+        var bad = new List<string>();
+        var items = Shard(Items(o, bad), o);
         using var client = new ImplementationClient(o.Command, o.Timeout);
         var hello = client.Start();
         var declared = DeclaredConventions.Of(hello);
         var supported = hello.Ops.ToHashSet();
         var results = new List<CaseResult>();
+        DateTime? deadline = o.Budget is { } b ? DateTime.UtcNow + b : null;
         for (int i = 0; i < items.Count; i++)
         {
             progress?.Invoke(i, items.Count, items[i].Id);
             var item = items[i];
+            if (DateTime.UtcNow >= deadline)
+            {
+                results.Add(Result(item, o, CaseStatus.Skipped, $"not run: the --budget of {o.Budget!.Value.TotalSeconds:0.#} s was spent", [], [], [], 0));
+                continue;
+            }
             if (!supported.Contains(item.Oracle.Name))
             {
                 results.Add(Result(item, o, CaseStatus.Skipped, $"{item.Oracle.Name} is not among the implementation's ops", [], [], [], 0));
                 continue;
             }
             var sw = Stopwatch.StartNew();
-            var eval = Evaluate(client, item, hello.Dtype, o, declared);
+            var eval = Evaluate(client, item, hello.Dtype, o, declared, deadline);
             results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
         }
         progress?.Invoke(items.Count, items.Count, "");
         return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, $"{o.ShardIndex}/{o.ShardCount}", [.. results],
             [.. ConventionSummary.Findings(results, declared, o.Strict)], client.Stderr, client.Restarts)
         {
-            Errors = [.. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict,
+            Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict,
         };
     }
 
@@ -80,7 +101,7 @@ public static class Verifier
         new(item.Id, item.Oracle.Name, item.Oracle.Attributes, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
 
     /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
-    internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared)
+    internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared, DateTime? deadline = null)
     {
         var inputs = DtypeTolerance.Round(item.Inputs, dtype);
         var dy = DtypeTolerance.Round(item.GradOutput, dtype);
@@ -123,7 +144,7 @@ public static class Verifier
 
         Comparison.Judge(item, ev);
         Record(item, ev, o);
-        if (ev.Status == CaseStatus.Pass && dtype == "float64") SelfConsistency(client, item, ev, o);
+        if (ev.Status == CaseStatus.Pass && dtype == "float64") SelfConsistency(client, item, ev, o, deadline);
         if (ev.Status == CaseStatus.Fail)
         {
             ev.Diagnosis.AddRange(Diagnosis.Explain(item, ev));
@@ -137,7 +158,7 @@ public static class Verifier
     }
 
     /// <summary>A float64 implementation's backward against finite differences of its own forward, and its gradients against the invariants.</summary>
-    private static void SelfConsistency(ImplementationClient client, WorkItem item, Evaluation ev, VerifyOptions o)
+    private static void SelfConsistency(ImplementationClient client, WorkItem item, Evaluation ev, VerifyOptions o, DateTime? deadline)
     {
         // An answer that follows another valid convention than the rule's was judged against the whole valid set, which
         // implies the invariants every valid gradient has; the rule's own (one receiver per window, say) would not apply.
@@ -155,29 +176,61 @@ public static class Verifier
             else ev.Notes.Add($"invariants hold ({inv.Checked.Length})");
         }
         int elements = item.Oracle.DifferentiableInputs.Sum(n => ev.Inputs[n].Count);
-        if (elements > o.FiniteDifferenceMaxElements || item.Oracle is StochasticPool) return;
-        var remote = new RemoteOp(client, item);
+        if (o.FiniteDifferences == FiniteDifferenceMode.None || item.Oracle is StochasticPool) return;
+        if (elements > o.FiniteDifferenceMaxElements)
+        {
+            ev.Notes.Add($"finite differences not run: {elements} differentiable elements, more than the {o.FiniteDifferenceMaxElements} they are run on");
+            return;
+        }
+        var remote = new RemoteOp(client, item, ev.Actual!.Output.Shape, deadline);
         // One process answers one request at a time: no parallel passes, but batches of them pipelined (RemoteOp is
         // an IBatchedForward); the oracle's structure compresses them. At a kink the declared rule picks the value only
         // when the answer follows it; otherwise finite differences bound it and the valid set was judged above.
+        var sample = o.FiniteDifferences == FiniteDifferenceMode.Sampled ? Sample(ev.Inputs, item.Oracle.DifferentiableInputs, o) : null;
         GradCheckResult? fd = null;
-        try { fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false }); }
-        catch (ParameterException) when (remote.Failure is not null) { /* a pass failed: noted below */ }
-        if (remote.Failure is not null || fd is null) { ev.Notes.Add($"finite differences not run: {remote.Failure}"); return; }
-        if (fd.Passed) ev.Notes.Add($"backward agrees with finite differences of its own forward ({fd.Checked} elements, {fd.Kinks} kinks)");
+        // The checker reports a pass that threw as a result that could not run; either way the failure is the remote's.
+        try { fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false, Elements = sample }); }
+        catch (ParameterException) when (remote.Failure is not null) { }
+        if (remote.Failure is not null || fd is null)
+        {
+            if (remote.OutOfTime) { ev.Notes.Add($"finite differences not finished: {remote.Failure}"); return; }
+            // Its first answer was right, but it failed while being probed: a failure of this case, never a silent pass.
+            ev.Status = CaseStatus.Error;
+            ev.Summary = $"its answer matches, but it failed during the finite-difference check of its own forward: {remote.Failure}";
+            return;
+        }
+        var scope = sample is null ? "" : $" (a sample of {fd.Checked} elements; --fd all checks every one)";
+        if (fd.Passed) ev.Notes.Add($"backward agrees with finite differences of its own forward ({fd.Checked} elements, {fd.Kinks} kinks){scope}");
         else
         {
             ev.Status = CaseStatus.Fail;
-            ev.Summary = "backward disagrees with finite differences of its own forward";
+            ev.Summary = "backward disagrees with finite differences of its own forward" + scope;
             ev.Notes.Add(fd.Describe());
         }
+    }
+
+    /// <summary>--fd sampled: per input, seeded elements (the first and last among them), the same for every run of the case.</summary>
+    private static Func<string, int, bool> Sample(NamedTensors inputs, IReadOnlyList<string> names, VerifyOptions o)
+    {
+        var chosen = new Dictionary<string, HashSet<int>>();
+        foreach (var name in names)
+        {
+            int n = inputs[name].Count;
+            var rng = new Random(name.Aggregate(o.Seed * 31 + n, (h, c) => h * 31 + c)); // string.GetHashCode differs per process
+            var set = new HashSet<int> { 0, Math.Max(0, n - 1) };
+            while (set.Count < Math.Min(n, o.SampledElements + 2)) set.Add(rng.Next(n));
+            chosen[name] = set;
+        }
+        return (name, i) => chosen.TryGetValue(name, out var s) && s.Contains(i);
     }
 
     /// <summary>Save the implementation's answer (--record) or compare it with a saved one (--against).</summary>
     private static void Record(WorkItem item, Evaluation ev, VerifyOptions o)
     {
         if (ev.Actual is null) return;
-        if (o.RecordDir is not null) Recording.Save(o.RecordDir, item, ev.Actual.Output, ev.Actual.Grads);
+        if (o.RecordDir is not null)
+            try { Recording.Save(o.RecordDir, item, ev.Actual.Output, ev.Actual.Grads); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ev.Notes.Add($"--record: this case's answer could not be saved: {e.Message}"); }
         if (o.AgainstDir is not null)
         {
             var problem = Recording.Compare(o.AgainstDir, item, ev.Actual.Output, ev.Actual.Grads, ev.Dtype);

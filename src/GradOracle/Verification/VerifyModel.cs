@@ -44,6 +44,15 @@ public sealed record VerifyOptions
     /// attribute, for an implementation that honours the attributes) instead of any valid one.
     /// </summary>
     public bool Strict { get; init; }
+
+    /// <summary>Wall-clock seconds for the whole run (null: unbounded): cases not started in time are skipped, finite-difference passes cut short, and the report says so.</summary>
+    public TimeSpan? Budget { get; init; }
+
+    /// <summary>How much of a float64 implementation's backward is checked against finite differences of its own forward.</summary>
+    public FiniteDifferenceMode FiniteDifferences { get; init; } = FiniteDifferenceMode.All;
+
+    /// <summary>Elements per input that <see cref="FiniteDifferenceMode.Sampled"/> checks.</summary>
+    public int SampledElements { get; init; } = 16;
 }
 
 /// <summary>A case's verdict.</summary>

@@ -30,6 +30,9 @@ internal static class Tools
     public static string Misbehave(string mode) =>
         $"{(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")} {Quote(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "misbehave.py"))} --mode {mode}";
 
+    public static string Hostile(string mode, string args = "") =>
+        $"{(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")} {Quote(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "hostile.py"))} --mode {mode} {args}".TrimEnd();
+
     public static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>Skips on a machine without the tool; fails when GRADORACLE_REQUIRE_TOOLS=1 (CI installs them).</summary>
