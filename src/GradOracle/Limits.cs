@@ -7,11 +7,11 @@ namespace GradOracle;
 /// </summary>
 public sealed record Limits
 {
-    /// <summary>Elements of one tensor, of an op's output or window, and of all tensors in one message together: 2^23 (64 MiB of float64).</summary>
-    public long MaxElements { get; init; } = 1L << 23;
+    /// <summary>Elements of one tensor, of an op's output or window, and of all tensors in one message together: 2^21 (16 MiB of float64).</summary>
+    public long MaxElements { get; init; } = 1L << 21;
 
-    /// <summary>Characters of one protocol line: 256 Mi, room for MaxElements numbers written at full precision.</summary>
-    public int MaxLineChars { get; init; } = 256 << 20;
+    /// <summary>Characters of one protocol line: 64 Mi, room for MaxElements numbers written at full precision (up to 24 characters each with the comma).</summary>
+    public int MaxLineChars { get; init; } = 64 << 20;
 
     /// <summary>The defaults.</summary>
     public static Limits Default { get; } = new();

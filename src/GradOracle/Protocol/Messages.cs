@@ -141,6 +141,7 @@ public static class Messages
     {
         try { return JsonDocument.Parse(line); }
         catch (JsonException e) { throw new CaseFormatException("$", $"not a JSON object: {e.Message}"); }
+        catch (ArgumentException) { throw new CaseFormatException("$", "the line is not valid Unicode (it holds a lone surrogate)"); }
     }
 
     private static long Id(JsonElement root) =>

@@ -71,7 +71,7 @@ public static class Server
             return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("id", out var id)
                 && id.ValueKind == System.Text.Json.JsonValueKind.Number && id.TryGetInt64(out var v) ? v : null;
         }
-        catch (System.Text.Json.JsonException) { return null; }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidOperationException) { return null; }
     }
 
     /// <summary>Serves until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>

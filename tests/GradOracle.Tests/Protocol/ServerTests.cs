@@ -1,0 +1,86 @@
+using System.Text.Json;
+using GradOracle.Protocol;
+using NUnit.Framework;
+
+namespace GradOracle.Tests.Protocol;
+
+[TestFixture]
+public class ServerTests
+{
+    /// <summary>Lines per run: the CI default, or GRADORACLE_FUZZ_LINES for a longer run (tools/fuzz-serve.sh).</summary>
+    private static int Lines => int.TryParse(Environment.GetEnvironmentVariable("GRADORACLE_FUZZ_LINES"), out var n) ? n : 2500;
+
+    private static int Seed => int.TryParse(Environment.GetEnvironmentVariable("GRADORACLE_FUZZ_SEED"), out var n) ? n : 14;
+
+    [Test]
+    public void Every_line_of_a_hostile_corpus_gets_one_reply_with_a_reason_and_bounded_memory()
+    {
+        int errors = 0, answered = 0;
+        long worst = 0;
+        foreach (var line in HostileLines.Generate(Seed, Lines))
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var reply = Server.Answer(line);
+            worst = Math.Max(worst, GC.GetAllocatedBytesForCurrentThread() - before);
+            using var doc = JsonDocument.Parse(reply);
+            var root = doc.RootElement;
+            Assert.That(root.ValueKind, Is.EqualTo(JsonValueKind.Object), line);
+            Assert.That(root.TryGetProperty("id", out _), Is.True, $"a reply carries an id (null when none can be read): {reply}");
+            if (root.TryGetProperty("error", out var e))
+            {
+                errors++;
+                // A refusal names what is wrong; the oracle's own catch-all must never be what answers.
+                Assert.That(e.GetString(), Does.Not.StartWith("internal error"), line);
+                Assert.That(e.GetString(), Is.Not.Empty);
+            }
+            else
+            {
+                answered++;
+                Assert.That(root.TryGetProperty("output", out _) || root.TryGetProperty("protocol", out _), Is.True, reply);
+            }
+        }
+        TestContext.Out.WriteLine($"seed {Seed}, {Lines} lines: {errors} refused, {answered} answered; most allocated by one line {worst / 1024} KiB");
+        Assert.That(errors, Is.GreaterThan(Lines / 2), "the corpus is mostly malformed");
+        Assert.That(worst, Is.LessThan(64L << 20), "no line of the corpus may make the server allocate more than 64 MiB");
+    }
+
+    [TestCase("123", "expected a JSON object, found a number")]
+    [TestCase("""{"id":1,"type":5}""", "type: expected a string, found a number")]
+    [TestCase("""{"id":1,"type":"hello","protocol":1.5}""", "protocol: expected an integer, found 1.5")]
+    [TestCase("""{"id":1,"type":"hello","protocol":"1"}""", "protocol: expected an integer, found a string")]
+    [TestCase("""{"id":1,"type":"run","op":"\ud800","inputs":{}}""", "op: the string is not valid Unicode")]
+    [TestCase("""{"id":1,"type":"run","op":"relu","inputs":{"input":{"shape":[100000,100000],"data":[]}}}""", "10,000,000,000 elements, more than the limit of 2,097,152 (--max-elements raises it)")]
+    [TestCase("""{"id":1,"type":"run","op":"relu","inputs":{"input":{"shape":[2],"data":[1e999,2]}}}""", "inputs.input.data[0]: 1e999 is outside float64's range")]
+    [TestCase("""{"id":1,"type":"run","op":"relu","attrs":{"kernel_size":2},"inputs":{"input":{"shape":[1],"data":[1]}}}""", "kernel_size = 2: is not an attribute of relu (it has none)")]
+    [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[2],"dilation":[2147483647]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "the window spans 2147483648 positions, more than the padded input")]
+    [TestCase("""{"id":1,"type":"run","op":"adaptive_max_pool1d","attrs":{"output_size":[2147483647]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "output_size[0] = 2147483647: the output along spatial axis 0 would hold 2,147,483,647 elements")]
+    [TestCase("""{"id":1,"type":"run","op":"adaptive_avg_pool1d","attrs":{"output_size":[300000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "300,000,000 elements, more than the limit")]
+    [TestCase("""{"id":1,"type":"run","op":"conv1d","attrs":{"padding":[1000000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]},"weight":{"shape":[1,1,1],"data":[1]}}}""", "padding[0] = 1000000000: the output along spatial axis 0 would hold 2,000,000,003 elements")]
+    [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[2147483647],"padding":[1073741823],"ceil_mode":true},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "padding[0] = 1073741823")]
+    [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[20000000]},"inputs":{"input":{"shape":[1,1,20000000],"data":[]}}}""", "more than the limit")]
+    public void A_request_the_oracle_cannot_take_gets_an_error_reply_that_names_the_rule(string line, string expected)
+    {
+        using var doc = JsonDocument.Parse(Server.Answer(line));
+        Assert.That(doc.RootElement.GetProperty("error").GetString(), Does.Contain(expected));
+    }
+
+    [Test]
+    public void A_line_past_the_length_limit_is_refused_unbuffered_and_the_next_line_is_answered()
+    {
+        var input = new StringReader(new string('x', 5000) + "\n" + """{"id": 7, "type": "hello", "protocol": 1}""" + "\n");
+        var reader = new LineReader(input, 1000);
+        Assert.That(reader.ReadLine(), Is.EqualTo(LineReader.TooLong));
+        Assert.That(reader.ReadLine(), Does.Contain("\"id\": 7"));
+        Assert.That(reader.ReadLine(), Is.Null);
+        Assert.That(Server.Answer(LineReader.TooLong), Does.Contain("--max-line-mb"));
+    }
+
+    [Test]
+    public void Serve_answers_every_line_of_a_stream_of_hostile_lines_in_order()
+    {
+        var lines = HostileLines.Generate(seed: 99, 300).Where(l => !l.Contains('\n') && l.Trim().Length > 0).ToList();
+        var output = new StringWriter();
+        Server.Serve(new StringReader(string.Join("\n", lines) + "\n"), output);
+        Assert.That(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(lines.Count));
+    }
+}
