@@ -139,9 +139,32 @@ public static class Messages
 
     private static JsonDocument Parse(string line)
     {
+        // A parsed document costs about 12 bytes per value on top of the line: more values than any message within the
+        // element limit can hold are refused before parsing, so a line of millions of tiny numbers stays cheap.
+        long values = Values(line), most = Limits.Current.MaxElements + ValuesBeyondTensors;
+        if (values > most)
+            throw new CaseFormatException("$", $"the line holds at least {values:N0} values, more than a message within the element limit can ({most:N0}; --max-elements raises it)");
         try { return JsonDocument.Parse(line); }
         catch (JsonException e) { throw new CaseFormatException("$", $"not a JSON object: {e.Message}"); }
         catch (ArgumentException) { throw new CaseFormatException("$", "the line is not valid Unicode (it holds a lone surrogate)"); }
+    }
+
+    /// <summary>Values a message may hold besides its tensors' elements: shapes, attributes, op names, conventions.</summary>
+    public const int ValuesBeyondTensors = 65536;
+
+    // Separators outside strings, plus one: a lower bound on the values (numbers, strings, literals) of the line.
+    private static long Values(string line)
+    {
+        long n = 1;
+        bool inString = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (inString) { if (c == '\\') i++; else if (c == '"') inString = false; }
+            else if (c == '"') inString = true;
+            else if (c == ',') n++;
+        }
+        return n;
     }
 
     private static long Id(JsonElement root) =>

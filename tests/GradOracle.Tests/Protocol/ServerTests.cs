@@ -76,6 +76,18 @@ public class ServerTests
     }
 
     [Test]
+    public void A_line_of_more_values_than_any_message_within_the_limit_is_refused_before_parsing()
+    {
+        var line = "{\"id\": 1, \"type\": \"run\", \"op\": \"relu\", \"inputs\": {\"input\": {\"shape\": [3000000], \"data\": [" +
+                   string.Join(",", Enumerable.Repeat("1", 3_000_000)) + "]}}}";
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var reply = Server.Answer(line);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(reply, Does.Contain("the line holds at least 3,000,004 values").And.Contain("--max-elements"));
+        Assert.That(allocated, Is.LessThan(1L << 20), "refused without parsing");
+    }
+
+    [Test]
     public void Serve_answers_every_line_of_a_stream_of_hostile_lines_in_order()
     {
         var lines = HostileLines.Generate(seed: 99, 300).Where(l => !l.Contains('\n') && l.Trim().Length > 0).ToList();
