@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace GradOracle.Cases;
 
 /// <summary>
@@ -53,8 +55,21 @@ public sealed class CaseStore(string root)
     /// <summary>Reads a case file; a <see cref="CaseFormatException"/> names the file and the JSON path.</summary>
     public static ReferenceCase Load(string path)
     {
-        try { return CaseFile.Read(File.ReadAllText(path)); }
+        try { return Read(path); }
         catch (CaseFormatException e) { throw new CaseFormatException($"{path}: {e.Path}", e.Message[(e.Path.Length + 2)..]); }
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static ReferenceCase Read(string path)
+    {
+        // A lenient decoder would turn bytes that are not UTF-8 into U+FFFD silently: the case would load with other text.
+        var bytes = File.ReadAllBytes(path);
+        int start = bytes.AsSpan().StartsWith(StrictUtf8.Preamble) ? StrictUtf8.Preamble.Length : 0;
+        string text;
+        try { text = StrictUtf8.GetString(bytes, start, bytes.Length - start); }
+        catch (DecoderFallbackException e) { throw new CaseFormatException("$", $"not valid UTF-8 (byte {start + e.Index} of the file)"); }
+        return CaseFile.Read(text);
     }
 
     /// <summary>Writes the verified file (refused on CI).</summary>

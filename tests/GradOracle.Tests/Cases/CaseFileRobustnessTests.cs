@@ -1,0 +1,160 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GradOracle.Cases;
+using GradOracle.Tests.Verification;
+
+namespace GradOracle.Tests.Cases;
+
+/// <summary>Hostile case files: each is reported as that file's error, by name, with the JSON path and the rule, and the others are still verified.</summary>
+[NonParallelizable]
+public class CaseFileRobustnessTests
+{
+    private const string Good = "avg_pool1d/good";
+    private const string Raw = "@raw@";
+    private static readonly string Source = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory)
+        .VerifiedPath("avg_pool1d/ceil-mode-padding-count-exclude-pad-68d25230");
+
+    private string dir = "";
+    private CaseStore store = null!;
+
+    [SetUp]
+    public void WriteOneGoodCase()
+    {
+        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-hostile-{Guid.NewGuid():N}");
+        store = new CaseStore(dir);
+        Write("good", _ => { });
+    }
+
+    [TearDown]
+    public void Remove() => Directory.Delete(dir, recursive: true);
+
+    /// <summary>Writes avg_pool1d/<paramref name="name"/>.json: the source case with its id at its place, changed; "@raw@" (quoted) is then replaced by <paramref name="raw"/>.</summary>
+    private string Write(string name, Action<JsonObject> change, string? raw = null)
+    {
+        var c = (JsonObject)JsonNode.Parse(File.ReadAllText(Source))!;
+        c["id"] = $"avg_pool1d/{name}";
+        change(c);
+        var text = c.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        if (raw is not null) text = text.Replace($"\"{Raw}\"", raw);
+        return WriteText(name, text);
+    }
+
+    private string WriteText(string name, string text) => WriteBytes(name, Encoding.UTF8.GetBytes(text));
+
+    private string WriteBytes(string name, byte[] bytes)
+    {
+        var path = Path.Combine(dir, "avg_pool1d", name + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    /// <summary>Sets the member at a dotted path ("provenance.finite_differences.elements").</summary>
+    private static void Set(JsonObject c, string path, JsonNode? value)
+    {
+        var parts = path.Split('.');
+        var o = c;
+        foreach (var p in parts[..^1]) o = (JsonObject)o[p]!;
+        o[parts[^1]] = value;
+    }
+
+    /// <summary>Verifies the store and returns the problems reported for <paramref name="path"/>, after checking that the good case still passes.</summary>
+    private string ProblemsOf(string path)
+    {
+        var results = CaseVerifier.Verify(store, crossCheck: null);
+        Assert.That(results.Single(r => r.Id == Good).Passed, Is.True, "the other files are still verified");
+        var result = results.Single(r => r.Path == path);
+        Assert.That(result.Passed, Is.False, $"{path} is reported bad");
+        return string.Join("\n", result.Problems);
+    }
+
+    [TestCase("\"12\"")]
+    [TestCase("12.5")]
+    [TestCase("1e400")]
+    [TestCase("-1")]
+    public void A_provenance_count_that_is_no_non_negative_integer_is_that_files_error(string count)
+    {
+        var path = Write("count", c => Set(c, "provenance.finite_differences.elements", Raw), raw: count);
+        Assert.That(ProblemsOf(path), Does.Contain("provenance.finite_differences.elements").And.Contain("non-negative integer"));
+    }
+
+    [TestCase("provenance.finite_differences", "[1, 2]")]
+    [TestCase("provenance.libtorch", "[]")]
+    [TestCase("provenance.libtorch.version", "3")]
+    [TestCase("provenance", "\"x\"")]
+    [TestCase("expected", "[]")]
+    [TestCase("expected.grads", "[]")]
+    [TestCase("inputs.input", "[]")]
+    [TestCase("inputs.input.shape", "{}")]
+    [TestCase("tolerances.output", "\"exact\"")]
+    [TestCase("attrs", "[]")]
+    public void A_member_of_the_wrong_json_kind_is_that_files_error_naming_its_path(string member, string value)
+    {
+        var path = Write("kind", c => Set(c, member, Raw), raw: value);
+        Assert.That(ProblemsOf(path), Does.Contain("format: ").And.Contain(member + ":"));
+    }
+
+    [TestCase("description")]
+    [TestCase("attrs.mode")]
+    [TestCase("provenance.generator")]
+    [TestCase("flags")]
+    public void A_lone_surrogate_in_a_string_is_that_files_error_naming_its_path(string member)
+    {
+        var path = Write("surrogate", c => Set(c, member, member == "flags" ? new JsonArray(Raw) : Raw), raw: "\"a\\ud800b\"");
+        Assert.That(ProblemsOf(path), Does.Contain(member == "flags" ? "flags[0]" : member).And.Contain("lone surrogate"));
+    }
+
+    [Test]
+    public void A_lone_surrogate_in_a_member_name_is_that_files_error()
+    {
+        var path = Write("surrogate-name", c => Set(c, $"attrs.{Raw}", 1), raw: "\"\\udc00\"");
+        Assert.That(ProblemsOf(path), Does.Contain("attrs").And.Contain("lone surrogate"));
+    }
+
+    [Test]
+    public void A_member_named_twice_is_that_files_error()
+    {
+        // System.Text.Json keeps the first, Python's json the last: the file means different things to different readers.
+        var path = Write("twice", c => Set(c, $"attrs.{Raw}", 99), raw: "\"kernel_size\"");
+        Assert.That(ProblemsOf(path), Does.Contain("attrs.kernel_size").And.Contain("twice"));
+    }
+
+    [Test]
+    public void A_shape_past_the_element_limit_is_that_files_error()
+    {
+        var path = Write("huge-shape", c => Set(c, "inputs.input.shape", new JsonArray(100000, 100000)));
+        Assert.That(ProblemsOf(path), Does.Contain("inputs.input.shape").And.Contain("more than the limit"));
+    }
+
+    [TestCase("kernel_size", 2147483647)]
+    [TestCase("padding", 2147483647)]
+    [TestCase("stride", 0)]
+    public void A_window_the_oracle_refuses_is_that_files_error(string attr, int value)
+    {
+        var path = Write("huge-kernel", c => Set(c, $"attrs.{attr}", new JsonArray(value)));
+        Assert.That(ProblemsOf(path), Does.Contain("the oracle refuses the case").And.Contain(attr));
+    }
+
+    [TestCase("{\"format\": ")]
+    [TestCase("")]
+    [TestCase("{} {}")]
+    [TestCase("[1, 2]")]
+    [TestCase("{\"format\": \"gradoracle-case-1\",}")]
+    public void Text_that_is_no_json_object_is_that_files_error(string text)
+    {
+        var path = WriteText("not-json", text);
+        Assert.That(ProblemsOf(path), Does.Contain("$: "));
+    }
+
+    [Test]
+    public void Bytes_that_are_not_utf8_are_that_files_error()
+    {
+        // A surrogate written as raw UTF-8 bytes (CESU-8) is no UTF-8; a lenient decoder would turn it into U+FFFD silently.
+        var text = File.ReadAllBytes(Write("not-utf8", c => c["description"] = Raw));
+        var at = Encoding.UTF8.GetString(text).IndexOf(Raw, StringComparison.Ordinal);
+        byte[] bytes = [.. text[..at], 0xED, 0xA0, 0x80, .. text[(at + Raw.Length)..]];
+        var path = WriteBytes("not-utf8", bytes);
+        Assert.That(ProblemsOf(path), Does.Contain("UTF-8"));
+    }
+}
