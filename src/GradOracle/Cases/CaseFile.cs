@@ -206,9 +206,16 @@ public static class CaseFile
         bool exact = e.TryGetProperty("exact", out var ex);
         OnlyFields(e, path, exact ? ["exact"] : ["atol", "rtol"], $"unknown field: {Rule}");
         if (exact) return ex.ValueKind == JsonValueKind.True ? CaseTolerance.ExactMatch : throw new CaseFormatException(path + ".exact", "must be true when present");
-        double a = CaseJson.ReadNumber(CaseJson.Required(e, "atol", path), path + ".atol"), r = CaseJson.ReadNumber(CaseJson.Required(e, "rtol", path), path + ".rtol");
-        if (!(a >= 0) || !(r >= 0)) throw new CaseFormatException(path, "atol and rtol must be non-negative numbers");
-        return new CaseTolerance(false, a, r);
+        return new CaseTolerance(false, Bound(e, "atol", path), Bound(e, "rtol", path));
+    }
+
+    /// <summary>atol or rtol: finite and non-negative, since an infinite or NaN bound would pass any value and a negative one none.</summary>
+    private static double Bound(JsonElement tolerance, string name, string path)
+    {
+        var v = CaseJson.ReadNumber(CaseJson.Required(tolerance, name, path), $"{path}.{name}");
+        return double.IsFinite(v) && v >= 0 ? v
+            : throw new CaseFormatException($"{path}.{name}", $"must be a finite number >= 0, found {CaseJson.Number(v)} " +
+                (v < 0 ? "(a negative tolerance passes nothing)" : "(an infinite or NaN tolerance would pass any value)"));
     }
 
     private static CaseProvenance Provenance(JsonElement e)

@@ -59,6 +59,12 @@ public class CaseFileRobustnessTests
         o[parts[^1]] = value;
     }
 
+    private static void TamperOutput(JsonObject c)
+    {
+        var data = (JsonArray)c["expected"]!["output"]!["data"]!;
+        data[0] = data[0]!.GetValue<double>() + 1;
+    }
+
     /// <summary>Verifies the store and returns the problems reported for <paramref name="path"/>, after checking that the good case still passes.</summary>
     private string ProblemsOf(string path)
     {
@@ -156,5 +162,23 @@ public class CaseFileRobustnessTests
         byte[] bytes = [.. text[..at], 0xED, 0xA0, 0x80, .. text[(at + Raw.Length)..]];
         var path = WriteBytes("not-utf8", bytes);
         Assert.That(ProblemsOf(path), Does.Contain("UTF-8"));
+    }
+
+    [TestCase("atol", "1e400")]
+    [TestCase("atol", "\"Infinity\"")]
+    [TestCase("rtol", "1e400")]
+    [TestCase("rtol", "\"NaN\"")]
+    [TestCase("atol", "-1e-11")]
+    public void A_tolerance_that_is_not_finite_and_non_negative_is_that_files_error_and_passes_no_wrong_value(string bound, string value)
+    {
+        var path = Write("tolerance", c => { TamperOutput(c); c["tolerances"]!["output"]![bound] = Raw; }, raw: value);
+        Assert.That(ProblemsOf(path), Does.Contain($"tolerances.output.{bound}"));
+    }
+
+    [Test]
+    public void A_finite_tolerance_still_catches_a_wrong_expected_value()
+    {
+        var path = Write("tolerance", c => { TamperOutput(c); c["tolerances"]!["output"]!["atol"] = 0.5; });
+        Assert.That(ProblemsOf(path), Does.Contain("oracle: ").And.Contain("output (atol 0.5"));
     }
 }
