@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using GradOracle.Tensors;
 
 namespace GradOracle.Cases;
 
@@ -70,6 +72,44 @@ public sealed class CaseStore(string root)
         try { text = StrictUtf8.GetString(bytes, start, bytes.Length - start); }
         catch (DecoderFallbackException e) { throw new CaseFormatException("$", $"not valid UTF-8 (byte {start + e.Index} of the file)"); }
         return CaseFile.Read(text);
+    }
+
+    /// <summary>
+    /// Loads every verified file and never throws for what a file holds: a case loads when it follows the
+    /// format, its id is its file's place, and the oracle can run it (its op builds, its forward takes the
+    /// inputs, grad_output has the output's shape); every other file is returned with its path and why.
+    /// </summary>
+    public CaseLoad LoadAll()
+    {
+        var cases = new List<ReferenceCase>();
+        var bad = new List<(string Path, string Reason)>();
+        foreach (var path in VerifiedFiles())
+            if (TryLoad(path, out var c, out var reason)) cases.Add(c);
+            else bad.Add((path, reason));
+        return new CaseLoad(cases, bad);
+    }
+
+    private bool TryLoad(string path, [NotNullWhen(true)] out ReferenceCase? c, out string reason)
+    {
+        c = null;
+        try
+        {
+            var read = Read(path);
+            if (read.Id != IdOf(path))
+            {
+                reason = $"id \"{read.Id}\" does not match the file's place \"{IdOf(path)}\"";
+                return false;
+            }
+            var output = read.CreateOp().Forward(read.Inputs);
+            Tensor.RequireShape("grad_output", read.GradOutput, output.Shape);
+            c = read;
+            reason = "";
+            return true;
+        }
+        catch (CaseFormatException e) { reason = $"format: {e.Message}"; }
+        catch (ParameterException e) { reason = $"the oracle refuses the case: {e.Message}"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { reason = $"cannot be read: {e.Message}"; }
+        return false;
     }
 
     /// <summary>Writes the verified file (refused on CI).</summary>

@@ -181,4 +181,45 @@ public class CaseFileRobustnessTests
         var path = Write("tolerance", c => { TamperOutput(c); c["tolerances"]!["output"]!["atol"] = 0.5; });
         Assert.That(ProblemsOf(path), Does.Contain("oracle: ").And.Contain("output (atol 0.5"));
     }
+
+    [Test]
+    public void Load_all_returns_the_cases_that_load_and_the_path_and_reason_of_every_other_file()
+    {
+        var count = Write("count", c => Set(c, "provenance.finite_differences.elements", "12"));
+        var kernel = Write("kernel", c => Set(c, "attrs.kernel_size", new JsonArray(2147483647)));
+        var place = Write("place", c => c["id"] = "avg_pool1d/elsewhere");
+        var dy = Write("dy", c => Set(c, "grad_output.shape", new JsonArray(4, 5)));
+
+        var load = store.LoadAll();
+
+        Assert.That(load.Cases.Select(c => c.Id), Is.EqualTo(new[] { Good }));
+        Assert.That(load.Bad.Select(b => b.Path), Is.EqualTo(new[] { count, dy, kernel, place }));
+        var reasons = load.Bad.ToDictionary(b => b.Path, b => b.Reason);
+        Assert.That(reasons[count], Does.StartWith("format: provenance.finite_differences.elements: expected a non-negative integer"));
+        Assert.That(reasons[kernel], Does.StartWith("the oracle refuses the case: kernel_size[0] = 2147483647"));
+        Assert.That(reasons[place], Is.EqualTo("id \"avg_pool1d/elsewhere\" does not match the file's place \"avg_pool1d/place\""));
+        Assert.That(reasons[dy], Does.StartWith("the oracle refuses the case: grad_output.shape = (4, 5): must be (2, 2, 5)"));
+        Assert.That(load.Bad.Select(b => b.Reason), Has.None.Contain("\n"), "one line each");
+    }
+
+    [Test]
+    public void Cases_verify_reports_each_bad_file_by_name_and_verifies_the_rest()
+    {
+        var bad = new[]
+        {
+            Write("count-string", c => Set(c, "provenance.finite_differences.elements", "12")),
+            Write("fd-array", c => Set(c, "provenance.finite_differences", new JsonArray())),
+            Write("surrogate", c => c["description"] = Raw, raw: "\"\\ud800\""),
+            Write("huge-shape", c => Set(c, "inputs.input.shape", new JsonArray(100000, 100000))),
+            Write("huge-kernel", c => Set(c, "attrs.kernel_size", new JsonArray(2147483647))),
+            WriteText("truncated", "{\"format\""),
+        };
+
+        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" cases verify --dir \"{dir}\"", out var output);
+
+        Assert.That(output, Does.Not.Contain("Unhandled").And.Not.Contain("   at "), output);
+        Assert.That(exit, Is.EqualTo(1), output);
+        foreach (var path in bad) Assert.That(output, Does.Contain($"FAIL {path}"), output);
+        Assert.That(output, Does.Contain($"{bad.Length + 1} cases verified in {dir}: 1 pass, {bad.Length} fail"), output);
+    }
 }
