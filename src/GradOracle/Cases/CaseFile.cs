@@ -97,6 +97,8 @@ public static class CaseFile
             throw new CaseFormatException("format", $"expected \"{ReferenceCase.Format}\"");
         var id = Str(root.GetProperty("id"), "id");
         var op = Str(root.GetProperty("op"), "op");
+        if (!IsOpName(op))
+            throw new CaseFormatException("op", $"{CaseJson.String(op)} must be lowercase letters, digits and '_' (the schema's id pattern)");
         if (!id.StartsWith(op + "/", StringComparison.Ordinal) || id.Length == op.Length + 1 || id.AsSpan(op.Length + 1).ContainsAny("/\\ "))
             throw new CaseFormatException("id", $"\"{id}\" must be \"{op}/<name>\" with no further '/', '\\' or spaces");
         var flagsEl = root.GetProperty("flags");
@@ -127,6 +129,12 @@ public static class CaseFile
 
     private static readonly string[] ExpectedFields = ["output", "grads", "indices"];
     private static readonly string[] TensorFields = ["shape", "data"];
+
+    private static bool IsOpName(string op) => op.Length > 0 && op.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
+
+    /// <summary>Whether <paramref name="id"/> is "&lt;op&gt;/&lt;name&gt;" by the schema's pattern, and so names a file inside a store.</summary>
+    internal static bool IsId(string id) =>
+        id.IndexOf('/') is var slash and > 0 && IsOpName(id[..slash]) && slash < id.Length - 1 && !id.AsSpan(slash + 1).ContainsAny("/\\ ");
 
     private static string Str(JsonElement e, string path) =>
         e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new CaseFormatException(path, $"expected a string, found {Found(e)}");

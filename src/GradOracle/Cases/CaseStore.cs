@@ -123,13 +123,19 @@ public sealed class CaseStore(string root)
         return path;
     }
 
-    /// <summary>Promotes case <paramref name="id"/>'s received file to verified; false when there is none.</summary>
+    /// <summary>
+    /// Promotes case <paramref name="id"/>'s received file to verified (a rename); false when there is none.
+    /// A <see cref="ParameterException"/> when the id is not "&lt;op&gt;/&lt;name&gt;", and a
+    /// <see cref="CaseFormatException"/> naming the file when it would not load (<see cref="LoadAll"/>'s rules).
+    /// </summary>
     public bool Accept(string id)
     {
         RefuseOnCi();
+        if (!CaseFile.IsId(id))
+            throw new ParameterException("case-id", id, "must be \"<op>/<name>\" (op of lowercase letters, digits and '_'; name without '/', '\\' or spaces), e.g. max_pool2d/ties-1a2b3c4d");
         var received = ReceivedPath(id);
         if (!File.Exists(received)) return false;
-        Load(received); // never promote a file that does not parse
+        if (!TryLoad(received, out _, out var reason)) throw new CaseFormatException(received, reason);
         File.Move(received, VerifiedPath(id), overwrite: true);
         return true;
     }

@@ -222,4 +222,95 @@ public class CaseFileRobustnessTests
         foreach (var path in bad) Assert.That(output, Does.Contain($"FAIL {path}"), output);
         Assert.That(output, Does.Contain($"{bad.Length + 1} cases verified in {dir}: 1 pass, {bad.Length} fail"), output);
     }
+
+    [Test]
+    public void An_op_outside_the_id_pattern_is_that_files_error()
+    {
+        // The op stands in the id, and the id in paths: "../x" would name a file outside the store.
+        var path = Write("op", c => { c["op"] = "../x"; c["id"] = "../x/op"; });
+        Assert.That(ProblemsOf(path), Does.Contain("format: op: \"../x\" must be lowercase letters, digits and '_'"));
+    }
+
+    /// <summary>Runs the CLI as a child process, outside CI so that accept may write.</summary>
+    private static int Cli(string args, out string output)
+    {
+        string text = "";
+        int exit = WithoutCi(() => Tools.Run("dotnet", $"\"{Tools.CliDll}\" {args}", out text));
+        output = text;
+        return exit;
+    }
+
+    [Test]
+    public void Cases_verify_exits_0_when_every_file_verifies()
+    {
+        int exit = Cli($"cases verify --dir \"{dir}\"", out var output);
+        Assert.That(exit, Is.Zero, output);
+        Assert.That(output, Does.Contain($"1 cases verified in {dir}: 1 pass, 0 fail"), output);
+    }
+
+    [TestCase("verify")]
+    [TestCase("accept --all")]
+    public void A_missing_directory_is_a_usage_error_naming_dir(string command)
+    {
+        var missing = Path.Combine(dir, "nope");
+        int exit = Cli($"cases {command} --dir \"{missing}\"", out var output);
+        Assert.That(exit, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain($"--dir {missing}: no such directory"), output);
+    }
+
+    [Test]
+    public void A_directory_without_case_files_is_a_usage_error_naming_dir()
+    {
+        var empty = Path.Combine(dir, "empty");
+        Directory.CreateDirectory(Path.Combine(empty, "avg_pool1d"));
+        File.WriteAllText(Path.Combine(empty, "stray.json"), "{}"); // cases live in op folders; the root holds the schema
+        int exit = Cli($"cases verify --dir \"{empty}\"", out var output);
+        Assert.That(exit, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain($"--dir {empty}: holds no case files (<op>/<name>.json)"), output);
+    }
+
+    [Test]
+    public void Accept_all_reports_a_received_file_that_does_not_load_and_accepts_the_others()
+    {
+        File.Move(Write("a", _ => { }), store.ReceivedPath("avg_pool1d/a"));
+        var bad = store.ReceivedPath("avg_pool1d/b");
+        File.Move(Write("b", c => Set(c, "provenance.finite_differences.elements", "12")), bad);
+
+        int exit = Cli($"cases accept --all --dir \"{dir}\"", out var output);
+
+        Assert.That(output, Does.Not.Contain("Unhandled").And.Not.Contain("   at "), output);
+        Assert.That(exit, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("accepted avg_pool1d/a").And.Contain($"not accepted avg_pool1d/b: {bad}: format: provenance.finite_differences.elements"), output);
+        Assert.That(File.Exists(store.VerifiedPath("avg_pool1d/a")), Is.True);
+        Assert.That(File.Exists(bad), Is.True, "a bad received file stays where it is");
+        Assert.That(File.Exists(store.VerifiedPath("avg_pool1d/b")), Is.False);
+    }
+
+    [TestCase("../outside/x")]
+    [TestCase("/etc/x")]
+    [TestCase("avg_pool1d/a/b")]
+    [TestCase("avg_pool1d")]
+    public void Accept_refuses_an_id_that_names_no_file_of_the_store(string id)
+    {
+        var e = Assert.Throws<ParameterException>(() => WithoutCi(() => store.Accept(id)));
+        Assert.That(e!.Message, Does.StartWith($"case-id = {id}: must be \"<op>/<name>\""));
+    }
+
+    [Test]
+    public void Accept_refuses_a_received_file_whose_id_is_not_its_place()
+    {
+        var received = store.ReceivedPath("avg_pool1d/a");
+        File.Move(Write("a", c => c["id"] = "avg_pool1d/elsewhere"), received);
+        var e = Assert.Throws<CaseFormatException>(() => WithoutCi(() => store.Accept("avg_pool1d/a")));
+        Assert.That(e!.Message, Does.Contain(received).And.Contain("does not match the file's place"));
+        Assert.That(File.Exists(received), Is.True);
+    }
+
+    private static T WithoutCi<T>(Func<T> f)
+    {
+        var ci = Environment.GetEnvironmentVariable("CI");
+        Environment.SetEnvironmentVariable("CI", null);
+        try { return f(); }
+        finally { Environment.SetEnvironmentVariable("CI", ci); }
+    }
 }
