@@ -113,11 +113,16 @@ public sealed class CaseStore(string root)
     }
 
     /// <summary>Writes the verified file (refused on CI).</summary>
-    public void WriteVerified(ReferenceCase c) => WriteAtomically(VerifiedPath(c.Id), CaseFile.Write(c));
+    public void WriteVerified(ReferenceCase c)
+    {
+        RefuseOnCi();
+        WriteAtomically(VerifiedPath(c.Id), CaseFile.Write(c));
+    }
 
     /// <summary>Writes the received file beside the verified one (refused on CI).</summary>
     public string WriteReceived(ReferenceCase c)
     {
+        RefuseOnCi();
         var path = ReceivedPath(c.Id);
         WriteAtomically(path, CaseFile.Write(c));
         return path;
@@ -140,15 +145,33 @@ public sealed class CaseStore(string root)
         return true;
     }
 
-    /// <summary>Writes <paramref name="text"/> to a temporary name and renames it into place, so that no file is ever half-written.</summary>
+    /// <summary>
+    /// Writes <paramref name="text"/> as UTF-8 to a temporary name beside <paramref name="path"/>, flushed to
+    /// disk, and renames it into place: a reader sees the old file or the new one, never part of one, and
+    /// nothing is left behind when the write fails. Open on CI: the store's own writes refuse CI themselves.
+    /// </summary>
     public static void WriteAtomically(string path, string text)
     {
-        RefuseOnCi();
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                f.Write(Utf8NoBom.GetBytes(text));
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
     }
+
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     private static void RefuseOnCi()
     {
