@@ -100,14 +100,14 @@ public static class CaseFile
         if (!IsOpName(op))
             throw new CaseFormatException("op", $"{CaseJson.String(op)} must be lowercase letters, digits and '_' (the schema's id pattern)");
         if (!id.StartsWith(op + "/", StringComparison.Ordinal) || id.Length == op.Length + 1 || id.AsSpan(op.Length + 1).ContainsAny("/\\ "))
-            throw new CaseFormatException("id", $"\"{id}\" must be \"{op}/<name>\" with no further '/', '\\' or spaces");
+            throw new CaseFormatException("id", $"{CaseJson.String(id)} must be \"{op}/<name>\" with no further '/', '\\' or spaces");
         var flagsEl = root.GetProperty("flags");
         if (flagsEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException("flags", "expected an array of strings");
         var flags = flagsEl.EnumerateArray().Select((f, i) => Str(f, $"flags[{i}]")).ToImmutableArray();
         var tie = StrOrNull(root.GetProperty("tie_policy"), "tie_policy");
         var nan = StrOrNull(root.GetProperty("nan_rule"), "nan_rule");
-        if (tie is not null && !PoolingRuleNames.TiePolicies.Contains(tie)) throw new CaseFormatException("tie_policy", $"\"{tie}\" is not one of {string.Join(", ", PoolingRuleNames.TiePolicies)}");
-        if (nan is not null && !PoolingRuleNames.NanRules.Contains(nan)) throw new CaseFormatException("nan_rule", $"\"{nan}\" is not one of {string.Join(", ", PoolingRuleNames.NanRules)}");
+        if (tie is not null && !PoolingRuleNames.TiePolicies.Contains(tie)) throw new CaseFormatException("tie_policy", $"{CaseJson.String(tie)} is not one of {string.Join(", ", PoolingRuleNames.TiePolicies)}");
+        if (nan is not null && !PoolingRuleNames.NanRules.Contains(nan)) throw new CaseFormatException("nan_rule", $"{CaseJson.String(nan)} is not one of {string.Join(", ", PoolingRuleNames.NanRules)}");
         var attrs = CaseJson.ReadAttributes(root.GetProperty("attrs"), "attrs");
         var inputs = Named(root.GetProperty("inputs"), "inputs");
         var gradOutput = ReadTensor(root.GetProperty("grad_output"), "grad_output");

@@ -91,25 +91,25 @@ public sealed class CaseStore(string root)
 
     private bool TryLoad(string path, [NotNullWhen(true)] out ReferenceCase? c, out string reason)
     {
-        c = null;
+        (c, reason) = Examine(path);
+        reason = reason.ReplaceLineEndings(" "); // one line, whatever the file or an exception holds
+        return c is not null;
+    }
+
+    /// <summary>The case when it loads (<see cref="LoadAll"/>'s rules), else null and why.</summary>
+    private (ReferenceCase? Case, string Reason) Examine(string path)
+    {
         try
         {
-            var read = Read(path);
-            if (read.Id != IdOf(path))
-            {
-                reason = $"id \"{read.Id}\" does not match the file's place \"{IdOf(path)}\"";
-                return false;
-            }
-            var output = read.CreateOp().Forward(read.Inputs);
-            Tensor.RequireShape("grad_output", read.GradOutput, output.Shape);
-            c = read;
-            reason = "";
-            return true;
+            var c = Read(path);
+            if (c.Id != IdOf(path)) return (null, $"id {CaseJson.String(c.Id)} does not match the file's place {CaseJson.String(IdOf(path))}");
+            var output = c.CreateOp().Forward(c.Inputs);
+            Tensor.RequireShape("grad_output", c.GradOutput, output.Shape);
+            return (c, "");
         }
-        catch (CaseFormatException e) { reason = $"format: {e.Message}"; }
-        catch (ParameterException e) { reason = $"the oracle refuses the case: {e.Message}"; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { reason = $"cannot be read: {e.Message}"; }
-        return false;
+        catch (CaseFormatException e) { return (null, $"format: {e.Message}"); }
+        catch (ParameterException e) { return (null, $"the oracle refuses the case: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (null, $"cannot be read: {e.Message}"); }
     }
 
     /// <summary>Writes the verified file (refused on CI).</summary>

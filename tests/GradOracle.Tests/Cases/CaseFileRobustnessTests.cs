@@ -203,6 +203,16 @@ public class CaseFileRobustnessTests
     }
 
     [Test]
+    public void A_reason_is_one_line_whatever_the_file_holds()
+    {
+        var path = Write("lines", c => c["tie_policy"] = "x\ny");
+        var placed = Write("placed", c => c["id"] = "avg_pool1d/a\nb");
+        var reasons = store.LoadAll().Bad.ToDictionary(b => b.Path, b => b.Reason);
+        Assert.That(reasons[path], Is.EqualTo("format: tie_policy: \"x\\ny\" is not one of first, last, split, all"));
+        Assert.That(reasons[placed], Is.EqualTo("id \"avg_pool1d/a\\nb\" does not match the file's place \"avg_pool1d/placed\""));
+    }
+
+    [Test]
     public void Cases_verify_reports_each_bad_file_by_name_and_verifies_the_rest()
     {
         var bad = new[]
