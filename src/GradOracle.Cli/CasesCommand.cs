@@ -12,20 +12,37 @@ internal static class CasesCommand
     {
         var dir = new Option<string?>("--dir") { Description = "The reference-cases directory (default: the checkout's)." };
         var generate = new Command("generate", "Write the reference set deterministically; refuses cases that finite differences, invariants or libtorch disagree with.") { dir };
-        generate.SetAction(p => Generate(Store(p.GetValue(dir))));
+        generate.SetAction(p => Store(p.GetValue(dir), mustExist: false) is { } store ? Generate(store) : 2);
 
         var id = new Argument<string?>("case-id") { Description = "The case to accept, e.g. max_pool2d/ties-1a2b3c4d.", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "Accept every received file." };
         var accept = new Command("accept", "Promote received files to verified (never automatic; refused on CI).") { id, all, dir };
-        accept.SetAction(p => Accept(Store(p.GetValue(dir)), p.GetValue(id), p.GetValue(all)));
+        accept.SetAction(p => Store(p.GetValue(dir), mustExist: true) is { } store ? Accept(store, p.GetValue(id), p.GetValue(all)) : 2);
 
         var verify = new Command("verify", "Check the committed set: format, unique ids, oracle, finite differences, invariants, libtorch.") { dir };
-        verify.SetAction(p => Verify(Store(p.GetValue(dir))));
+        verify.SetAction(p => Store(p.GetValue(dir), mustExist: true) is { } store ? Verify(store, p.GetValue(dir)) : 2);
 
         return new Command("cases", "Golden reference cases in reference-cases/.") { generate, accept, verify };
     }
 
-    private static CaseStore Store(string? dir) => dir is null ? CaseStore.FindFromCheckout() : new CaseStore(dir);
+    /// <summary>The store of --dir or of the checkout; null (a usage error, said on stderr) when there is none to read.</summary>
+    private static CaseStore? Store(string? dir, bool mustExist)
+    {
+        const string Rule = "the reference-cases directory holds one <op>/<name>.json per case";
+        try
+        {
+            var store = dir is null ? CaseStore.FindFromCheckout() : new CaseStore(dir);
+            if (mustExist && !Directory.Exists(store.Root))
+            {
+                Console.Error.WriteLine($"{Named(store, dir)}: {(File.Exists(store.Root) ? "is a file, not a directory" : "no such directory")} ({Rule})");
+                return null;
+            }
+            return store;
+        }
+        catch (DirectoryNotFoundException e) { Console.Error.WriteLine(e.Message); }
+        catch (Exception e) when (e is ArgumentException or IOException) { Console.Error.WriteLine($"--dir {dir}: not a usable path ({e.Message})"); }
+        return null;
+    }
 
     private static int Generate(CaseStore store)
     {
@@ -65,26 +82,45 @@ internal static class CasesCommand
         int accepted = 0;
         foreach (var i in ids)
         {
-            if (store.Accept(i)) { accepted++; console.WriteLine($"accepted {i}"); }
-            else console.WriteLine($"no received file for {i} ({store.ReceivedPath(i)})");
+            try
+            {
+                if (store.Accept(i)) { accepted++; console.WriteLine($"accepted {i}"); }
+                else console.WriteLine($"no received file for {i} ({store.ReceivedPath(i)})");
+            }
+            catch (ParameterException e) { Console.Error.WriteLine(e.Message); return 2; }
+            catch (Exception e) when (e is CaseFormatException or IOException or UnauthorizedAccessException) { console.WriteLine(Printable($"not accepted {i}: {e.Message}")); }
         }
         console.WriteLine($"{accepted} accepted");
         return accepted == ids.Count ? 0 : 1;
     }
 
-    private static int Verify(CaseStore store)
+    /// <summary>How a usage error names the directory: as the user gave it, or as the checkout's.</summary>
+    private static string Named(CaseStore store, string? dir) => dir is null ? $"{store.Root} (the checkout's; --dir names another)" : $"--dir {dir}";
+
+    private static int Verify(CaseStore store, string? dir)
     {
+        if (store.VerifiedFiles().Count == 0)
+        {
+            Console.Error.WriteLine($"{Named(store, dir)}: holds no case files (<op>/<name>.json); nothing to verify");
+            return 2;
+        }
         var console = Output.Console();
         var torch = TorchCrossCheck.IfAvailable();
         console.WriteLine(torch is null ? TorchBridge.Availability.Message : $"libtorch {torch.Version} cross-checks the oracle");
         var results = CaseVerifier.Verify(store, torch);
         foreach (var r in results.Where(r => !r.Passed))
         {
-            console.WriteLine($"FAIL {r.Id ?? r.Path}");
-            foreach (var p in r.Problems) console.WriteLine("  " + p);
+            console.WriteLine(Printable($"FAIL {r.Id ?? r.Path}"));
+            foreach (var p in r.Problems) console.WriteLine(Printable("  " + p));
         }
         int failed = results.Count(r => !r.Passed);
         console.WriteLine($"{results.Count} cases verified in {store.Root}: {results.Count - failed} pass, {failed} fail");
-        return results.Count > 0 && failed == 0 ? 0 : 1;
+        return failed == 0 ? 0 : 1;
     }
+
+    /// <summary>A file's text quoted in a message, with control characters other than line breaks escaped so that it cannot drive the terminal.</summary>
+    private static string Printable(string text) =>
+        text.Any(ch => char.IsControl(ch) && ch != '\n')
+            ? string.Concat(text.Select(ch => char.IsControl(ch) && ch != '\n' ? $"\\u{(int)ch:x4}" : ch.ToString()))
+            : text;
 }

@@ -19,35 +19,37 @@ public sealed record CaseVerification(string Path, string? Id, IReadOnlyList<str
 /// </summary>
 public static class CaseVerifier
 {
-    /// <summary>Verifies every verified file of <paramref name="store"/>.</summary>
+    /// <summary>
+    /// Verifies every verified file of <paramref name="store"/>, in path order: a file that does not load
+    /// (<see cref="CaseStore.LoadAll"/>) is one failed result with the reason, and the others are still verified.
+    /// </summary>
     public static IReadOnlyList<CaseVerification> Verify(CaseStore store, ICrossCheck? crossCheck)
     {
-        var results = new List<CaseVerification>();
-        var seen = new Dictionary<string, string>();
-        foreach (var path in store.VerifiedFiles())
+        // A loaded case's id is its file's place, so ids are unique.
+        var load = store.LoadAll();
+        return load.Bad.Select(b => new CaseVerification(b.Path, null, [b.Reason]))
+            .Concat(load.Cases.Select(c => new CaseVerification(store.VerifiedPath(c.Id), c.Id, Problems(c, crossCheck))))
+            .OrderBy(r => r.Path, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static List<string> Problems(ReferenceCase c, ICrossCheck? crossCheck)
+    {
+        var problems = new List<string>();
+        try
         {
-            var problems = new List<string>();
-            ReferenceCase c;
-            try { c = CaseStore.Load(path); }
-            catch (CaseFormatException e) { results.Add(new CaseVerification(path, null, [$"format: {e.Message}"])); continue; }
-            if (store.IdOf(path) != c.Id) problems.Add($"id \"{c.Id}\" does not match the file's place \"{store.IdOf(path)}\"");
-            if (!seen.TryAdd(c.Id, path)) problems.Add($"id \"{c.Id}\" also used by {seen[c.Id]}");
-            try
-            {
-                var cmp = CaseComparison.AgainstOracle(c);
-                if (!cmp.Passed) problems.Add("oracle: " + cmp.Describe());
-                var recorded = new RecordedGradients(c);
-                var fd = GradientChecker.Check(recorded, c.Inputs, c.GradOutput);
-                if (!fd.Passed) problems.Add("finite differences: " + fd.Describe());
-                if (c.CreateOp() is IHasInvariants h && h.CheckInvariants(c.Inputs, c.GradOutput, c.ExpectedGrads) is { Holds: false } inv)
-                    problems.Add("invariants: " + inv);
-                if (crossCheck is not null && crossCheck.Compare(c.CreateOp(), c.Inputs, c.GradOutput) is { Agrees: false } x)
-                    problems.Add("libtorch: " + x.Note);
-            }
-            catch (ParameterException e) { problems.Add($"the oracle refuses the case: {e.Message}"); }
-            results.Add(new CaseVerification(path, c.Id, problems));
+            var cmp = CaseComparison.AgainstOracle(c);
+            if (!cmp.Passed) problems.Add("oracle: " + cmp.Describe());
+            var recorded = new RecordedGradients(c);
+            var fd = GradientChecker.Check(recorded, c.Inputs, c.GradOutput);
+            if (!fd.Passed) problems.Add("finite differences: " + fd.Describe());
+            if (c.CreateOp() is IHasInvariants h && h.CheckInvariants(c.Inputs, c.GradOutput, c.ExpectedGrads) is { Holds: false } inv)
+                problems.Add("invariants: " + inv);
+            if (crossCheck is not null && crossCheck.Compare(c.CreateOp(), c.Inputs, c.GradOutput) is { Agrees: false } x)
+                problems.Add("libtorch: " + x.Note);
         }
-        return results;
+        catch (ParameterException e) { problems.Add($"the oracle refuses the case: {e.Message}"); }
+        return problems;
     }
 
     /// <summary>
