@@ -25,9 +25,7 @@ internal static class Recording
         sb.Append("}\n}\n");
         var path = PathOf(dir, item);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = $"{path}.tmp-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, sb.ToString());
-        File.Move(temp, path, overwrite: true);
+        CaseStore.WriteAtomically(path, sb.ToString());
     }
 
     /// <summary>Null when the answer equals the recorded one to the dtype's precision, else what changed.</summary>

@@ -26,18 +26,10 @@ public static class Verifier
         {
             if (!Directory.Exists(o.Cases.Root))
                 throw new ParameterException("--cases", o.Cases.Root, "is not a directory (reference cases are read from a directory such as reference-cases/)");
-            foreach (var path in o.Cases.VerifiedFiles())
-            {
-                try
-                {
-                    var c = CaseStore.Load(path);
-                    items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attrs.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
-                }
-                catch (Exception e) when (e is CaseFormatException or ParameterException or IOException or System.Text.Json.JsonException or InvalidOperationException or FormatException)
-                {
-                    bad.Add($"the reference case file {path} could not be read, so it was not run: {e.Message}");
-                }
-            }
+            var load = o.Cases.LoadAll();
+            foreach (var c in load.Cases)
+                items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attrs.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
+            bad.AddRange(load.Bad.Select(b => $"the reference case file {b.Path} could not be read, so it was not run: {b.Reason}"));
         }
         int k = 0;
         foreach (var c in RandomCases.Generate(o.Seed, o.RandomCases))
