@@ -178,7 +178,7 @@ public static class Verifier
         // One process answers one request at a time: no parallel passes, but batches of them pipelined (RemoteOp is
         // an IBatchedForward); the oracle's structure compresses them. At a kink the declared rule picks the value only
         // when the answer follows it; otherwise finite differences bound it and the valid set was judged above.
-        var sample = o.FiniteDifferences == FiniteDifferenceMode.Sampled ? Sample(ev.Inputs, item.Oracle.DifferentiableInputs, o) : null;
+        var sample = o.FiniteDifferences == FiniteDifferenceMode.Sampled ? Sample(item.Id, ev.Inputs, item.Oracle.DifferentiableInputs, o.SampledElements) : null;
         GradCheckResult? fd = null;
         // The checker reports a pass that threw as a result that could not run; either way the failure is the remote's.
         try { fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false, Elements = sample }); }
@@ -191,6 +191,12 @@ public static class Verifier
             ev.Summary = $"its answer matches, but it failed during the finite-difference check of its own forward: {remote.Failure}";
             return;
         }
+        if (fd.Error is not null)
+        {
+            ev.Status = CaseStatus.Error;
+            ev.Summary = $"its answer matches, but the finite-difference check of its own forward could not run: {fd.Error}";
+            return;
+        }
         var scope = sample is null ? "" : $" (a sample of {fd.Checked} elements; --fd all checks every one)";
         if (fd.Passed) ev.Notes.Add($"backward agrees with finite differences of its own forward ({fd.Checked} elements, {fd.Kinks} kinks){scope}");
         else
@@ -201,16 +207,16 @@ public static class Verifier
         }
     }
 
-    /// <summary>--fd sampled: per input, seeded elements (the first and last among them), the same for every run of the case.</summary>
-    private static Func<string, int, bool> Sample(NamedTensors inputs, IReadOnlyList<string> names, VerifyOptions o)
+    /// <summary>--fd sampled: per input, elements drawn from the case's id (the first and last among them), the same in every run of the case.</summary>
+    private static Func<string, int, bool> Sample(string id, NamedTensors inputs, IReadOnlyList<string> names, int count)
     {
         var chosen = new Dictionary<string, HashSet<int>>();
         foreach (var name in names)
         {
             int n = inputs[name].Count;
-            var rng = new Random(name.Aggregate(o.Seed * 31 + n, (h, c) => h * 31 + c)); // string.GetHashCode differs per process
+            var rng = new Random((id + "/" + name).Aggregate(n, (h, c) => h * 31 + c)); // string.GetHashCode differs per process
             var set = new HashSet<int> { 0, Math.Max(0, n - 1) };
-            while (set.Count < Math.Min(n, o.SampledElements + 2)) set.Add(rng.Next(n));
+            while (set.Count < Math.Min(n, count + 2)) set.Add(rng.Next(n));
             chosen[name] = set;
         }
         return (name, i) => chosen.TryGetValue(name, out var s) && s.Contains(i);
