@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using System.Text.Json;
 using GradOracle.Cases;
 
 namespace GradOracle.Protocol;
@@ -22,12 +23,14 @@ public sealed class ImplementationUnavailableException(string message) : Excepti
 /// An implementation under test: a long-running child process started from the user's command line,
 /// spoken to over protocol v1, one request at a time or pipelined. A crash, a hang past the per-request
 /// timeout or an unreadable reply is reported for that request, and the process is restarted for the next
-/// one; it never takes the run down.
+/// one; it never takes the run down. Text it sends that is shown to the user is passed through
+/// <see cref="Printable.Escape"/>.
 /// </summary>
 public sealed class ImplementationClient(string command, TimeSpan timeout) : IDisposable
 {
     private Process? process;
     private BlockingCollection<string?>? lines;
+    private string? restartFailure;
     private readonly StringBuilder stderr = new();
     private long nextId = 1;
 
@@ -40,8 +43,8 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     /// <summary>How often the process was restarted after a crash or hang.</summary>
     public int Restarts { get; private set; }
 
-    /// <summary>Everything the implementation wrote to stderr (the last 64 KiB).</summary>
-    public string Stderr { get { lock (stderr) return stderr.ToString(); } }
+    /// <summary>Everything the implementation wrote to stderr (the last 64 KiB), its line breaks kept and other control characters escaped.</summary>
+    public string Stderr { get { lock (stderr) return Printable.Escape(stderr.ToString(), keepLineBreaks: true); } }
 
     /// <summary>Starts the process and shakes hands; <see cref="ImplementationUnavailableException"/> when that fails.</summary>
     public HelloResponse Start()
@@ -82,7 +85,17 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
             catch (IOException) { }
         }, TaskCreationOptions.LongRunning);
 
-        var outcome = Exchange(0, Messages.Hello(0));
+        try { return Hello = Handshake(); }
+        catch (ImplementationUnavailableException)
+        {
+            Stop(); // a process that answered the hello wrongly is not spoken to again
+            throw;
+        }
+    }
+
+    private HelloResponse Handshake()
+    {
+        var outcome = Exchange(0, Messages.Hello(0), hello: true);
         if (outcome is Outcome.Failed f)
             throw new ImplementationUnavailableException($"`{command}` did not answer the hello: {f.Reason}{(f.Reason.Contains("its stderr ends") ? "" : StderrHint())}");
         if (((Outcome.Answered)outcome).Response is not HelloResponse hello)
@@ -91,20 +104,20 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
             throw new ImplementationUnavailableException($"`{command}` speaks protocol {hello.Protocol}; this GradOracle speaks {Messages.Version}");
         if (hello.Dtype is not ("float64" or "float32" or "float16" or "bfloat16"))
             throw new ImplementationUnavailableException($"`{command}` declares dtype \"{hello.Dtype}\"; expected float64, float32, float16 or bfloat16");
-        Hello = hello;
         return hello;
     }
 
     private string StderrHint()
     {
-        var s = Stderr.Trim();
-        return s.Length == 0 ? "" : $"; its stderr ends: {s[Math.Max(0, s.Length - 400)..]}";
+        string s;
+        lock (stderr) s = stderr.ToString().Trim();
+        return s.Length == 0 ? "" : $"; its stderr ends: {Printable.Escape(s[Math.Max(0, s.Length - 400)..])}";
     }
 
     /// <summary>Sends one run request (its id is assigned here) and waits for the answer, restarting the process after a failure.</summary>
     public Outcome Run(RunRequest request)
     {
-        if (process is null || process.HasExited) Restart();
+        if (Ready() is { } down) return down;
         long id = nextId++;
         var outcome = Exchange(id, Messages.Run(request with { Id = id }));
         if (outcome is Outcome.Failed) Restart();
@@ -117,18 +130,27 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     /// awaited for at most the per-request timeout once the one before it has arrived. The outcomes are those
     /// <see cref="Run"/> would give one by one: a crash, hang, garbage or wrong id is that request's failure, the
     /// process is restarted, and the requests after it are sent again to the new process, or with
-    /// <paramref name="stopAtFirstFailure"/> reported as not run.
+    /// <paramref name="stopAtFirstFailure"/> reported as not run. A restart that fails (no hello) is the failure
+    /// of the request after it, with the reason.
     /// </summary>
     public Outcome[] RunAll(IReadOnlyList<RunRequest> requests, bool stopAtFirstFailure = false)
     {
         var outcomes = new Outcome[requests.Count];
         for (int next = 0; next < requests.Count;)
         {
-            if (process is null || process.HasExited) Restart();
-            int failed = Pipeline(requests, next, outcomes);
-            if (failed == requests.Count) break;
-            // The responses still in flight are lost with the process (or out of step with their requests).
-            Restart();
+            int failed;
+            if (Ready() is { } down)
+            {
+                outcomes[next] = down;
+                failed = next;
+            }
+            else
+            {
+                failed = Pipeline(requests, next, outcomes);
+                if (failed == requests.Count) break;
+                // The responses still in flight are lost with the process (or out of step with their requests).
+                Restart();
+            }
             next = failed + 1;
             if (!stopAtFirstFailure) continue;
             for (int k = next; k < requests.Count; k++)
@@ -136,6 +158,16 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
             break;
         }
         return outcomes;
+    }
+
+    /// <summary>Null when a process is there to answer, restarted if need be; else why not, once for each failed restart.</summary>
+    private Outcome.Failed? Ready()
+    {
+        if (restartFailure is null && process is { HasExited: false }) return null;
+        if (restartFailure is null) Restart();
+        if (restartFailure is not { } why) return null;
+        restartFailure = null;
+        return new Outcome.Failed("restart failed", why);
     }
 
     /// <summary>Runs requests[from..] on the current process; the index of the first that failed, or the count when none did.</summary>
@@ -183,27 +215,28 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     private void Restart()
     {
         Restarts++;
+        restartFailure = null;
         try { Start(); }
-        catch (ImplementationUnavailableException) { /* the next request reports it */ }
+        catch (ImplementationUnavailableException e) { restartFailure = e.Message; }
     }
 
-    private Outcome Exchange(long id, string line)
+    private Outcome Exchange(long id, string line, bool hello = false)
     {
         try { process!.StandardInput.WriteLine(line); }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             return new Outcome.Failed("crashed", $"could not write the request: the process has exited{ExitCode()}{StderrHint()}");
         }
-        return Receive(id);
+        return Receive(id, hello);
     }
 
     /// <summary>The next response line, judged as the answer to request <paramref name="id"/>.</summary>
-    private Outcome Receive(long id)
+    private Outcome Receive(long id, bool hello = false)
     {
         if (!lines!.TryTake(out var reply, timeout))
         {
             Kill();
-            return new Outcome.Failed("timeout", $"no response within {timeout.TotalSeconds:0.#} s; the process was killed and restarted");
+            return new Outcome.Failed("timeout", $"no response within {timeout.TotalSeconds:0.#} s{(hello ? "" : "; the process was killed and restarted")}");
         }
         if (reply is null)
         {
@@ -214,11 +247,41 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         try { response = Messages.ParseResponse(reply); }
         catch (CaseFormatException e)
         {
-            return new Outcome.Failed("garbage", $"unreadable response ({e.Message}): {Clip(reply)}");
+            return new Outcome.Failed("garbage", $"unreadable response ({Printable.Escape(e.Message)}): {Printable.Escape(Clip(reply))}{NotProtocolHint(reply)}");
         }
         return response.Id == id
-            ? new Outcome.Answered(response)
+            ? new Outcome.Answered(Shown(response))
             : new Outcome.Failed("wrong id", $"response carries id {response.Id}, the request had {id}");
+    }
+
+    /// <summary>For a line that is no attempt at a reply (no JSON object with an id): most often a print meant for a log.</summary>
+    private static string NotProtocolHint(string line)
+    {
+        const string hint = " — log to stderr: stdout carries only protocol replies";
+        if (!line.TrimStart().StartsWith('{')) return hint;
+        if (line.Length > 65536) return ""; // a reply gone wrong, not worth parsing again
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.TryGetProperty("id", out _) ? "" : hint;
+        }
+        catch (JsonException) { return ""; } // a broken object, such as a printed dict: a reply gone wrong
+    }
+
+    /// <summary>The response with the free text it carries made printable: names, messages, reasons.</summary>
+    private static Response Shown(Response r)
+    {
+        static string E(string s) => Printable.Escape(s);
+        switch (r)
+        {
+            case ErrorResponse e: return e with { Message = E(e.Message) };
+            case UnsupportedResponse { Reason: { } why } u: return u with { Reason = E(why) };
+            case HelloResponse h:
+                var conventions = new Dictionary<string, string>();
+                foreach (var (key, value) in h.Conventions) conventions[E(key)] = E(value);
+                return h with { Name = E(h.Name), Dtype = E(h.Dtype), Ops = [.. h.Ops.Select(E)], Conventions = conventions };
+            default: return r;
+        }
     }
 
     private string ExitCode() => process is { HasExited: true } p ? $" with code {p.ExitCode}" : "";

@@ -3,12 +3,28 @@
 misbehaves as --mode says (crash, hang, garbage, shape, error, wrongid, silent; crash-fd: crashes
 on its 8th forward-only request, amid the finite-difference passes of verify's self-check;
 unsupported: answers sigmoid unsupported with a reason). The hello lists relu and sigmoid, or with
-misspelled "maxpool2d" and relu, with noops no op at all. Pure Python."""
-import json, math, sys, time
+misspelled "maxpool2d" and relu, with noops no op at all. Pure Python.
 
-mode = sys.argv[sys.argv.index("--mode") + 1]
+Hostile modes: hello-once answers the hello only while --state names no file (it creates it), and crashes
+on sigmoid; log prints a log line to stdout before sigmoid's reply; ansi writes ANSI escapes to stderr and
+in sigmoid's replies (garbage without grad_output, an error with it); pydict prints sigmoid's reply as a
+Python dict."""
+import json, math, os, sys, time
+
+
+def arg(name, default=None):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+mode = arg("--mode")
 if mode == "silent":  # never answers the hello
     time.sleep(60)
+if mode == "hello-once":
+    if os.path.exists(arg("--state")):
+        time.sleep(60)
+    open(arg("--state"), "w").close()
+if mode == "ansi":
+    print("\x1b[31mred alert\x1b[0m", file=sys.stderr, flush=True)
 forwards = 0
 for line in sys.stdin:
     req = json.loads(line)
@@ -27,7 +43,7 @@ for line in sys.stdin:
         print(json.dumps(reply), flush=True)
         continue
     forwards += 0 if dy else 1
-    if mode == "crash" or (mode == "crash-fd" and forwards == 8):
+    if mode in ("crash", "hello-once") or (mode == "crash-fd" and forwards == 8):
         print("sigmoid: segmentation fault (simulated)", file=sys.stderr, flush=True)
         sys.exit(139)
     if mode == "hang":
@@ -35,6 +51,14 @@ for line in sys.stdin:
     if mode == "garbage":
         print("this is not json", flush=True)
         continue
+    if mode == "ansi":
+        if dy:
+            print(json.dumps({"id": rid, "error": "\x1b[2Jscreen cleared"}), flush=True)
+        else:
+            print("\x1b[31mnot json\x1b[0m", flush=True)
+        continue
+    if mode == "log":
+        print("computing sigmoid", flush=True)
     if mode == "unsupported":
         print(json.dumps({"id": rid, "unsupported": True, "reason": "sigmoid needs float16 inputs"}), flush=True)
         continue
@@ -48,4 +72,4 @@ for line in sys.stdin:
     reply = {"id": rid, "output": {"shape": shape, "data": y}}
     if dy:
         reply["grads"] = {"input": {"shape": shape, "data": [g * s * (1 - s) for s, g in zip(y, dy["data"])]}}
-    print(json.dumps(reply), flush=True)
+    print(str(reply) if mode == "pydict" else json.dumps(reply), flush=True)

@@ -1,0 +1,81 @@
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Protocol;
+using GradOracle.Tensors;
+using GradOracle.Tests.Verification;
+
+namespace GradOracle.Tests.Protocol;
+
+/// <summary>ImplementationClient against processes that misbehave on purpose: what each costs, and what the user is told.</summary>
+public class ImplementationClientTests
+{
+    private string scratch = "";
+
+    [SetUp]
+    public void MakeScratch() => Directory.CreateDirectory(scratch = Path.Combine(Path.GetTempPath(), $"gradoracle-hostile-{Guid.NewGuid():N}"));
+
+    [TearDown]
+    public void RemoveScratch() => Directory.Delete(scratch, recursive: true);
+
+    private static RunRequest Request(string op, int seed, bool backward = false, int size = 6)
+    {
+        var x = Samples.Distinct(Shape.Of(size), seed);
+        return new(0, op, OpAttributes.None, NamedTensors.Input(x), backward ? GradientChecker.RandomGradOutput(x.Shape, seed) : null);
+    }
+
+    private static Outcome.Failed Failure(Outcome o) => o as Outcome.Failed ?? throw new AssertionException($"expected a failure, got {o}");
+
+    private static bool Answered(Outcome o) => o is Outcome.Answered { Response: RunResponse };
+
+    [Test]
+    public void A_restart_that_gets_no_hello_fails_the_next_request_with_the_reason()
+    {
+        var command = $"{Tools.Misbehave("hello-once")} --state {Tools.Quote(Path.Combine(scratch, "started"))}";
+        using var client = new ImplementationClient(command, TimeSpan.FromSeconds(1));
+        client.Start();
+        Assert.That(Failure(client.Run(Request("sigmoid", 1))).Kind, Is.EqualTo("crashed"));
+        var restart = $"`{command}` did not answer the hello: no response within 1 s";
+        var next = Failure(client.Run(Request("relu", 2)));
+        Assert.That(next.Kind, Is.EqualTo("restart failed"));
+        Assert.That(next.Reason, Does.StartWith(restart));
+        var outcomes = client.RunAll([Request("relu", 3), Request("relu", 4)], stopAtFirstFailure: true);
+        Assert.That(Failure(outcomes[0]).Reason, Does.StartWith(restart), "a batch: it tries again, and says why it failed");
+        Assert.That(Failure(outcomes[0]).Kind, Is.EqualTo("restart failed"));
+        Assert.That(Failure(outcomes[1]).Kind, Is.EqualTo("not run"));
+        Assert.That(client.Restarts, Is.EqualTo(2));
+    }
+
+    [TestCase("log", "computing sigmoid — log to stderr: stdout carries only protocol replies")]
+    [TestCase("garbage", "this is not json — log to stderr: stdout carries only protocol replies")]
+    public void A_line_that_is_no_reply_is_garbage_with_the_hint_to_log_to_stderr(string mode, string end)
+    {
+        using var client = new ImplementationClient(Tools.Misbehave(mode), TimeSpan.FromSeconds(2));
+        client.Start();
+        var failed = Failure(client.Run(Request("sigmoid", 1)));
+        Assert.That(failed.Kind, Is.EqualTo("garbage"));
+        Assert.That(failed.Reason, Does.StartWith("unreadable response (").And.EndWith(end));
+    }
+
+    [Test]
+    public void A_reply_gone_wrong_is_garbage_without_the_hint()
+    {
+        using var client = new ImplementationClient(Tools.Misbehave("pydict"), TimeSpan.FromSeconds(2));
+        client.Start();
+        var failed = Failure(client.Run(Request("sigmoid", 1)));
+        Assert.That(failed.Kind, Is.EqualTo("garbage"));
+        Assert.That(failed.Reason, Does.Contain(": {'id': 1, 'output': {'shape': [6], 'data': [").And.Not.Contain("log to stderr"));
+    }
+
+    [Test]
+    public void Control_characters_from_the_implementation_reach_no_reason_or_message_raw()
+    {
+        using var client = new ImplementationClient(Tools.Misbehave("ansi"), TimeSpan.FromSeconds(2));
+        client.Start();
+        var error = (client.Run(Request("sigmoid", 1, backward: true)) as Outcome.Answered)?.Response as ErrorResponse;
+        Assert.That(error?.Message, Is.EqualTo(@"\u001b[2Jscreen cleared"));
+        var garbage = Failure(client.Run(Request("sigmoid", 2)));
+        Assert.That(garbage.Reason, Does.EndWith(@": \u001b[31mnot json\u001b[0m — log to stderr: stdout carries only protocol replies"));
+        Assert.That(client.Stderr, Does.Contain(@"\u001b[31mred alert\u001b[0m" + "\n"));
+        Assert.That(garbage.Reason + error!.Message + client.Stderr.Replace("\n", ""), Has.None.LessThan(' '));
+    }
+}
