@@ -23,13 +23,18 @@ public sealed class ImplementationUnavailableException(string message) : Excepti
 /// An implementation under test: a long-running child process started from the user's command line,
 /// spoken to over protocol v1, one request at a time or pipelined. A crash, a hang past the per-request
 /// timeout or an unreadable reply is reported for that request, and the process is restarted for the next
-/// one; it never takes the run down. Text it sends that is shown to the user is passed through
-/// <see cref="Printable.Escape"/>.
+/// one; it never takes the run down. Its stdout lines are read up to a limit, so that no reply can make the
+/// client hold more; text it sends that is shown to the user is passed through <see cref="Printable.Escape"/>.
 /// </summary>
-public sealed class ImplementationClient(string command, TimeSpan timeout) : IDisposable
+/// <param name="command">The command line, run by /bin/sh -c.</param>
+/// <param name="timeout">How long one request may wait for its response.</param>
+/// <param name="maxLineChars">The most characters one stdout line may hold; null: <see cref="Limits.Current"/>'s <see cref="Limits.MaxLineChars"/>.</param>
+public sealed class ImplementationClient(string command, TimeSpan timeout, int? maxLineChars = null) : IDisposable
 {
-    private Process? process;
-    private BlockingCollection<string?>? lines;
+    private readonly int lineLimit = maxLineChars is { } m
+        ? m > 0 ? m : throw new ArgumentOutOfRangeException(nameof(maxLineChars), m, "must be positive")
+        : Limits.Current.MaxLineChars;
+    private Child? child;
     private string? restartFailure;
     private readonly StringBuilder stderr = new();
     private long nextId = 1;
@@ -46,6 +51,9 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     /// <summary>Everything the implementation wrote to stderr (the last 64 KiB), its line breaks kept and other control characters escaped.</summary>
     public string Stderr { get { lock (stderr) return Printable.Escape(stderr.ToString(), keepLineBreaks: true); } }
 
+    /// <summary>The most characters one response line may hold; a longer one is that request's failure.</summary>
+    public int MaxLineChars => lineLimit;
+
     /// <summary>Starts the process and shakes hands; <see cref="ImplementationUnavailableException"/> when that fails.</summary>
     public HelloResponse Start()
     {
@@ -55,20 +63,15 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
             UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8,
         };
-        try { process = Process.Start(psi) ?? throw new ImplementationUnavailableException($"could not start `{command}`"); }
+        Process p;
+        try { p = Process.Start(psi) ?? throw new ImplementationUnavailableException($"could not start `{command}`"); }
         catch (System.ComponentModel.Win32Exception e) { throw new ImplementationUnavailableException($"could not start `{command}`: {e.Message}"); }
-        process.StandardInput.AutoFlush = true;
-        var queue = new BlockingCollection<string?>();
-        lines = queue;
-        var p = process;
+        p.StandardInput.AutoFlush = true;
+        var c = new Child(p, lineLimit);
+        child = c;
         // Blocking loops for the process's lifetime, on threads of their own: on the thread pool they would hold
         // back short work (RunAll's writer) until the pool grows, half a second per thread.
-        _ = Task.Factory.StartNew(() =>
-        {
-            try { while (p.StandardOutput.ReadLine() is { } l) queue.Add(l); }
-            catch (IOException) { }
-            finally { queue.Add(null); } // end of output: the process is gone
-        }, TaskCreationOptions.LongRunning);
+        _ = Task.Factory.StartNew(c.Pump, TaskCreationOptions.LongRunning);
         _ = Task.Factory.StartNew(() =>
         {
             var buffer = new char[4096];
@@ -82,7 +85,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
                         if (stderr.Length > 65536) stderr.Remove(0, stderr.Length - 65536);
                     }
             }
-            catch (IOException) { }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { }
         }, TaskCreationOptions.LongRunning);
 
         try { return Hello = Handshake(); }
@@ -95,7 +98,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
 
     private HelloResponse Handshake()
     {
-        var outcome = Exchange(0, Messages.Hello(0), hello: true);
+        var outcome = Exchange(0, Messages.Hello(0));
         if (outcome is Outcome.Failed f)
             throw new ImplementationUnavailableException($"`{command}` did not answer the hello: {f.Reason}{(f.Reason.Contains("its stderr ends") ? "" : StderrHint())}");
         if (((Outcome.Answered)outcome).Response is not HelloResponse hello)
@@ -115,14 +118,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     }
 
     /// <summary>Sends one run request (its id is assigned here) and waits for the answer, restarting the process after a failure.</summary>
-    public Outcome Run(RunRequest request)
-    {
-        if (Ready() is { } down) return down;
-        long id = nextId++;
-        var outcome = Exchange(id, Messages.Run(request with { Id = id }));
-        if (outcome is Outcome.Failed) Restart();
-        return outcome;
-    }
+    public Outcome Run(RunRequest request) => RunAll([request])[0];
 
     /// <summary>
     /// Sends <paramref name="requests"/> pipelined (ids assigned here): requests are written while responses are
@@ -163,7 +159,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     /// <summary>Null when a process is there to answer, restarted if need be; else why not, once for each failed restart.</summary>
     private Outcome.Failed? Ready()
     {
-        if (restartFailure is null && process is { HasExited: false }) return null;
+        if (restartFailure is null && child is { Process.HasExited: false }) return null;
         if (restartFailure is null) Restart();
         if (restartFailure is not { } why) return null;
         restartFailure = null;
@@ -173,7 +169,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
     /// <summary>Runs requests[from..] on the current process; the index of the first that failed, or the count when none did.</summary>
     private int Pipeline(IReadOnlyList<RunRequest> requests, int from, Outcome[] outcomes)
     {
-        if (process is not { HasExited: false } p)
+        if (child is not { Process.HasExited: false } c)
         {
             outcomes[from] = new Outcome.Failed("crashed", $"could not write the request: the process has exited{ExitCode()}{StderrHint()}");
             return from;
@@ -191,10 +187,10 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
                 for (int k = from; k < requests.Count; k++)
                 {
                     window.Wait(abandon.Token);
-                    p.StandardInput.WriteLine(Messages.Run(requests[k] with { Id = firstId + k - from }));
+                    c.Process.StandardInput.WriteLine(Messages.Run(requests[k] with { Id = firstId + k - from }));
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException) { }
+            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException) { }
         });
         int k = from;
         for (; k < requests.Count; k++)
@@ -220,29 +216,32 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         catch (ImplementationUnavailableException e) { restartFailure = e.Message; }
     }
 
-    private Outcome Exchange(long id, string line, bool hello = false)
+    private Outcome Exchange(long id, string line)
     {
-        try { process!.StandardInput.WriteLine(line); }
+        try { child!.Process.StandardInput.WriteLine(line); }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             return new Outcome.Failed("crashed", $"could not write the request: the process has exited{ExitCode()}{StderrHint()}");
         }
-        return Receive(id, hello);
+        return Receive(id, hello: true);
     }
 
     /// <summary>The next response line, judged as the answer to request <paramref name="id"/>.</summary>
     private Outcome Receive(long id, bool hello = false)
     {
-        if (!lines!.TryTake(out var reply, timeout))
+        var c = child!;
+        if (!c.Lines.TryTake(out var reply, timeout))
         {
             Kill();
             return new Outcome.Failed("timeout", $"no response within {timeout.TotalSeconds:0.#} s{(hello ? "" : "; the process was killed and restarted")}");
         }
         if (reply is null)
         {
-            process!.WaitForExit(2000);
+            c.Process.WaitForExit(2000);
             return new Outcome.Failed("crashed", $"the process exited{ExitCode()} before answering{StderrHint()}");
         }
+        if (reply == LineReader.TooLong)
+            return new Outcome.Failed("garbage", $"a response line longer than {lineLimit:N0} characters, the most one protocol line may hold (--max-line-mb raises it)");
         Response response;
         try { response = Messages.ParseResponse(reply); }
         catch (CaseFormatException e)
@@ -284,24 +283,112 @@ public sealed class ImplementationClient(string command, TimeSpan timeout) : IDi
         }
     }
 
-    private string ExitCode() => process is { HasExited: true } p ? $" with code {p.ExitCode}" : "";
+    private string ExitCode() => child?.Process is { HasExited: true } p ? $" with code {p.ExitCode}" : "";
 
     private static string Clip(string s) => s.Length <= 200 ? s : s[..200] + "...";
 
-    private void Kill()
-    {
-        try { process?.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-    }
+    private void Kill() => child?.Kill();
 
     private void Stop()
     {
-        if (process is null) return;
-        try { process.StandardInput.Close(); } catch (IOException) { }
-        if (!process.WaitForExit(1000)) Kill();
-        process.Dispose();
-        process = null;
+        if (child is not { } c) return;
+        try { c.Process.StandardInput.Close(); } catch (IOException) { }
+        if (!c.Process.WaitForExit(1000)) c.Kill();
+        else c.Abandon();
+        c.Process.Dispose();
+        child = null;
     }
 
     /// <inheritdoc/>
     public void Dispose() => Stop();
+
+    /// <summary>One started process: its stdout lines, and how it ends.</summary>
+    private sealed class Child
+    {
+        private readonly CancellationTokenSource ended = new();
+        private readonly int maxChars;
+
+        public Child(Process process, int maxChars)
+        {
+            Process = process;
+            this.maxChars = maxChars;
+            Stdout = new WatchedReader(process.StandardOutput, maxChars, () => Post(LineReader.TooLong));
+        }
+
+        public Process Process { get; }
+
+        /// <summary>Stdout's lines, <see cref="LineReader.TooLong"/> for a line past the limit, null at its end; a few at most, so that a flood waits in the pipe.</summary>
+        public BlockingCollection<string?> Lines { get; } = new(boundedCapacity: 4);
+
+        public WatchedReader Stdout { get; }
+
+        /// <summary>Reads stdout into <see cref="Lines"/> until its end or <see cref="Kill"/>.</summary>
+        public void Pump()
+        {
+            var reader = new LineReader(Stdout, maxChars);
+            try
+            {
+                while (reader.ReadLine() is { } line)
+                    if (line != LineReader.TooLong || !Stdout.TakeEarlyReport()) Post(line);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
+            finally
+            {
+                try { Post(null); } catch (OperationCanceledException) { }
+            }
+        }
+
+        private void Post(string? line) => Lines.Add(line, ended.Token);
+
+        /// <summary>Ends <see cref="Pump"/>, which may be waiting for room in <see cref="Lines"/> that nobody reads now.</summary>
+        public void Abandon() => ended.Cancel();
+
+        public void Kill()
+        {
+            Abandon();
+            try { Process.Kill(entireProcessTree: true); }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        }
+    }
+
+    /// <summary>
+    /// Stdout as <see cref="LineReader"/> reads it, watched: a line that has grown past the limit is posted as too
+    /// long at once, before its end (which may never come), not after it.
+    /// </summary>
+    private sealed class WatchedReader(TextReader inner, int maxChars, Action postTooLong) : TextReader
+    {
+        private long sinceNewline;
+        private bool pending;
+        private int early;
+
+        /// <summary>Whether this too-long line was already posted (then LineReader's report of it is dropped).</summary>
+        public bool TakeEarlyReport()
+        {
+            if (early == 0) return false;
+            early--;
+            return true;
+        }
+
+        public override int Read(char[] buffer, int index, int count)
+        {
+            // Posted here, when LineReader wants more: the complete lines before it in the last chunk are posted by now.
+            if (pending)
+            {
+                pending = false;
+                early++;
+                postTooLong();
+            }
+            int n = inner.Read(buffer, index, count);
+            if (n <= 0) return n;
+            // Past LineReader's own bound (maxChars + 1 with a '\r'), so that it will report this line too long as well.
+            long bound = maxChars + 1L;
+            int last = Array.LastIndexOf(buffer, '\n', index + n - 1, n);
+            long grown = last < 0 ? sinceNewline + n : index + n - 1 - last;
+            pending = grown > bound && (last >= 0 || sinceNewline <= bound);
+            sinceNewline = grown;
+            return n;
+        }
+
+        public override int Read() => throw new NotSupportedException("LineReader reads in blocks");
+    }
 }

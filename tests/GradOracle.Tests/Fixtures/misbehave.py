@@ -8,7 +8,8 @@ misspelled "maxpool2d" and relu, with noops no op at all. Pure Python.
 Hostile modes: hello-once answers the hello only while --state names no file (it creates it), and crashes
 on sigmoid; log prints a log line to stdout before sigmoid's reply; ansi writes ANSI escapes to stderr and
 in sigmoid's replies (garbage without grad_output, an error with it); pydict prints sigmoid's reply as a
-Python dict."""
+Python dict; longline writes --chars characters (64 Mi) without a newline and then sleeps (with --end: a
+newline, and goes on); deaf stops reading stdin after the hello."""
 import json, math, os, sys, time
 
 
@@ -32,6 +33,8 @@ for line in sys.stdin:
     if req["type"] == "hello":
         ops = {"misspelled": ["maxpool2d", "relu"], "noops": []}.get(mode, ["relu", "sigmoid"])
         print(json.dumps({"id": rid, "protocol": 1, "name": f"misbehave-{mode}", "dtype": "float64", "ops": ops}), flush=True)
+        if mode == "deaf":
+            time.sleep(60)
         continue
     x = req["inputs"]["input"]
     dy = req.get("grad_output")
@@ -50,6 +53,12 @@ for line in sys.stdin:
         time.sleep(60)
     if mode == "garbage":
         print("this is not json", flush=True)
+        continue
+    if mode == "longline":
+        sys.stdout.write("x" * int(arg("--chars", 64 << 20)) + ("\n" if "--end" in sys.argv else ""))
+        sys.stdout.flush()
+        if "--end" not in sys.argv:
+            time.sleep(60)
         continue
     if mode == "ansi":
         if dy:

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Protocol;
@@ -26,6 +27,36 @@ public class ImplementationClientTests
     private static Outcome.Failed Failure(Outcome o) => o as Outcome.Failed ?? throw new AssertionException($"expected a failure, got {o}");
 
     private static bool Answered(Outcome o) => o is Outcome.Answered { Response: RunResponse };
+
+    [TestCase(64 << 20, false)]
+    [TestCase(5000, true)]
+    public void A_reply_line_past_the_line_limit_is_garbage_at_once_and_is_not_held_in_memory(int chars, bool ended)
+    {
+        using var client = new ImplementationClient($"{Tools.Misbehave("longline")} --chars {chars}{(ended ? " --end" : "")}", TimeSpan.FromSeconds(10), maxLineChars: 4096);
+        client.Start();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = Stopwatch.StartNew();
+        var failed = Failure(client.Run(Request("sigmoid", 1)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "reported as the line passes the limit, not at the timeout");
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - allocated, Is.LessThan(16L << 20), "bytes allocated while 64 Mi characters went by");
+        Assert.That(failed.Kind, Is.EqualTo("garbage"));
+        Assert.That(failed.Reason, Is.EqualTo("a response line longer than 4,096 characters, the most one protocol line may hold (--max-line-mb raises it)"));
+        Assert.That(Answered(client.Run(Request("relu", 2))), "the restarted process answers");
+        Assert.That(client.Restarts, Is.EqualTo(1));
+    }
+
+    [Test, NonParallelizable]
+    public void Without_a_line_limit_of_its_own_the_client_takes_the_limit_in_force()
+    {
+        var before = Limits.Current;
+        try
+        {
+            Limits.Current = before with { MaxLineChars = 12345 };
+            using var client = new ImplementationClient("true", TimeSpan.FromSeconds(1));
+            Assert.That(client.MaxLineChars, Is.EqualTo(12345));
+        }
+        finally { Limits.Current = before; }
+    }
 
     [Test]
     public void A_restart_that_gets_no_hello_fails_the_next_request_with_the_reason()
@@ -77,5 +108,16 @@ public class ImplementationClientTests
         Assert.That(garbage.Reason, Does.EndWith(@": \u001b[31mnot json\u001b[0m — log to stderr: stdout carries only protocol replies"));
         Assert.That(client.Stderr, Does.Contain(@"\u001b[31mred alert\u001b[0m" + "\n"));
         Assert.That(garbage.Reason + error!.Message + client.Stderr.Replace("\n", ""), Has.None.LessThan(' '));
+    }
+
+    [Test]
+    public void A_request_the_implementation_never_reads_times_out_and_does_not_block_the_writer()
+    {
+        using var client = new ImplementationClient(Tools.Misbehave("deaf"), TimeSpan.FromSeconds(1));
+        client.Start();
+        // Some 4 MB of JSON: far more than a pipe holds, so that writing it blocks until the process is killed.
+        var run = Task.Run(() => client.Run(Request("relu", 1, size: 200_000)));
+        Assert.That(run.Wait(TimeSpan.FromSeconds(10)), "Run returned");
+        Assert.That(Failure(run.Result).Kind, Is.EqualTo("timeout"));
     }
 }
