@@ -23,8 +23,9 @@ public sealed class ImplementationUnavailableException(string message) : Excepti
 /// An implementation under test: a long-running child process started from the user's command line,
 /// spoken to over protocol v1, one request at a time or pipelined. A crash, a hang past the per-request
 /// timeout or an unreadable reply is reported for that request, and the process is restarted for the next
-/// one; it never takes the run down. Its stdout lines are read up to a limit, so that no reply can make the
-/// client hold more; text it sends that is shown to the user is passed through <see cref="Printable.Escape"/>.
+/// one; it never takes the run down. The process runs in a session of its own (with util-linux's setsid) and
+/// is ended with everything it forked; its stdout lines are read up to a limit, so that no reply can make
+/// the client hold more; text it sends that is shown to the user is passed through <see cref="Printable.Escape"/>.
 /// </summary>
 /// <param name="command">The command line, run by /bin/sh -c.</param>
 /// <param name="timeout">How long one request may wait for its response.</param>
@@ -38,6 +39,10 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
     private string? restartFailure;
     private readonly StringBuilder stderr = new();
     private long nextId = 1;
+
+    // How long the output must stay quiet after the process has exited before a reply is given up for lost: what
+    // was written before the exit is read by then, while a process it forked may hold stdout open for ever.
+    private const int ExitGraceMs = 200;
 
     /// <summary>How many requests <see cref="RunAll"/> keeps unanswered at once: enough to hide the round trip.</summary>
     public const int Window = 32;
@@ -58,16 +63,17 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
     public HelloResponse Start()
     {
         Stop();
-        var psi = new ProcessStartInfo("/bin/sh", ["-c", command])
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8,
-        };
+        var shell = new[] { "/bin/sh", "-c", command };
+        var psi = ProcessGroup.Setsid is { } setsid ? new ProcessStartInfo(setsid, ["--", .. shell]) : new ProcessStartInfo(shell[0], shell[1..]);
+        psi.RedirectStandardInput = psi.RedirectStandardOutput = psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        psi.StandardOutputEncoding = Encoding.UTF8;
         Process p;
         try { p = Process.Start(psi) ?? throw new ImplementationUnavailableException($"could not start `{command}`"); }
         catch (System.ComponentModel.Win32Exception e) { throw new ImplementationUnavailableException($"could not start `{command}`: {e.Message}"); }
         p.StandardInput.AutoFlush = true;
-        var c = new Child(p, lineLimit);
+        var c = new Child(p, ProcessGroup.Setsid is null ? null : p.Id, lineLimit);
+        if (c.Group is { } g) ProcessGroup.Track(g);
         child = c;
         // Blocking loops for the process's lifetime, on threads of their own: on the thread pool they would hold
         // back short work (RunAll's writer) until the pool grows, half a second per thread.
@@ -230,8 +236,15 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
     private Outcome Receive(long id, bool hello = false)
     {
         var c = child!;
-        if (!c.Lines.TryTake(out var reply, timeout))
+        var clock = Stopwatch.StartNew();
+        string? reply;
+        // In slices, to see the process exit while a process it forked keeps stdout open (no end of output comes).
+        while (!c.Lines.TryTake(out reply, Slice(clock)))
         {
+            bool exited = c.Process.HasExited;
+            if (exited && c.Stdout.QuietFor(ExitGraceMs) && c.Lines.Count == 0 || exited && clock.Elapsed >= timeout)
+                return new Outcome.Failed("crashed", $"the process exited{ExitCode()} before answering{StderrHint()}");
+            if (clock.Elapsed < timeout) continue;
             Kill();
             return new Outcome.Failed("timeout", $"no response within {timeout.TotalSeconds:0.#} s{(hello ? "" : "; the process was killed and restarted")}");
         }
@@ -252,6 +265,9 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
             ? new Outcome.Answered(Shown(response))
             : new Outcome.Failed("wrong id", $"response carries id {response.Id}, the request had {id}");
     }
+
+    private TimeSpan Slice(Stopwatch clock) =>
+        TimeSpan.FromTicks(Math.Clamp((timeout - clock.Elapsed).Ticks, TimeSpan.TicksPerMillisecond, 100 * TimeSpan.TicksPerMillisecond));
 
     /// <summary>For a line that is no attempt at a reply (no JSON object with an id): most often a print meant for a log.</summary>
     private static string NotProtocolHint(string line)
@@ -293,8 +309,8 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
     {
         if (child is not { } c) return;
         try { c.Process.StandardInput.Close(); } catch (IOException) { }
-        if (!c.Process.WaitForExit(1000)) c.Kill();
-        else c.Abandon();
+        c.Process.WaitForExit(1000);
+        c.Kill(); // also when it has exited: what it forked may live on
         c.Process.Dispose();
         child = null;
     }
@@ -308,14 +324,18 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
         private readonly CancellationTokenSource ended = new();
         private readonly int maxChars;
 
-        public Child(Process process, int maxChars)
+        public Child(Process process, int? group, int maxChars)
         {
             Process = process;
+            Group = group;
             this.maxChars = maxChars;
             Stdout = new WatchedReader(process.StandardOutput, maxChars, () => Post(LineReader.TooLong));
         }
 
         public Process Process { get; }
+
+        /// <summary>The process group (and session) the process leads; null without setsid.</summary>
+        public int? Group { get; }
 
         /// <summary>Stdout's lines, <see cref="LineReader.TooLong"/> for a line past the limit, null at its end; a few at most, so that a flood waits in the pipe.</summary>
         public BlockingCollection<string?> Lines { get; } = new(boundedCapacity: 4);
@@ -346,20 +366,24 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
         public void Kill()
         {
             Abandon();
+            if (Group is { } g && ProcessGroup.Kill(g)) return;
+            // No group to kill: without setsid, or before setsid has made it (or when all of it has gone).
             try { Process.Kill(entireProcessTree: true); }
             catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         }
     }
 
     /// <summary>
-    /// Stdout as <see cref="LineReader"/> reads it, watched: a line that has grown past the limit is posted as too
-    /// long at once, before its end (which may never come), not after it.
+    /// Stdout as <see cref="LineReader"/> reads it, watched: when it last delivered, and a line that has grown past
+    /// the limit is posted as too long at once, before its end (which may never come), not after it.
     /// </summary>
     private sealed class WatchedReader(TextReader inner, int maxChars, Action postTooLong) : TextReader
     {
-        private long sinceNewline;
+        private long sinceNewline, lastRead = Environment.TickCount64;
         private bool pending;
         private int early;
+
+        public bool QuietFor(int ms) => Environment.TickCount64 - Volatile.Read(ref lastRead) >= ms;
 
         /// <summary>Whether this too-long line was already posted (then LineReader's report of it is dropped).</summary>
         public bool TakeEarlyReport()
@@ -379,6 +403,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
                 postTooLong();
             }
             int n = inner.Read(buffer, index, count);
+            Volatile.Write(ref lastRead, Environment.TickCount64);
             if (n <= 0) return n;
             // Past LineReader's own bound (maxChars + 1 with a '\r'), so that it will report this line too long as well.
             long bound = maxChars + 1L;

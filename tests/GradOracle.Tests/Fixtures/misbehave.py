@@ -5,12 +5,13 @@ on its 8th forward-only request, amid the finite-difference passes of verify's s
 unsupported: answers sigmoid unsupported with a reason). The hello lists relu and sigmoid, or with
 misspelled "maxpool2d" and relu, with noops no op at all. Pure Python.
 
-Hostile modes: hello-once answers the hello only while --state names no file (it creates it), and crashes
-on sigmoid; log prints a log line to stdout before sigmoid's reply; ansi writes ANSI escapes to stderr and
-in sigmoid's replies (garbage without grad_output, an error with it); pydict prints sigmoid's reply as a
-Python dict; longline writes --chars characters (64 Mi) without a newline and then sleeps (with --end: a
-newline, and goes on); deaf stops reading stdin after the hello."""
-import json, math, os, sys, time
+With --fork-worker PIDFILE, in any mode, it first forks a `sleep 300` that holds its stdout and writes
+the worker's pid to PIDFILE. Hostile modes: hello-once answers the hello only while --state names no file
+(it creates it), and crashes on sigmoid; log prints a log line to stdout before sigmoid's reply; ansi
+writes ANSI escapes to stderr and in sigmoid's replies (garbage without grad_output, an error with it);
+pydict prints sigmoid's reply as a Python dict; longline writes --chars characters (64 Mi) without a
+newline and then sleeps (with --end: a newline, and goes on); deaf stops reading stdin after the hello."""
+import json, math, os, subprocess, sys, time
 
 
 def arg(name, default=None):
@@ -20,6 +21,11 @@ def arg(name, default=None):
 mode = arg("--mode")
 if mode == "silent":  # never answers the hello
     time.sleep(60)
+if arg("--fork-worker"):
+    worker = subprocess.Popen(["sleep", "300"])  # inherits stdout and stderr, and holds them open
+    with open(arg("--fork-worker") + ".tmp", "w") as f:
+        f.write(str(worker.pid))
+    os.replace(arg("--fork-worker") + ".tmp", arg("--fork-worker"))
 if mode == "hello-once":
     if os.path.exists(arg("--state")):
         time.sleep(60)

@@ -28,6 +28,26 @@ public class ImplementationClientTests
 
     private static bool Answered(Outcome o) => o is Outcome.Answered { Response: RunResponse };
 
+    /// <summary>Whether the process <paramref name="pid"/> is running: gone, or a zombie waiting to be reaped, is not.</summary>
+    private static bool Running(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+    }
+
+    private static bool GoneWithin(int pid, TimeSpan wait)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Running(pid) && clock.Elapsed < wait) Thread.Sleep(20);
+        return !Running(pid);
+    }
+
+    private static int Pid(string pidfile) => int.Parse(File.ReadAllText(pidfile));
+
     [TestCase(64 << 20, false)]
     [TestCase(5000, true)]
     public void A_reply_line_past_the_line_limit_is_garbage_at_once_and_is_not_held_in_memory(int chars, bool ended)
@@ -56,6 +76,38 @@ public class ImplementationClientTests
             Assert.That(client.MaxLineChars, Is.EqualTo(12345));
         }
         finally { Limits.Current = before; }
+    }
+
+    [Test]
+    public void Disposing_ends_what_the_implementation_forked_that_holds_its_stdout()
+    {
+        var pidfile = Path.Combine(scratch, "worker.pid");
+        var client = new ImplementationClient($"{Tools.Misbehave("error")} --fork-worker {Tools.Quote(pidfile)}", TimeSpan.FromSeconds(2));
+        try
+        {
+            client.Start();
+            Assert.That(Answered(client.Run(Request("relu", 1))));
+            Assert.That(Running(Pid(pidfile)), "the forked worker runs beside the implementation");
+        }
+        finally { client.Dispose(); }
+        Assert.That(GoneWithin(Pid(pidfile), TimeSpan.FromSeconds(3)), "the forked worker outlived Dispose");
+    }
+
+    [Test]
+    public void An_implementation_that_exits_while_what_it_forked_holds_stdout_has_crashed_and_has_not_timed_out()
+    {
+        var pidfile = Path.Combine(scratch, "worker.pid");
+        using var client = new ImplementationClient($"{Tools.Misbehave("crash")} --fork-worker {Tools.Quote(pidfile)}", TimeSpan.FromSeconds(5));
+        client.Start();
+        int first = Pid(pidfile);
+        var clock = Stopwatch.StartNew();
+        var failed = Failure(client.Run(Request("sigmoid", 1)));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        Assert.That((failed.Kind, failed.Reason), Is.EqualTo(("crashed",
+            "the process exited with code 139 before answering; its stderr ends: sigmoid: segmentation fault (simulated)")));
+        Assert.That(GoneWithin(first, TimeSpan.FromSeconds(3)), "the restart ended the old process's forked worker");
+        Assert.That(Answered(client.Run(Request("relu", 2))));
+        Assert.That(client.Restarts, Is.EqualTo(1));
     }
 
     [Test]
@@ -119,5 +171,28 @@ public class ImplementationClientTests
         var run = Task.Run(() => client.Run(Request("relu", 1, size: 200_000)));
         Assert.That(run.Wait(TimeSpan.FromSeconds(10)), "Run returned");
         Assert.That(Failure(run.Result).Kind, Is.EqualTo("timeout"));
+    }
+
+    [Test]
+    public void Interrupting_verify_ends_the_implementation_and_what_it_forked()
+    {
+        var pidfile = Path.Combine(scratch, "worker.pid");
+        var impl = $"{Tools.Misbehave("hang")} --fork-worker {Tools.Quote(pidfile)}";
+        // Seed 5 has sigmoid cases, and a long timeout keeps the run on the first, with the worker the file names.
+        using var cli = Process.Start(new ProcessStartInfo("dotnet", ["exec", Tools.CliDll, "verify", "--impl", impl, "--no-reference", "--seed", "5", "--random", "40", "--timeout", "60"])
+        { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        _ = cli.StandardOutput.ReadToEndAsync();
+        _ = cli.StandardError.ReadToEndAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(pidfile) && clock.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(50);
+            int worker = Pid(pidfile);
+            Thread.Sleep(500);
+            Assert.That(Running(worker));
+            using (var kill = Process.Start("kill", ["-INT", cli.Id.ToString()])) kill.WaitForExit();
+            Assert.That(GoneWithin(worker, TimeSpan.FromSeconds(5)), "the implementation's forked worker outlived the interrupt");
+        }
+        finally { cli.Kill(entireProcessTree: true); }
     }
 }
