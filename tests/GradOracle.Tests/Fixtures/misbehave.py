@@ -10,12 +10,19 @@ the worker's pid to PIDFILE. Hostile modes: hello-once answers the hello only wh
 (it creates it), and crashes on sigmoid; log prints a log line to stdout before sigmoid's reply; ansi
 writes ANSI escapes to stderr and in sigmoid's replies (garbage without grad_output, an error with it);
 pydict prints sigmoid's reply as a Python dict; longline writes --chars characters (64 Mi) without a
-newline and then sleeps (with --end: a newline, and goes on); deaf stops reading stdin after the hello."""
+newline and then sleeps (with --end: a newline, and goes on); deaf stops reading stdin after the hello;
+swap answers a forward-only sigmoid after the request that follows it; dup answers sigmoid twice."""
 import json, math, os, subprocess, sys, time
 
 
 def arg(name, default=None):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def release(held):
+    if held:
+        print(held, flush=True)
+    return None
 
 
 mode = arg("--mode")
@@ -33,6 +40,7 @@ if mode == "hello-once":
 if mode == "ansi":
     print("\x1b[31mred alert\x1b[0m", file=sys.stderr, flush=True)
 forwards = 0
+held = None  # swap: a sigmoid reply waiting for the next request's
 for line in sys.stdin:
     req = json.loads(line)
     rid = req["id"]
@@ -50,6 +58,7 @@ for line in sys.stdin:
         if dy:
             reply["grads"] = {"input": {"shape": x["shape"], "data": [g if v > 0 else 0.0 for v, g in zip(x["data"], dy["data"])]}}
         print(json.dumps(reply), flush=True)
+        held = release(held)
         continue
     forwards += 0 if dy else 1
     if mode in ("crash", "hello-once") or (mode == "crash-fd" and forwards == 8):
@@ -87,4 +96,10 @@ for line in sys.stdin:
     reply = {"id": rid, "output": {"shape": shape, "data": y}}
     if dy:
         reply["grads"] = {"input": {"shape": shape, "data": [g * s * (1 - s) for s, g in zip(y, dy["data"])]}}
+    if mode == "swap" and not dy and not held:
+        held = json.dumps(reply)
+        continue
     print(str(reply) if mode == "pydict" else json.dumps(reply), flush=True)
+    held = release(held)
+    if mode == "dup":
+        print(json.dumps(reply), flush=True)

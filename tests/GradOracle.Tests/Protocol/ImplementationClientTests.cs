@@ -162,6 +162,18 @@ public class ImplementationClientTests
         Assert.That(garbage.Reason + error!.Message + client.Stderr.Replace("\n", ""), Has.None.LessThan(' '));
     }
 
+    [TestCase("swap", "rrsrr", 2, "response carries id 4, the request had 3")]
+    [TestCase("dup", "rsrr", 2, "response carries id 2, the request had 3")]
+    public void Pipelined_answers_out_of_order_or_twice_fail_the_request_they_do_not_answer(string mode, string ops, int wrong, string reason)
+    {
+        using var client = new ImplementationClient(Tools.Misbehave(mode), TimeSpan.FromSeconds(2));
+        client.Start();
+        var outcomes = client.RunAll([.. ops.Select((op, k) => Request(op == 's' ? "sigmoid" : "relu", k))]);
+        Assert.That(outcomes[wrong], Is.EqualTo(new Outcome.Failed("wrong id", reason)));
+        Assert.That(outcomes.Where((_, k) => k != wrong).Select(Answered), Has.All.True, "the others are answered, after a restart");
+        Assert.That(client.Restarts, Is.EqualTo(1));
+    }
+
     [Test]
     public void A_request_the_implementation_never_reads_times_out_and_does_not_block_the_writer()
     {
