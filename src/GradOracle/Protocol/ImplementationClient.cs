@@ -337,8 +337,8 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
         /// <summary>The process group (and session) the process leads; null without setsid.</summary>
         public int? Group { get; }
 
-        /// <summary>Stdout's lines, <see cref="LineReader.TooLong"/> for a line past the limit, null at its end; a few at most, so that a flood waits in the pipe.</summary>
-        public BlockingCollection<string?> Lines { get; } = new(boundedCapacity: 4);
+        /// <summary>Stdout's lines, <see cref="LineReader.TooLong"/> for a line past the limit, null at its end; one at most, so that a flood waits in the pipe and no more than about three lines (this one, the next being read, the one being parsed) are held.</summary>
+        public BlockingCollection<string?> Lines { get; } = new(boundedCapacity: 1);
 
         public WatchedReader Stdout { get; }
 

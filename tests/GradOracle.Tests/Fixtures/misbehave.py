@@ -11,7 +11,8 @@ the worker's pid to PIDFILE. Hostile modes: hello-once answers the hello only wh
 writes ANSI escapes to stderr and in sigmoid's replies (garbage without grad_output, an error with it);
 pydict prints sigmoid's reply as a Python dict; longline writes --chars characters (64 Mi) without a
 newline and then sleeps (with --end: a newline, and goes on); deaf stops reading stdin after the hello;
-swap answers a forward-only sigmoid after the request that follows it; dup answers sigmoid twice."""
+swap answers a forward-only sigmoid after the request that follows it; dup answers sigmoid twice; flood
+answers it 50 times."""
 import json, math, os, subprocess, sys, time
 
 
@@ -101,5 +102,5 @@ for line in sys.stdin:
         continue
     print(str(reply) if mode == "pydict" else json.dumps(reply), flush=True)
     held = release(held)
-    if mode == "dup":
+    for _ in range({"dup": 1, "flood": 49}.get(mode, 0)):
         print(json.dumps(reply), flush=True)

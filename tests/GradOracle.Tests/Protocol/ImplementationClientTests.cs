@@ -65,6 +65,24 @@ public class ImplementationClientTests
         Assert.That(client.Restarts, Is.EqualTo(1));
     }
 
+    [Test]
+    public void Lines_nobody_asked_for_wait_in_the_pipe_and_not_in_memory()
+    {
+        using var client = new ImplementationClient(Tools.Misbehave("flood"), TimeSpan.FromSeconds(10));
+        client.Start();
+        // Replies of some 500 000 characters; relu's comes once, sigmoid's 50 times: 100 MB more if all were read ahead.
+        long Allocated(string op)
+        {
+            var request = Request(op, 1, size: 25_000);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            Assert.That(Answered(client.Run(request)), op);
+            Thread.Sleep(1000);
+            return GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+        long once = Allocated("relu");
+        Assert.That(Allocated("sigmoid"), Is.LessThan(2 * once), "bytes allocated for a reply sent 50 times, against one sent once");
+    }
+
     [Test, NonParallelizable]
     public void Without_a_line_limit_of_its_own_the_client_takes_the_limit_in_force()
     {
