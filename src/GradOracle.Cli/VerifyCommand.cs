@@ -86,6 +86,8 @@ internal static class VerifyCommand
 
     private static int Verify(VerifyOptions o, bool json, string? junit, string? html)
     {
+        using var interrupt = new Interrupt();
+        o = o with { Interrupt = interrupt.Token };
         var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : Output.Console();
         console.MarkupLine(Markup.Escape($"gradoracle verify: seed {o.Seed} (reproduce with --seed {o.Seed}), shard {o.ShardIndex}/{o.ShardCount}"));
         VerifyReport report;
@@ -213,7 +215,8 @@ internal static class VerifyCommand
         if (id.StartsWith("random/", StringComparison.Ordinal) && id.Split('/') is [_, var s, var k] && int.TryParse(s, out int seed) && int.TryParse(k, out int index))
             o = o with { Seed = seed, RandomCases = Math.Max(o.RandomCases, index + 1) };
         VerifyReport r;
-        try { r = Verifier.Run(o with { Only = id }); }
+        using var interrupt = new Interrupt();
+        try { r = Verifier.Run(o with { Only = id, Interrupt = interrupt.Token }); }
         catch (ImplementationUnavailableException e) { Console.Error.WriteLine($"the implementation could not be run: {e.Message}"); return 3; }
         catch (ParameterException e) { Console.Error.WriteLine(e.Message); return 2; }
         var c = r.Cases.Single();

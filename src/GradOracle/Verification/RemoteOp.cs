@@ -10,7 +10,7 @@ namespace GradOracle.Verification;
 /// structure); a batch of forward passes goes out pipelined. Every answer must be a run reply of the case's own
 /// output shape; the first that is not ends the check with <see cref="Failure"/> said in words.
 /// </summary>
-internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape outputShape, DateTime? deadline) : IOp, IHasJacobianStructure, IBatchedForward
+internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape outputShape, DateTime? deadline, CancellationToken interrupt = default) : IOp, IHasJacobianStructure, IBatchedForward
 {
     private int requests;
 
@@ -70,6 +70,7 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
             OutOfTime = true;
             throw Fail($"the run's --budget was spent after {requests} of the check's requests");
         }
+        if (interrupt.IsCancellationRequested) throw Fail($"the run was interrupted after {requests} of the check's requests");
     }
 
     private Tensor Output(RunResponse r, int k) => r.Output.Shape == outputShape ? r.Output

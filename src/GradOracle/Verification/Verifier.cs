@@ -66,6 +66,11 @@ public static class Verifier
         {
             progress?.Invoke(i, items.Count, items[i].Id);
             var item = items[i];
+            if (o.Interrupt.IsCancellationRequested)
+            {
+                results.Add(Result(item, o, CaseStatus.Skipped, VerifyReport.InterruptedSummary, [], [], [], 0));
+                continue;
+            }
             if (DateTime.UtcNow >= deadline)
             {
                 results.Add(Result(item, o, CaseStatus.Skipped, $"not run: the --budget of {o.Budget!.Value.TotalSeconds:0.#} s was spent", [], [], [], 0));
@@ -84,7 +89,7 @@ public static class Verifier
         return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, $"{o.ShardIndex}/{o.ShardCount}", [.. results],
             [.. ConventionSummary.Findings(results, declared, o.Strict)], client.Stderr, client.Restarts)
         {
-            Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict,
+            Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict, Interrupted = o.Interrupt.IsCancellationRequested,
         };
     }
 
@@ -113,6 +118,11 @@ public static class Verifier
         var outcome = client.Run(new RunRequest(0, item.Oracle.Name, item.Attrs, inputs, dy));
         switch (outcome)
         {
+            case Outcome.Failed when o.Interrupt.IsCancellationRequested:
+                // An interrupt ends the implementation's process group: what failed then is the interrupt's doing.
+                ev.Status = CaseStatus.Skipped;
+                ev.Summary = VerifyReport.InterruptedSummary;
+                return ev;
             case Outcome.Failed f:
                 ev.Status = CaseStatus.Error;
                 ev.Summary = $"{f.Kind}: {f.Reason}";
@@ -174,7 +184,7 @@ public static class Verifier
             ev.Notes.Add($"finite differences not run: {elements} differentiable elements, more than the {o.FiniteDifferenceMaxElements} they are run on");
             return;
         }
-        var remote = new RemoteOp(client, item, ev.Actual!.Output.Shape, deadline);
+        var remote = new RemoteOp(client, item, ev.Actual!.Output.Shape, deadline, o.Interrupt);
         // One process answers one request at a time: no parallel passes, but batches of them pipelined (RemoteOp is
         // an IBatchedForward); the oracle's structure compresses them. At a kink the declared rule picks the value only
         // when the answer follows it; otherwise finite differences bound it and the valid set was judged above.
@@ -186,6 +196,13 @@ public static class Verifier
         if (remote.Failure is not null || fd is null)
         {
             if (remote.OutOfTime) { ev.Notes.Add($"finite differences not finished: {remote.Failure}"); return; }
+            if (o.Interrupt.IsCancellationRequested)
+            {
+                // An interrupt ends the implementation's process group: what failed then is the interrupt's doing.
+                ev.Status = CaseStatus.Skipped;
+                ev.Summary = VerifyReport.InterruptedSummary + " (during the finite-difference check)";
+                return;
+            }
             // Its first answer was right, but it failed while being probed: a failure of this case, never a silent pass.
             ev.Status = CaseStatus.Error;
             ev.Summary = $"its answer matches, but it failed during the finite-difference check of its own forward: {remote.Failure}";

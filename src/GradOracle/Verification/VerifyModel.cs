@@ -53,6 +53,9 @@ public sealed record VerifyOptions
 
     /// <summary>Elements per input that <see cref="FiniteDifferenceMode.Sampled"/> checks.</summary>
     public int SampledElements { get; init; } = 16;
+
+    /// <summary>Interrupts the run (Ctrl-C): the cases not yet started are skipped, said so, and the report still comes out.</summary>
+    public CancellationToken Interrupt { get; init; }
 }
 
 /// <summary>A case's verdict.</summary>
@@ -104,14 +107,23 @@ public sealed record VerifyReport(
     /// <summary>Whether --strict held every situation to PyTorch's choice.</summary>
     public bool Strict { get; init; }
 
+    /// <summary>Whether the run was interrupted before its last case.</summary>
+    public bool Interrupted { get; init; }
+
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
 
     /// <summary>The run's errors, and "nothing was tested" when no case ran.</summary>
     public IReadOnlyList<string> Problems =>
-        Cases.All(c => c.Status == CaseStatus.Skipped)
-            ? [.. Errors, $"nothing was tested: {(Cases.Length == 0 ? "no case was run" : $"all {Cases.Length} case(s) were skipped")}"]
-            : Errors;
+    [
+        .. Errors,
+        .. Interrupted ? [$"the run was interrupted: {Cases.Count(c => c.Summary.StartsWith(InterruptedSummary, StringComparison.Ordinal))} case(s) were not run"] : Array.Empty<string>(),
+        .. Cases.All(c => c.Status == CaseStatus.Skipped)
+            ? [$"nothing was tested: {(Cases.Length == 0 ? "no case was run" : $"all {Cases.Length} case(s) were skipped")}"] : Array.Empty<string>(),
+    ];
+
+    /// <summary>The summary of a case the interrupt left unrun.</summary>
+    public const string InterruptedSummary = "not run: the run was interrupted";
 
     /// <summary>0 all passed, 1 some failed or errored, 2 nothing was tested or the run itself is in error.</summary>
     public int ExitCode => Cases.Any(c => c.Status is CaseStatus.Fail or CaseStatus.Error) ? 1 : Problems.Count > 0 ? 2 : 0;
