@@ -34,6 +34,12 @@ public sealed class WindowGeometry
                 $"({TapsPerElement * Limits.Current.MaxElements:N0}; --max-elements raises it)");
     }
 
+    /// <summary>
+    /// Whether buffers of <see cref="MaxWindowSize"/> taps may live on the stack: only while small, since a window may
+    /// hold millions of taps (global pooling of a large plane) and a thread's stack is a megabyte or so.
+    /// </summary>
+    public bool TapsFitStack => MaxWindowSize <= 1024;
+
     /// <summary>How many window taps one plane's gather table may hold per element of <see cref="Limits.MaxElements"/>.</summary>
     public const int TapsPerElement = 8;
 
@@ -109,9 +115,8 @@ public sealed class WindowGeometry
         var first = new int[OutputPlaneSize + 1];
         var inputs = new List<int>();
         var kernel = new List<int>();
-        // On the stack only while small: a window may hold millions of taps.
-        Span<int> a = MaxWindowSize <= 1024 ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
-        Span<int> k = MaxWindowSize <= 1024 ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
+        Span<int> a = TapsFitStack ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
+        Span<int> k = TapsFitStack ? stackalloc int[MaxWindowSize] : new int[MaxWindowSize];
         for (int o = 0; o < OutputPlaneSize; o++)
         {
             int n = Compute(o, a, k);

@@ -73,7 +73,7 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
         var (g, planes, outShape) = Windows.Begin(input);
         var y = Tensor.OutputArray(outShape, output);
         var x = input.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int o = 0; o < g.OutputPlaneSize; o++)
         {
             int n = g.Gather(o, taps, kernelTaps);
@@ -96,7 +96,7 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
         var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
         var dy = gradOutput.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int o = 0; o < g.OutputPlaneSize; o++)
         {
             int n = g.Gather(o, taps, kernelTaps);

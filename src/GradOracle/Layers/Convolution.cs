@@ -232,7 +232,7 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         var g = p.Geometry;
         // Outputs away from the padding share one window shape; near it, each combination of missing taps is its own.
         var shapes = new Dictionary<string, (int[] Taps, int[] Offsets, List<Place> Places)>();
-        Span<int> ins = stackalloc int[g.MaxWindowSize], taps = stackalloc int[g.MaxWindowSize];
+        Span<int> ins = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int o = 0; o < g.OutputPlaneSize; o++)
         {
             int count = g.Gather(o, ins, taps), first = count > 0 ? ins[0] : 0;
@@ -284,7 +284,7 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
     {
         var g = p.Geometry;
         var runs = Enumerable.Range(0, g.MaxWindowSize).Select(_ => new List<(int Out, int In, int Length)>()).ToArray();
-        Span<int> ins = stackalloc int[g.MaxWindowSize], taps = stackalloc int[g.MaxWindowSize];
+        Span<int> ins = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int o = 0; o < g.OutputPlaneSize; o++)
             for (int k = 0, count = g.Gather(o, ins, taps); k < count; k++)
             {

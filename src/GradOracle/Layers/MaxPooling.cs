@@ -75,7 +75,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
         var output = new double[outShape.Count];
         var indices = new long[outShape.Count];
         var x = input.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize], winners = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int p = 0; p < planes; p++)
         {
             var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
@@ -101,7 +101,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
         var dx = new double[input.Count];
         var x = input.Span;
         var dy = gradOutput.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize], winners = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int p = 0; p < planes; p++)
         {
             var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
@@ -205,7 +205,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
         var x = inputs["input"];
         var (g, planes, outShape) = Windows.Begin(x, gradOutput);
         var dx = new double[x.Count];
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize], maxima = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), maxima = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int p = 0; p < planes; p++)
         {
             var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);

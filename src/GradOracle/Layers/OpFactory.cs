@@ -118,7 +118,8 @@ public static partial class OpFactory
     private static T Enum<T>(OpAttributes attrs, string key, T fallback) where T : struct, System.Enum => Get(attrs, key) switch
     {
         null => fallback,
-        string s when System.Enum.TryParse<T>(s, ignoreCase: true, out var e) => e,
+        // By name only: Enum.TryParse also takes "7" or "mean, sum", values no PyTorch reduction has.
+        string s when System.Enum.GetNames<T>().FirstOrDefault(n => n.Equals(s, StringComparison.OrdinalIgnoreCase)) is { } name => System.Enum.Parse<T>(name),
         var v => throw new ParameterException(key, OpAttributes.Format(v), $"must be one of {string.Join(", ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}"),
     };
 

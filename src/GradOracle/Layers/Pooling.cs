@@ -127,7 +127,7 @@ public abstract class PoolingWindows
             var g = WindowGeometry.Strided(inputSize, kernel, stride, padding, dilation, ceil);
             // With dilation a window can straddle the input and hit only padding; PyTorch then emits -inf
             // with an index outside the plane. We refuse such a geometry instead of inventing a value.
-            Span<int> a = stackalloc int[g.MaxWindowSize], b = stackalloc int[g.MaxWindowSize];
+            Span<int> a = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), b = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
             for (int o = 0; o < g.OutputPlaneSize; o++)
                 if (g.Gather(o, a, b) == 0)
                     throw new ParameterException("dilation", Show(dilation),

@@ -56,7 +56,7 @@ public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure,
         var y = new double[outShape.Count];
         var idx = new long[outShape.Count];
         var x = input.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int p = 0; p < planes; p++)
         {
             var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
@@ -112,7 +112,7 @@ public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure,
         var (g, planes, outShape) = Begin(input, gradOutput);
         var result = new double[gradOutput is null ? outShape.Count : input.Count];
         var x = input.Span;
-        Span<int> taps = stackalloc int[g.MaxWindowSize], kernelTaps = stackalloc int[g.MaxWindowSize];
+        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
         for (int p = 0; p < planes; p++)
         {
             var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);

@@ -58,6 +58,8 @@ public class ServerTests
     [TestCase("""{"id":1,"type":"run","op":"conv1d","attrs":{"padding":[1000000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]},"weight":{"shape":[1,1,1],"data":[1]}}}""", "padding[0] = 1000000000: the output along spatial axis 0 would hold 2,000,000,003 elements")]
     [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[2147483647],"padding":[1073741823],"ceil_mode":true},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "padding[0] = 1073741823")]
     [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[20000000]},"inputs":{"input":{"shape":[1,1,20000000],"data":[]}}}""", "more than the limit")]
+    [TestCase("""{"id":1,"type":"run","op":"cross_entropy","attrs":{"reduction":"7"},"inputs":{"input":{"shape":[1,3],"data":[1,2,3]},"target":{"shape":[1],"data":[2]}}}""", "reduction = '7': must be one of mean, sum, none")]
+    [TestCase("""{"id":1,"type":"run","op":"cross_entropy","attrs":{"reduction":"mean, sum"},"inputs":{"input":{"shape":[1,3],"data":[1,2,3]},"target":{"shape":[1],"data":[2]}}}""", "must be one of mean, sum, none")]
     public void A_request_the_oracle_cannot_take_gets_an_error_reply_that_names_the_rule(string line, string expected)
     {
         using var doc = JsonDocument.Parse(Server.Answer(line));
@@ -73,6 +75,17 @@ public class ServerTests
         Assert.That(reader.ReadLine(), Does.Contain("\"id\": 7"));
         Assert.That(reader.ReadLine(), Is.Null);
         Assert.That(Server.Answer(LineReader.TooLong), Does.Contain("--max-line-mb"));
+    }
+
+    [Test]
+    public void A_window_of_a_million_taps_is_answered_without_overflowing_the_stack()
+    {
+        // Its gather buffers once lived on the stack: 2 x 4 MB, past any thread's stack.
+        const int n = 1_000_000;
+        var line = $"{{\"id\": 3, \"type\": \"run\", \"op\": \"max_pool1d\", \"attrs\": {{\"kernel_size\": [{n}]}}, \"inputs\": {{\"input\": {{\"shape\": [1, 1, {n}], \"data\": [" +
+                   string.Join(",", Enumerable.Range(0, n).Select(i => (i % 7).ToString())) + "]}}}";
+        using var doc = JsonDocument.Parse(Server.Answer(line));
+        Assert.That(doc.RootElement.GetProperty("output").GetProperty("data")[0].GetDouble(), Is.EqualTo(6));
     }
 
     [Test]
