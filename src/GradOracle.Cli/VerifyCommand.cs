@@ -18,7 +18,7 @@ internal static class VerifyCommand
         public readonly Option<int> Random = new Option<int>("--random") { Description = "How many random cases.", DefaultValueFactory = _ => 100 }.Within(0, 1_000_000);
         public readonly Option<double> Timeout = new Option<double>("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 }.Seconds();
         public readonly Option<double?> Budget = new Option<double?>("--budget") { Description = "Seconds for the whole run: cases not started in time are skipped and finite-difference checks cut short, said in the report." }.Seconds();
-        public readonly Option<FiniteDifferenceMode> Fd = new("--fd") { Description = "A float64 implementation's backward against finite differences of its own forward: all elements, a seeded sample per input, or none.", DefaultValueFactory = _ => FiniteDifferenceMode.All };
+        public readonly Option<FiniteDifferenceMode> Fd = new("--fd") { Description = "A float64 implementation's backward against finite differences of its own forward: all elements, a projection screen (cheap where the op is smooth), a seeded sample per input, or none.", DefaultValueFactory = _ => FiniteDifferenceMode.All };
         public readonly LimitOptions Limits = new();
         public readonly Option<bool> Strict = new("--strict") { Description = "Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice, not any valid one." };
 

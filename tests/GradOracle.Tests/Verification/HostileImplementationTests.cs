@@ -80,12 +80,16 @@ public class HostileImplementationTests
     }
 
     [Test]
-    public void Sampled_finite_differences_check_a_stated_sample_and_none_checks_nothing()
+    public void Sampled_and_projected_finite_differences_say_what_they_checked_and_none_checks_nothing()
     {
         var sampled = Verifier.Run(Options(Tools.Hostile("correct"), random: 120) with { FiniteDifferences = FiniteDifferenceMode.Sampled });
         var notes = sampled.Cases.Where(c => c.Op is "relu" or "sigmoid").SelectMany(c => c.Notes).Where(n => n.StartsWith("backward agrees")).ToList();
         Assert.That(notes, Is.Not.Empty);
         Assert.That(notes, Has.All.Contains("a sample of"));
+        var projected = Verifier.Run(Options(Tools.Hostile("correct"), random: 120) with { FiniteDifferences = FiniteDifferenceMode.Projection });
+        var screened = projected.Cases.Where(c => c.Op is "relu" or "sigmoid" && c.Situations.IsEmpty).SelectMany(c => c.Notes).Where(n => n.StartsWith("backward agrees")).ToList();
+        Assert.That(screened, Is.Not.Empty);
+        Assert.That(screened, Has.All.Contains("along a random direction").And.All.Contains("(a projection screen; --fd all checks every element)"));
         var none = Verifier.Run(Options(Tools.Hostile("correct"), random: 120) with { FiniteDifferences = FiniteDifferenceMode.None });
         Assert.That(none.Cases.SelectMany(c => c.Notes), Has.None.StartsWith("backward agrees"));
         Assert.That(none.Cases.Where(c => c.Op is "relu" or "sigmoid").Select(c => c.Status), Has.All.EqualTo(CaseStatus.Pass));
