@@ -23,8 +23,8 @@ internal sealed class Interrupt : IDisposable
     {
         if (source.IsCancellationRequested) return; // the second: the default action ends the process
         context.Cancel = true;
+        source.Cancel(); // before anything else: a request the interrupt ends must find the run already cancelled
         Console.Error.WriteLine("interrupted: finishing the report (interrupt again to stop at once)");
-        source.Cancel();
     }
 
     public void Dispose()

@@ -29,7 +29,7 @@ public sealed class WindowGeometry
         // The gather table holds every window's in-bounds taps; per axis they are independent, so the total is a product of sums.
         long taps = Limits.Product(Axes.Select(ax => Enumerable.Range(0, ax.OutputSize).Sum(o => (long)ax.InBoundsTapCount(o))));
         if (taps > TapsPerElement * Limits.Current.MaxElements)
-            throw new ParameterException("kernel_size", $"[{string.Join(", ", Axes.Select(a => a.MaxTaps))}]",
+            throw new ParameterException("window", $"[{string.Join(", ", Axes.Select(a => a.MaxTaps))}] taps",
                 $"the windows of one plane would read {taps:N0} input positions together, more than {TapsPerElement} per allowed element " +
                 $"({TapsPerElement * Limits.Current.MaxElements:N0}; --max-elements raises it)");
     }
@@ -41,7 +41,7 @@ public sealed class WindowGeometry
     public bool TapsFitStack => MaxWindowSize <= 1024;
 
     /// <summary>How many window taps one plane's gather table may hold per element of <see cref="Limits.MaxElements"/>.</summary>
-    public const int TapsPerElement = 8;
+    public const int TapsPerElement = 16;
 
     private static int Checked(string parameter, IReadOnlyList<int> sizes, string what)
     {

@@ -214,8 +214,16 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
         return k;
     }
 
+    /// <summary>Once cancelled, a failed process is not restarted: the run is ending (Ctrl-C), and a new process would only wait for its hello.</summary>
+    public CancellationToken Interrupt { get; init; }
+
     private void Restart()
     {
+        if (Interrupt.IsCancellationRequested)
+        {
+            restartFailure = "the run was interrupted";
+            return;
+        }
         Restarts++;
         restartFailure = null;
         try { Start(); }
@@ -253,7 +261,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
             c.Process.WaitForExit(2000);
             return new Outcome.Failed("crashed", $"the process exited{ExitCode()} before answering{StderrHint()}");
         }
-        if (reply == LineReader.TooLong)
+        if (LineReader.IsTooLong(reply))
             return new Outcome.Failed("garbage", $"a response line longer than {lineLimit:N0} characters, the most one protocol line may hold (--max-line-mb raises it)");
         Response response;
         try { response = Messages.ParseResponse(reply); }
@@ -349,7 +357,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
             try
             {
                 while (reader.ReadLine() is { } line)
-                    if (line != LineReader.TooLong || !Stdout.TakeEarlyReport()) Post(line);
+                    if (!LineReader.IsTooLong(line) || !Stdout.TakeEarlyReport()) Post(line);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
             finally

@@ -11,8 +11,14 @@ public sealed class LineReader(TextReader reader, int maxChars)
     private readonly char[] buffer = new char[65536];
     private int position, filled;
 
-    /// <summary>What <see cref="ReadLine"/> returns for a line longer than the limit (its text dropped).</summary>
-    public const string TooLong = "\0too long";
+    /// <summary>
+    /// What <see cref="ReadLine"/> returns for a line longer than the limit (its text dropped); tell it by reference
+    /// (<see cref="IsTooLong"/>), since a peer may send the same text as a line.
+    /// </summary>
+    public static readonly string TooLong = new("\0too long".AsSpan());
+
+    /// <summary>Whether <paramref name="line"/> is <see cref="TooLong"/> itself, not a line that reads the same.</summary>
+    public static bool IsTooLong(string? line) => ReferenceEquals(line, TooLong);
 
     /// <summary>The most characters a line may hold.</summary>
     public int MaxChars { get; } = maxChars;

@@ -7,7 +7,7 @@ namespace GradOracle.Protocol;
 /// `gradoracle serve`: the oracle behind protocol v1, answering hello and run requests with its own
 /// float64 outputs and gradients (max pooling's tie_policy and nan_rule taken from the attributes).
 /// </summary>
-public static class Server
+public static partial class Server
 {
     /// <summary>Every op name the oracle answers.</summary>
     public static IReadOnlyList<string> Ops => OpFactory.Names;
@@ -38,7 +38,7 @@ public static class Server
 
     private static string Reply(string line)
     {
-        if (line == LineReader.TooLong)
+        if (LineReader.IsTooLong(line))
             return Messages.ErrorReply(null, $"bad request: the line is longer than {Limits.Current.MaxLineChars:N0} characters (--max-line-mb raises the limit)");
         Request request;
         try { request = Messages.ParseRequest(line); }
@@ -64,7 +64,8 @@ public static class Server
 
     private static long? TryId(string line)
     {
-        if (line.Length > 1 << 20) return null; // not worth a second parse of a huge line for its id
+        // A huge line is not parsed twice: its id is read where writers put it, first.
+        if (line.Length > 1 << 20) return LeadingId().Match(line, 0, 256) is { Success: true } m && long.TryParse(m.Groups[1].Value, out var lead) ? lead : null;
         try
         {
             using var doc = System.Text.Json.JsonDocument.Parse(line);
@@ -73,6 +74,9 @@ public static class Server
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or InvalidOperationException) { return null; }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\G\s*\{\s*""id""\s*:\s*(-?\d{1,18})\s*[,}]")]
+    private static partial System.Text.RegularExpressions.Regex LeadingId();
 
     /// <summary>Serves until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>
     public static void Serve(TextReader input, TextWriter output)

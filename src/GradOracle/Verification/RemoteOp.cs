@@ -29,13 +29,15 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
 
     public Tensor Forward(NamedTensors inputs)
     {
+        var request = Request(inputs, null);
         int k = ++requests;
-        return Output(Answer(client.Run(Request(inputs, null)), k), k);
+        return Output(Answer(client.Run(request), k), k);
     }
 
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
-        var r = Answer(client.Run(Request(inputs, gradOutput)), ++requests);
+        var request = Request(inputs, gradOutput);
+        var r = Answer(client.Run(request), ++requests);
         Output(r, requests);
         var grads = r.Grads ?? new NamedTensors();
         foreach (var name in DifferentiableInputs)
@@ -50,10 +52,10 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
     // The first failure ends the check: the requests after it are not worth a restart each.
     public IReadOnlyList<Tensor> ForwardAll(IReadOnlyList<NamedTensors> inputs)
     {
-        CheckTime();
+        RunRequest[] batch = [.. inputs.Select(x => Request(x, null))];
         int first = requests;
         requests += inputs.Count;
-        return client.RunAll([.. inputs.Select(x => Request(x, null))], stopAtFirstFailure: true)
+        return client.RunAll(batch, stopAtFirstFailure: true)
             .Select((o, k) => Output(Answer(o, first + k + 1), first + k + 1)).ToList();
     }
 

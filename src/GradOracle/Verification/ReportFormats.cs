@@ -39,6 +39,7 @@ public static class ReportFormats
             Stderr = string.Join("\n", shards.Select(s => s.Stderr).Where(s => s.Length > 0)),
             Restarts = shards.Sum(s => s.Restarts),
             Errors = [.. shards.SelectMany(s => s.Errors).Distinct()],
+            Interrupted = shards.Any(s => s.Interrupted),
         };
     }
 

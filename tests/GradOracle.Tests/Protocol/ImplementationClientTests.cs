@@ -206,6 +206,7 @@ public class ImplementationClientTests
     [Test]
     public void Interrupting_verify_ends_the_implementation_and_what_it_forked()
     {
+        Tools.RequireSigint();
         var pidfile = Path.Combine(scratch, "worker.pid");
         var impl = $"{Tools.Misbehave("hang")} --fork-worker {Tools.Quote(pidfile)}";
         // Seed 5 has sigmoid cases, and a long timeout keeps the run on the first, with the worker the file names.

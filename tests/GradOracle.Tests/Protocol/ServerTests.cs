@@ -57,7 +57,8 @@ public class ServerTests
     [TestCase("""{"id":1,"type":"run","op":"adaptive_avg_pool1d","attrs":{"output_size":[300000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "300,000,000 elements, more than the limit")]
     [TestCase("""{"id":1,"type":"run","op":"conv1d","attrs":{"padding":[1000000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]},"weight":{"shape":[1,1,1],"data":[1]}}}""", "padding[0] = 1000000000: the output along spatial axis 0 would hold 2,000,000,003 elements")]
     [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[2147483647],"padding":[1073741823],"ceil_mode":true},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "padding[0] = 1073741823")]
-    [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[20000000]},"inputs":{"input":{"shape":[1,1,20000000],"data":[]}}}""", "more than the limit")]
+    [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[3000000],"padding":[1500000]},"inputs":{"input":{"shape":[1,1,1],"data":[1]}}}""", "kernel_size = [3000000]: one window would hold 3,000,000 elements, more than the limit")]
+    [TestCase("\u0000too long", "not a JSON object")]
     [TestCase("""{"id":1,"type":"run","op":"cross_entropy","attrs":{"reduction":"7"},"inputs":{"input":{"shape":[1,3],"data":[1,2,3]},"target":{"shape":[1],"data":[2]}}}""", "reduction = '7': must be one of mean, sum, none")]
     [TestCase("""{"id":1,"type":"run","op":"cross_entropy","attrs":{"reduction":"mean, sum"},"inputs":{"input":{"shape":[1,3],"data":[1,2,3]},"target":{"shape":[1],"data":[2]}}}""", "must be one of mean, sum, none")]
     public void A_request_the_oracle_cannot_take_gets_an_error_reply_that_names_the_rule(string line, string expected)

@@ -33,6 +33,14 @@ internal static class Tools
     public static string Hostile(string mode, string args = "") =>
         $"{(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3")} {Quote(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "hostile.py"))} --mode {mode} {args}".TrimEnd();
 
+    /// <summary>Skips a test that sends SIGINT when this process ignores it (started from a shell's background job): the child would too.</summary>
+    public static void RequireSigint()
+    {
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:")) : null;
+        if (line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0)
+            Assert.Ignore("SIGINT is ignored by this process (a background job), so its children ignore it too");
+    }
+
     public static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>Skips on a machine without the tool; fails when GRADORACLE_REQUIRE_TOOLS=1 (CI installs them).</summary>
