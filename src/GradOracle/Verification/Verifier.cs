@@ -205,7 +205,7 @@ public static class Verifier
             // At ties, NaN windows and relu's 0 a projection disagrees and bisects down to elements: the full check is cheaper there.
             if (o.FiniteDifferences == FiniteDifferenceMode.Projection && ev.Situations.Count == 0)
                 screen = ProjectionCheck.Screen(remote, ev.Inputs, ev.GradOutput, new ProjectionOptions
-                    { Declared = byRule ? rule : null, Parallel = false, Seed = item.Id.Aggregate(17, (h, c) => h * 31 + c) });
+                    { Declared = byRule ? rule : null, Parallel = false, Seed = StableSeed(item.Id, 17) });
             else fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false, Elements = sample });
         }
         catch (ParameterException) when (remote.Failure is not null) { }
@@ -231,8 +231,7 @@ public static class Verifier
         }
         if (fd!.Error is not null)
         {
-            ev.Status = CaseStatus.Error;
-            ev.Summary = $"its answer matches, but the finite-difference check of its own forward could not run: {fd.Error}";
+            CouldNotRun(ev, fd.Error);
             return;
         }
         var scope = sample is null || fd.Checked >= elements ? "" : $" (a sample of {fd.Checked} of the {elements} elements; --fd all checks every one)";
@@ -245,15 +244,21 @@ public static class Verifier
         }
     }
 
+    /// <summary>A check that could not run on an answer that matched: an error of the case, never a pass or a disagreement.</summary>
+    private static void CouldNotRun(Evaluation ev, string why)
+    {
+        ev.Status = CaseStatus.Error;
+        ev.Summary = $"its answer matches, but the finite-difference check of its own forward could not run: {why}";
+    }
+
+    /// <summary>A seed from text that is the same in every process (string.GetHashCode differs per process).</summary>
+    private static int StableSeed(string text, int start) => text.Aggregate(start, (h, c) => h * 31 + c);
+
     /// <summary>--fd projection: the screen's verdict, said as the full check's is.</summary>
     private static void Projected(Evaluation ev, ProjectionResult screen)
     {
         const string scope = " (a projection screen; --fd all checks every element)";
-        if (screen.Error is not null)
-        {
-            ev.Status = CaseStatus.Error;
-            ev.Summary = $"its answer matches, but the finite-difference check of its own forward could not run: {screen.Error}";
-        }
+        if (screen.Error is not null) CouldNotRun(ev, screen.Error);
         else if (screen.Passed)
             ev.Notes.Add($"backward agrees with finite differences of its own forward along a random direction over {screen.Screened} elements ({screen.ForwardPasses} forward passes){scope}");
         else
@@ -271,7 +276,7 @@ public static class Verifier
         foreach (var name in names)
         {
             int n = inputs[name].Count;
-            var rng = new Random((id + "/" + name).Aggregate(n, (h, c) => h * 31 + c)); // string.GetHashCode differs per process
+            var rng = new Random(StableSeed(id + "/" + name, n));
             var set = new HashSet<int> { 0, Math.Max(0, n - 1) };
             while (set.Count < Math.Min(n, count + 2)) set.Add(rng.Next(n));
             chosen[name] = set;
