@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests use beyond libtorch: Debian's python3-numpy (the example NumPy
+# Installs what the end-to-end tests use: Debian's python3-numpy (the example NumPy
 # implementation runs on /usr/bin/python3) and chromium (the HTML report is rendered headless).
 # Idempotent: installs only what is missing.
 set -euo pipefail

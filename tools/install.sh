@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what GradOracle needs beyond the .NET SDK and restores its packages. Idempotent: safe to run
-# again; it does nothing that is already done. `--no-torch` skips libtorch, the native bridge and the test
-# tools (python3-numpy, chromium): everything else works, and the tests that need them are skipped.
+# Installs the end-to-end tests' optional tools and restores GradOracle's packages (libtorch 2.10 comes with
+# the TorchSharp-cpu package, so nothing native is installed by hand). Idempotent: safe to run again.
+# `--no-test-tools` skips python3-numpy and chromium: the tests that need them then skip, saying so.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,12 +10,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-if [ "${1:-}" != "--no-torch" ]; then
-  bash "$here/tools/install-torch.sh"
-  # The end-to-end tests' tools: python3-numpy for the example implementation, chromium for the report.
+if [ "${1:-}" != "--no-test-tools" ]; then
   bash "$here/tools/install-test-tools.sh"
 fi
 
-echo "install: restoring NuGet packages"
+echo "install: restoring NuGet packages (TorchSharp-cpu brings libtorch 2.10.0)"
 dotnet restore "$here/GradOracle.sln" --verbosity quiet
 echo "install: done"

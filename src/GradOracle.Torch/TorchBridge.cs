@@ -1,15 +1,18 @@
-using System.Globalization;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using GradOracle.Layers;
 using GradOracle.Tensors;
+using TorchSharp;
+using TorchTensor = TorchSharp.torch.Tensor;
 
 namespace GradOracle.Torch;
 
-/// <summary>Whether the libtorch bridge can be used, and if not why and how to install it.</summary>
-/// <param name="IsAvailable">The bridge loaded and answered.</param>
-/// <param name="Version">libtorch's version when available.</param>
-/// <param name="Message">Why it is unavailable, with the command that installs it; or which version answered.</param>
-public sealed record TorchAvailability(bool IsAvailable, string? Version, string Message);
+/// <summary>Whether libtorch can be used, and if not why and how to get it.</summary>
+/// <param name="IsAvailable">libtorch loaded and answered.</param>
+/// <param name="Version">libtorch's version when available (2.10.0).</param>
+/// <param name="Message">Why it is unavailable, with what to do; or which version answered and how long loading took.</param>
+/// <param name="LoadSeconds">How long loading libtorch took, when it loaded.</param>
+public sealed record TorchAvailability(bool IsAvailable, string? Version, string Message, double LoadSeconds = 0);
 
 /// <summary>What libtorch returned for one call: named tensors (output, grad.&lt;input&gt;, indices) or an error, and any warnings it gave.</summary>
 public sealed record TorchAnswer(NamedTensors Tensors, string? Error, string? Warnings = null)
@@ -18,108 +21,107 @@ public sealed record TorchAnswer(NamedTensors Tensors, string? Error, string? Wa
     public Tensor Output => Tensors["output"];
 }
 
-/// <summary>Calls into libtorch through the native bridge (src/GradOracle.Torch/native).</summary>
+/// <summary>Calls into libtorch through TorchSharp, in float64, one call at a time.</summary>
 public static class TorchBridge
 {
-    /// <summary>The command that installs libtorch and builds the bridge.</summary>
-    public const string InstallCommand = "bash tools/install-torch.sh";
+    /// <summary>What makes libtorch available: it comes with the TorchSharp-cpu package, restored by the build.</summary>
+    public const string InstallCommand = "dotnet build GradOracle.sln";
 
     private static readonly Lazy<TorchAvailability> availability = new(Probe);
+    private static readonly Lock gate = new();
 
-    /// <summary>Whether the bridge is usable (probed once).</summary>
+    /// <summary>Whether libtorch is usable. Loaded on first use only, so commands that do not need it never pay for it.</summary>
     public static TorchAvailability Availability => availability.Value;
+
+    /// <summary>Inputs that are data, not parameters: no gradient is asked of them.</summary>
+    private static readonly HashSet<string> NotDifferentiable = ["target", "running_mean", "running_var"];
 
     private static TorchAvailability Probe()
     {
         if (Environment.GetEnvironmentVariable("GRADORACLE_NO_TORCH") == "1")
-            return new TorchAvailability(false, null, $"libtorch bridge disabled by GRADORACLE_NO_TORCH=1; unset it, and install with `{InstallCommand}` if needed");
+            return new TorchAvailability(false, null, "libtorch disabled by GRADORACLE_NO_TORCH=1; unset it to use libtorch");
+        var clock = Stopwatch.StartNew();
         try
         {
-            var version = Marshal.PtrToStringUTF8(TorchNative.Version()) ?? "?";
-            return new TorchAvailability(true, version, $"libtorch {version}");
+            var load = TorchSharpLoader.Load();
+            TorchSharpFixes.Use(load.Handle);
+            using (torch.NewDisposeScope()) _ = torch.zeros(1, torch.float64); // initialises TorchSharp against what was loaded
+            // One thread: a parallel reduction's order, and so its last bits, would vary from run to run.
+            torch.set_num_threads(1);
+            var version = string.Join('.', torch.__version__.Split('.').Take(3));
+            double seconds = clock.Elapsed.TotalSeconds;
+            var binding = typeof(torch).Assembly.GetName().Version is { } v ? $"TorchSharp {v.Major}.{v.Minor}.{v.Build}" : "TorchSharp";
+            var patch = load.Weakened.IsEmpty ? "" : $"; {Path.GetFileName(load.LibTorchSharp)} from a copy with {string.Join(", ", load.Weakened)} made weak (docs/libtorch.md)";
+            return new TorchAvailability(true, version, $"libtorch {version} through {binding}, loaded in {seconds:0.0} s{patch}", seconds);
         }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException
+                                      or NotSupportedException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
+            var inner = e is TypeInitializationException { InnerException: { } i } ? i : e;
             return new TorchAvailability(false, null,
-                $"libtorch bridge unavailable ({e.GetType().Name}: {FirstLine(e.Message)}); install it with `{InstallCommand}` " +
-                $"(looked for {TorchNative.FileName} in {string.Join(", ", TorchNative.Candidates().Take(3))}, ...)");
+                $"libtorch unavailable ({inner.GetType().Name}: {FirstLine(inner.Message)}); it comes with the TorchSharp-cpu package: `{InstallCommand}`");
         }
     }
 
-    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+    private static string FirstLine(string s)
+    {
+        var lines = s.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        // .NET's load error puts dlerror's text, the useful part, after a generic first line.
+        return lines.FirstOrDefault(l => l.Contains("not found") || l.Contains("cannot open")) ?? lines.FirstOrDefault() ?? "";
+    }
 
     /// <summary>
     /// Runs <paramref name="op"/> (torch.nn.functional name) in libtorch; with <paramref name="gradOutput"/>,
-    /// also its backward. Never throws for libtorch's own errors: they come back in <see cref="TorchAnswer.Error"/>.
+    /// also its backward through autograd. Never throws for libtorch's own errors: they come back in
+    /// <see cref="TorchAnswer.Error"/>, and its warnings in <see cref="TorchAnswer.Warnings"/>.
     /// </summary>
-    public static unsafe TorchAnswer Run(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput)
+    public static TorchAnswer Run(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput)
     {
         if (!Availability.IsAvailable) throw new InvalidOperationException(Availability.Message);
-        var items = inputs.Items.ToArray();
-        var handles = new List<GCHandle>();
-        var names = new IntPtr[items.Length];
-        try
+        if (!TorchFunctions.Forward.TryGetValue(op, out var forward))
+            return new TorchAnswer(new NamedTensors(), $"libtorch bridge has no op '{op}'");
+        lock (gate)
         {
-            var data = new double*[items.Length];
-            var shapes = new long*[items.Length];
-            var ranks = new int[items.Length];
-            for (int i = 0; i < items.Length; i++)
+            using var scope = torch.NewDisposeScope();
+            using var capture = StandardErrorCapture.Start();
+            try
             {
-                names[i] = Marshal.StringToCoTaskMemUTF8(items[i].Name);
-                data[i] = (double*)Pin(handles, items[i].Value.ToArray());
-                shapes[i] = (long*)Pin(handles, items[i].Value.Shape.Dimensions.Select(d => (long)d).ToArray());
-                ranks[i] = items[i].Value.Shape.Rank;
+                var tensors = new Dictionary<string, TorchTensor>();
+                foreach (var (name, value) in inputs.Items)
+                    tensors[name] = ToTorch(value, gradOutput is not null && !NotDifferentiable.Contains(name));
+                var call = new TorchCall(attrs, tensors);
+                var output = forward(call);
+                var results = new List<(string, Tensor)> { ("output", FromTorch(output)) };
+                if (gradOutput is not null)
+                {
+                    output.backward([ToTorch(gradOutput, false)]);
+                    foreach (var (name, t) in tensors.Where(t => t.Value.requires_grad))
+                        results.Add(($"grad.{name}", t.grad is { } g ? FromTorch(g) : Tensor.Zeros(inputs[name].Shape)));
+                }
+                results.AddRange(call.Extra.Select(e => (e.Name, FromTorch(e.Value))));
+                return new TorchAnswer(new NamedTensors([.. results]), null, capture.Finish());
             }
-            double* dy = gradOutput is null ? null : (double*)Pin(handles, gradOutput.ToArray());
-            long* dyShape = gradOutput is null ? null : (long*)Pin(handles, gradOutput.Shape.Dimensions.Select(d => (long)d).ToArray());
-            IntPtr result;
-            fixed (IntPtr* n = names)
-            fixed (double** d = data)
-            fixed (int* r = ranks)
-            fixed (long** s = shapes)
-                result = TorchNative.Run(op, Serialize(attrs), items.Length, n, d, r, s, dy, gradOutput?.Shape.Rank ?? 0, dyShape);
-            try { return Read(result); }
-            finally { TorchNative.ResultFree(result); }
-        }
-        finally
-        {
-            foreach (var h in handles) h.Free();
-            foreach (var n in names) Marshal.FreeCoTaskMem(n);
+            catch (Exception e) when (e is ExternalException or ArgumentException)
+            {
+                return new TorchAnswer(new NamedTensors(), Message(e), capture.Finish());
+            }
         }
     }
 
-    private static IntPtr Pin(List<GCHandle> handles, Array array)
+    private static TorchTensor ToTorch(Tensor t, bool requiresGrad) =>
+        torch.tensor(t.ToArray(), [.. t.Shape.Dimensions.Select(d => (long)d)], torch.float64, requires_grad: requiresGrad);
+
+    private static Tensor FromTorch(TorchTensor t)
     {
-        var h = GCHandle.Alloc(array, GCHandleType.Pinned);
-        handles.Add(h);
-        return h.AddrOfPinnedObject();
+        using var values = t.detach().to(torch.float64).contiguous();
+        return Tensor.FromArray(Shape.Of([.. t.shape.Select(d => checked((int)d))]), values.data<double>().ToArray());
     }
 
-    private static unsafe TorchAnswer Read(IntPtr result)
+    /// <summary>libtorch's message without the C++ backtrace it appends.</summary>
+    private static string Message(Exception e)
     {
-        var error = Marshal.PtrToStringUTF8(TorchNative.ResultError(result));
-        var warnings = Marshal.PtrToStringUTF8(TorchNative.ResultWarnings(result))?.TrimEnd();
-        if (error is not null) return new TorchAnswer(new NamedTensors(), error, warnings);
-        int count = TorchNative.ResultCount(result);
-        var tensors = new (string, Tensor)[count];
-        for (int i = 0; i < count; i++)
-        {
-            var dims = new long[TorchNative.ResultRank(result, i)];
-            fixed (long* p = dims) TorchNative.ResultShape(result, i, p);
-            var values = new double[TorchNative.ResultNumel(result, i)];
-            fixed (double* p = values) TorchNative.ResultCopy(result, i, p);
-            tensors[i] = (Marshal.PtrToStringUTF8(TorchNative.ResultName(result, i))!, Tensor.FromArray(Shape.Of(dims.Select(d => (int)d).ToArray()), values));
-        }
-        return new TorchAnswer(new NamedTensors(tensors), null, warnings);
+        var m = e.Message;
+        int cut = m.IndexOf("\nException raised from", StringComparison.Ordinal);
+        return (cut >= 0 ? m[..cut] : m).Trim();
     }
-
-    /// <summary>"name=value;..." as the shim reads it: int lists "2,3", booleans 0/1, doubles round-trip.</summary>
-    internal static string Serialize(OpAttributes attrs) => string.Join(";", attrs.Select(a => $"{a.Key}={a.Value switch
-    {
-        int[] v => string.Join(",", v),
-        bool b => b ? "1" : "0",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        var o => o.ToString(),
-    }}"));
 }

@@ -63,6 +63,10 @@ public sealed class TorchOp : IOp
         }
     }
 
+    /// <summary>Whether libtorch has a function for the op name (global pooling is its adaptive pooling to size 1).</summary>
+    public static bool HasFunction(string name) =>
+        TorchFunctions.Forward.ContainsKey(name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name);
+
     private static TorchOp Pooling(IOp op, PoolingWindows windows, string family)
     {
         if (windows.IsGlobal)
@@ -88,4 +92,4 @@ public sealed class TorchOp : IOp
 }
 
 /// <summary>An error libtorch reported (its own message, e.g. a shape check).</summary>
-public sealed class TorchException(string message) : Exception(message);
+public sealed class TorchException(string message) : Protocol.EngineException(message);

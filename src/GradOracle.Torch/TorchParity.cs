@@ -12,8 +12,6 @@ public enum ParityStatus
     Agree,
     /// <summary>Some tensor differs beyond its tolerance, or only one side refuses.</summary>
     Disagree,
-    /// <summary>They differ on a rule where the oracle deliberately follows PyTorch's documented (newer) rule.</summary>
-    KnownDivergence,
     /// <summary>libtorch has no counterpart for this op or mode.</summary>
     NoCounterpart,
 }
@@ -35,7 +33,7 @@ public sealed record ParityResult(ParityStatus Status, string? Message, Immutabl
     /// <summary>Largest normwise relative difference over the compared tensors.</summary>
     public double WorstRelative => Tensors.Select(t => t.WorstRelative).DefaultIfEmpty(0).Max();
 
-    /// <summary>Passing: agreement, a recorded divergence, or nothing to compare against.</summary>
+    /// <summary>Passing: agreement, or nothing to compare against.</summary>
     public bool Passed => Status != ParityStatus.Disagree;
 
     /// <summary>A one-line summary.</summary>
@@ -93,9 +91,7 @@ public static class TorchParity
         if (oracleError is not null && torchError is not null)
             return new ParityResult(ParityStatus.Agree, $"both refuse: oracle \"{oracleError}\", libtorch \"{torchError}\"", []);
         if (torchError is not null)
-            return KnownDivergence(op, torchError) is { } known
-                ? new ParityResult(ParityStatus.KnownDivergence, known, [])
-                : new ParityResult(ParityStatus.Disagree, $"libtorch refuses what the oracle accepts: {torchError}", []);
+            return new ParityResult(ParityStatus.Disagree, $"libtorch refuses what the oracle accepts: {torchError}", []);
         if (oracleError is not null)
             return new ParityResult(ParityStatus.Disagree, $"the oracle refuses what libtorch accepts: {oracleError}", []);
 
@@ -109,19 +105,6 @@ public static class TorchParity
         if (indices is not null && indicesT is not null)
             tensors.Add(Compare("indices", Tensor.FromArray(indices.Shape, indices.Data.Select(v => (double)v).ToArray()), indicesT, exact: true, 0));
         return new ParityResult(tensors.All(t => t.Agree) ? ParityStatus.Agree : ParityStatus.Disagree, null, [.. tensors]);
-    }
-
-    /// <summary>
-    /// libtorch 1.13 limits max-pool padding to kernel_size/2 even with dilation; PyTorch's later rule,
-    /// which the oracle follows (as the issue specifies), allows ((kernel_size-1)*dilation+1)/2.
-    /// </summary>
-    private static string? KnownDivergence(IOp op, string torchError)
-    {
-        if (torchError.Contains("pad should be at most half of kernel size") && op is MaxPool { Windows: var w } &&
-            w.Attrs.Contains("dilation") && w.Attrs["dilation"] is int[] d && d.Any(v => v > 1))
-            return "libtorch 1.13 limits padding to kernel_size/2 even with dilation; the oracle follows PyTorch's later " +
-                   "((kernel_size-1)*dilation+1)/2 (docs/pooling-rules.md)";
-        return null;
     }
 
     private static TensorParity Compare(string name, Tensor ours, Tensor theirs, bool exact, double scaleFloor)

@@ -59,7 +59,7 @@ public static class CheckSuite
         Add(MaxPool.Create(2, [3], [2], [1]), D(2, 2, 7, 7), "overlapping", "padding-edge");
         Add(MaxPool.Create(2, [3], [1]), D(1, 2, 6, 6), "overlapping");
         Add(MaxPool.Create(2, [2], [3]), D(1, 2, 8, 8), "stride-gt-kernel");
-        Add(MaxPool.Create(2, [3], [2], [2], [2]), D(1, 2, 9, 9), "dilation", "padding-limit");
+        Add(MaxPool.Create(2, [4], [2], [2], [2]), D(1, 2, 9, 9), "dilation", "padding-limit");
         Add(MaxPool.Create(2, [3, 2], [2, 1], [1, 0], ceilMode: true), D(1, 2, 8, 7), "ceil-last-window", "overlapping");
         Add(MaxPool.Create(2, [2], [2], [1], ceilMode: true), D(1, 1, 5, 5), "ceil-last-window", "padding-edge");
         Add(MaxPool.Create(1, [3], [2], [1]), D(2, 3, 11), "rank-1", "overlapping");

@@ -57,16 +57,16 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             double mu, variance;
             if (Training)
             {
-                // Rows (n, ch, ·) are contiguous: vectorised sums per row, added over the batch.
+                // Rows (n, ch, ·) are contiguous: sums per row in index order, added over the batch.
                 double s = 0;
-                for (int o = 0; o < a.Outer; o++) s += TensorPrimitives.Sum(xs.Slice(a.At(o, ch, 0), a.Inner));
+                for (int o = 0; o < a.Outer; o++) s += OrderedSums.Sum(xs.Slice(a.At(o, ch, 0), a.Inner));
                 mu = s / m;
                 double ss = 0;
                 for (int o = 0; o < a.Outer; o++)
                 {
                     var centred = xHat.AsSpan(a.At(o, ch, 0), a.Inner); // scratch until x̂ is written below
                     TensorPrimitives.Subtract(xs.Slice(a.At(o, ch, 0), a.Inner), mu, centred);
-                    ss += TensorPrimitives.SumOfSquares(centred);
+                    ss += OrderedSums.SumOfSquares(centred);
                 }
                 variance = ss / m; // biased, as PyTorch normalises
             }

@@ -54,7 +54,7 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         var y = Tensor.OutputArray(shape, output);
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < outF; o++)
-                y[r * outF + o] = (HasBias ? inputs["bias"].At(o) : 0) + TensorPrimitives.Dot(x.Slice(r * inF, inF), w.Slice(o * inF, inF));
+                y[r * outF + o] = (HasBias ? inputs["bias"].At(o) : 0) + OrderedSums.Dot(x.Slice(r * inF, inF), w.Slice(o * inF, inF));
         return Tensor.Wrap(shape, y);
     }
 

@@ -28,7 +28,7 @@ public abstract class PoolingWindows
     /// <param name="rank">Spatial rank, 1 to 3.</param>
     /// <param name="kernelSize">One value for every axis, or one per axis.</param>
     /// <param name="stride">Defaults to <paramref name="kernelSize"/>.</param>
-    /// <param name="padding">Defaults to 0; at most half the effective kernel, <c>((k-1)*d+1)/2</c>, as PyTorch requires.</param>
+    /// <param name="padding">Defaults to 0; at most <c>kernel_size/2</c> whatever the dilation, as PyTorch requires.</param>
     /// <param name="dilation">Defaults to 1.</param>
     /// <param name="ceilMode">Round the output size up; the last window must still start inside the input or the left padding.</param>
     public static PoolingWindows Strided(int rank, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
@@ -111,10 +111,11 @@ public abstract class PoolingWindows
             ceil = ceilMode;
             for (int i = 0; i < rank; i++)
             {
-                long limit = ((kernel[i] - 1L) * this.dilation[i] + 1) / 2;
+                // PyTorch checks kernel_size/2, not half the dilated kernel: libtorch 2.10 refuses k=3, p=2, d=2 (docs/libtorch.md).
+                int limit = kernel[i] / 2;
                 if (this.padding[i] > limit)
                     throw new ParameterException($"padding[{i}]", this.padding[i].ToString(),
-                        $"must be at most half the effective kernel, ((kernel_size-1)*dilation+1)/2 = (({kernel[i]}-1)*{this.dilation[i]}+1)/2 = {limit} (PyTorch's limit)");
+                        $"must be at most half the kernel, kernel_size/2 = {kernel[i]}/2 = {limit}, whatever the dilation (PyTorch's limit)");
             }
         }
 

@@ -337,7 +337,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
             Process = process;
             Group = group;
             this.maxChars = maxChars;
-            Stdout = new WatchedReader(process.StandardOutput, maxChars, () => Post(LineReader.TooLong));
+            Stdout = new WatchedReader(new AvailableTextReader(process.StandardOutput.BaseStream), maxChars, () => Post(LineReader.TooLong));
         }
 
         public Process Process { get; }

@@ -47,8 +47,9 @@ public static class Messages
     /// <summary>An error reply.</summary>
     public static string ErrorReply(long? id, string message) => $"{{\"id\": {(id is null ? "null" : id.ToString())}, \"error\": {CaseJson.String(message)}}}";
 
-    /// <summary>An "unsupported" reply.</summary>
-    public static string UnsupportedReply(long id) => $"{{\"id\": {id}, \"unsupported\": true}}";
+    /// <summary>An "unsupported" reply, with the reason when there is one.</summary>
+    public static string UnsupportedReply(long id, string? reason = null) =>
+        $"{{\"id\": {id}, \"unsupported\": {(reason is null ? "true" : CaseJson.String(reason))}}}";
 
     /// <summary>Parses a request line (as `gradoracle serve` reads it); a <see cref="CaseFormatException"/> naming the field for anything else.</summary>
     public static Request ParseRequest(string line) => Guarded<Request>(line, root =>

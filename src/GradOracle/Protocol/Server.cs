@@ -4,27 +4,18 @@ using GradOracle.Layers;
 namespace GradOracle.Protocol;
 
 /// <summary>
-/// `gradoracle serve`: the oracle behind protocol v1, answering hello and run requests with its own
-/// float64 outputs and gradients (max pooling's tie_policy and nan_rule taken from the attributes).
+/// `gradoracle serve`: protocol v1, answering hello and run requests with an engine's float64 outputs and
+/// gradients: the oracle's own (max pooling's tie_policy and nan_rule taken from the attributes) or libtorch's.
 /// </summary>
 public static partial class Server
 {
-    /// <summary>Every op name the oracle answers.</summary>
-    public static IReadOnlyList<string> Ops => OpFactory.Names;
+    /// <summary>Answers one request line with the oracle's values, whatever it holds: a reply or an error reply, never an exception.</summary>
+    public static string Answer(string line) => Answer(line, OracleEngine.Instance);
 
-    /// <summary>
-    /// What the server declares where a gradient is a set: max pooling follows each request's tie_policy and nan_rule,
-    /// relu and leaky_relu take PyTorch's slope at 0.
-    /// </summary>
-    public static IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
+    /// <summary>Answers one request line with <paramref name="engine"/>'s values: a reply or an error reply, never an exception.</summary>
+    public static string Answer(string line, IServeEngine engine)
     {
-        ["tie_policy"] = "attribute", ["nan_rule"] = "attribute", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
-    };
-
-    /// <summary>Answers one request line, whatever it holds: a reply or an error reply, never an exception.</summary>
-    public static string Answer(string line)
-    {
-        try { return Reply(line); }
+        try { return Reply(line, engine); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Anything the checks above missed is the oracle's own fault: said as such, and the server goes on.
@@ -36,7 +27,7 @@ public static partial class Server
         }
     }
 
-    private static string Reply(string line)
+    private static string Reply(string line, IServeEngine engine)
     {
         if (LineReader.IsTooLong(line))
             return Messages.ErrorReply(null, $"bad request: the line is longer than {Limits.Current.MaxLineChars:N0} characters (--max-line-mb raises the limit)");
@@ -47,16 +38,17 @@ public static partial class Server
         {
             case HelloRequest h:
                 return h.Protocol == Messages.Version
-                    ? Messages.HelloReply(h.Id, "gradoracle-serve", "float64", Ops, Conventions)
+                    ? Messages.HelloReply(h.Id, engine.Name, "float64", engine.Ops, engine.Conventions)
                     : Messages.ErrorReply(h.Id, $"protocol {h.Protocol} is not supported; this server speaks {Messages.Version}");
             case RunRequest r:
                 try
                 {
-                    var op = OpFactory.Create(r.Op, r.Attrs, r.Inputs.Names);
+                    var op = engine.Answering(OpFactory.Create(r.Op, r.Attrs, r.Inputs.Names), out var whyNot);
+                    if (op is null) return Messages.UnsupportedReply(r.Id, whyNot);
                     var output = op.Forward(r.Inputs);
                     return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput));
                 }
-                catch (ParameterException e) { return Messages.ErrorReply(r.Id, e.Message); }
+                catch (Exception e) when (e is ParameterException or EngineException) { return Messages.ErrorReply(r.Id, e.Message); }
             default:
                 return Messages.ErrorReply(request.Id, "unknown request");
         }
@@ -78,14 +70,17 @@ public static partial class Server
     [System.Text.RegularExpressions.GeneratedRegex(@"\G\s*\{\s*""id""\s*:\s*(-?\d{1,18})\s*[,}]")]
     private static partial System.Text.RegularExpressions.Regex LeadingId();
 
-    /// <summary>Serves until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>
-    public static void Serve(TextReader input, TextWriter output)
+    /// <summary>Serves the oracle's values until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>
+    public static void Serve(TextReader input, TextWriter output) => Serve(input, output, OracleEngine.Instance);
+
+    /// <summary>Serves <paramref name="engine"/>'s values until the input ends, as <see cref="Serve(TextReader, TextWriter)"/>.</summary>
+    public static void Serve(TextReader input, TextWriter output, IServeEngine engine)
     {
         var reader = new LineReader(input, Limits.Current.MaxLineChars);
         while (reader.ReadLine() is { } line)
         {
             if (line.Trim().Length == 0) continue;
-            output.WriteLine(Answer(line));
+            output.WriteLine(Answer(line, engine));
             output.Flush();
         }
     }

@@ -8,7 +8,7 @@ namespace GradOracle.Tests.Torch;
 public class TorchParityTests
 {
     private const int SweepSeed = 20261121;
-    private const int SweepSize = 500;
+    private const int SweepSize = 1000;
     private const int ChunkSize = 25;
 
     private static IEnumerable<TestCaseData> SuiteCases() =>
@@ -67,6 +67,11 @@ public class TorchParityTests
         {
             "ties", "nan", "negative-zero", "ceil-mode", "padding", "dilation", "divisor-override", "count-include-pad", "count-exclude-pad", "groups",
         }));
+        Assert.That(a.Where(c => c.Op.Name.StartsWith("conv")).Select(c => c.Configuration).ToList(),
+            Has.Some.Contains("padding='same'").And.Some.Contains("padding='valid'"));
+        foreach (var family in new[] { "max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "conv" })
+            Assert.That(a.Select(c => c.Op.Name).Where(n => n.StartsWith(family) && n.Length == family.Length + 2).ToHashSet(),
+                Is.EquivalentTo(new[] { $"{family}1d", $"{family}2d", $"{family}3d" }), $"{family} in every rank");
     }
 
     [Test]
@@ -90,14 +95,14 @@ public class TorchParityTests
     }
 
     [Test]
-    public void Libtorchs_older_padding_limit_with_dilation_is_recorded_as_a_known_divergence()
+    public void Padding_over_half_the_kernel_with_dilation_is_refused_by_both()
     {
         TorchRequirement.Ensure();
-        // p = 2 <= ((3-1)*2+1)/2 = 2 for the oracle; libtorch 1.13 demands p <= 3/2 = 1.
-        var c = new CheckCase(MaxPool.Create(2, [3], [2], [2], [2]), NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), []);
-        var r = Parity(c);
-        Assert.That(r.Status, Is.EqualTo(ParityStatus.KnownDivergence), r.ToString());
-        Assert.That(r.Message, Does.Contain("kernel_size/2"));
+        // k = 3, p = 2, d = 2: within half the dilated kernel, over kernel_size/2; libtorch 2.10 refuses it, so the oracle does.
+        var attrs = new OpAttributes(("kernel_size", new[] { 3, 3 }), ("stride", new[] { 2, 2 }), ("padding", new[] { 2, 2 }), ("dilation", new[] { 2, 2 }), ("ceil_mode", false));
+        var a = TorchBridge.Run("max_pool2d", attrs, NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), null);
+        Assert.That(a.Error, Does.Contain("pad should be smaller than or equal to half of kernel size"));
+        Assert.That(() => MaxPool.Create(2, [3], [2], [2], [2]), Throws.TypeOf<ParameterException>());
     }
 
     [Test]

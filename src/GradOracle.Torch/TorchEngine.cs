@@ -1,0 +1,37 @@
+using GradOracle.Layers;
+using GradOracle.Protocol;
+
+namespace GradOracle.Torch;
+
+/// <summary>
+/// libtorch as an implementation under test: `gradoracle serve --engine libtorch` answers with libtorch's own
+/// outputs and gradients, so that verify checks a real, independent, current implementation end to end.
+/// Requests are read into the oracle's ops (the same attribute rules), then computed by libtorch alone.
+/// </summary>
+public sealed class TorchEngine : IServeEngine
+{
+    /// <summary>The engine, or null with why libtorch is unavailable.</summary>
+    public static TorchEngine? IfAvailable(out string? whyNot)
+    {
+        var a = TorchBridge.Availability;
+        whyNot = a.IsAvailable ? null : a.Message;
+        return a.IsAvailable ? new TorchEngine(a.Version!) : null;
+    }
+
+    private TorchEngine(string version) => Name = $"libtorch {version}";
+
+    /// <inheritdoc/>
+    public string Name { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Ops { get; } = OpFactory.Names.Where(TorchOp.HasFunction).ToList();
+
+    /// <summary>PyTorch's own choices: the first of tied maxima, the last NaN, relu's slope 0 at 0, leaky_relu's negative_slope.</summary>
+    public IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
+    {
+        ["tie_policy"] = "first", ["nan_rule"] = "propagate", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
+    };
+
+    /// <inheritdoc/>
+    public IOp? Answering(IOp op, out string? whyNot) => TorchOp.For(op, out whyNot);
+}

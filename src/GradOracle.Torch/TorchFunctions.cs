@@ -1,0 +1,157 @@
+using System.Collections.Frozen;
+using GradOracle.Layers;
+using TorchSharp;
+using static TorchSharp.torch.nn.functional;
+using TorchTensor = TorchSharp.torch.Tensor;
+
+namespace GradOracle.Torch;
+
+/// <summary>One call's inputs as libtorch tensors and its attributes, read the way torch.nn.functional takes them.</summary>
+internal sealed class TorchCall(OpAttributes attrs, IReadOnlyDictionary<string, TorchTensor> inputs)
+{
+    /// <summary>Outputs besides the forward's result (max pooling's indices), by name.</summary>
+    public List<(string Name, TorchTensor Value)> Extra { get; } = [];
+
+    public TorchTensor Input(string name) =>
+        inputs.TryGetValue(name, out var t) ? t : throw new ArgumentException($"missing input '{name}'");
+
+    public TorchTensor? Optional(string name) => inputs.GetValueOrDefault(name);
+
+    public long[] Ints(string name) => Attr(name) switch
+    {
+        int[] v => [.. v.Select(i => (long)i)],
+        int i => [i],
+        var v => throw new ArgumentException($"attribute '{name}' is {v}, not a list of integers"),
+    };
+
+    public bool Has(string name) => attrs.Contains(name);
+
+    public long Int(string name) => Attr(name) is int i ? i : throw new ArgumentException($"attribute '{name}' is not an integer");
+
+    public double Real(string name) => Attr(name) switch { double d => d, int i => i, var v => throw new ArgumentException($"attribute '{name}' is {v}, not a number") };
+
+    public bool Flag(string name) => Attr(name) is bool b ? b : throw new ArgumentException($"attribute '{name}' is not a boolean");
+
+    public object Attr(string name) => attrs.Contains(name) ? attrs[name] : throw new ArgumentException($"missing attribute '{name}'");
+}
+
+/// <summary>
+/// Every op the oracle has, as its torch.nn.functional call in libtorch through TorchSharp: the whole
+/// mapping in one table, by op name.
+/// </summary>
+internal static class TorchFunctions
+{
+    /// <summary>The forward of each op name; autograd gives the backward.</summary>
+    public static FrozenDictionary<string, Func<TorchCall, TorchTensor>> Forward { get; } = Build();
+
+    private static FrozenDictionary<string, Func<TorchCall, TorchTensor>> Build()
+    {
+        var table = new Dictionary<string, Func<TorchCall, TorchTensor>>
+        {
+            ["linear"] = c => linear(c.Input("input"), c.Input("weight"), c.Optional("bias")),
+            ["relu"] = c => relu(c.Input("input")),
+            ["leaky_relu"] = c => leaky_relu(c.Input("input"), c.Real("negative_slope")),
+            ["sigmoid"] = c => sigmoid(c.Input("input")),
+            ["tanh"] = c => torch.tanh(c.Input("input")),
+            ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
+            ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),
+            ["cross_entropy"] = c => cross_entropy(c.Input("input"), c.Input("target").to(torch.int64), reduction: ReductionOf(c)),
+            // Running statistics are cloned: training mode would update the caller's copies in place.
+            ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
+                c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
+            ["flatten"] = c => c.Input("input").flatten(c.Int("start_dim"), c.Int("end_dim")),
+        };
+        for (int rank = 1; rank <= 3; rank++)
+        {
+            int r = rank;
+            table[$"max_pool{r}d"] = c => MaxPool(c, r);
+            table[$"avg_pool{r}d"] = c => AvgPool(c, r);
+            table[$"adaptive_max_pool{r}d"] = c => AdaptiveMaxPool(c, r);
+            table[$"adaptive_avg_pool{r}d"] = c => AdaptiveAvgPool(c, r);
+            table[$"conv{r}d"] = c => Conv(c, r);
+        }
+        return table.ToFrozenDictionary();
+    }
+
+    private static TorchTensor MaxPool(TorchCall c, int rank)
+    {
+        var (x, k, s, p, d, ceil) = (c.Input("input"), c.Ints("kernel_size"), c.Ints("stride"), c.Ints("padding"), c.Ints("dilation"), c.Flag("ceil_mode"));
+        var (output, indices) = rank switch
+        {
+            1 => max_pool1d_with_indices(x, k[0], s[0], p[0], d[0], ceil),
+            2 => max_pool2d_with_indices(x, k, s, p, d, ceil),
+            _ => max_pool3d_with_indices(x, k, s, p, d, ceil),
+        };
+        c.Extra.Add(("indices", indices));
+        return output;
+    }
+
+    private static TorchTensor AvgPool(TorchCall c, int rank)
+    {
+        var (x, k, s, p, ceil, include) = (c.Input("input"), c.Ints("kernel_size"), c.Ints("stride"), c.Ints("padding"), c.Flag("ceil_mode"), c.Flag("count_include_pad"));
+        long? divisor = c.Has("divisor_override") ? c.Int("divisor_override") : null;
+        // TorchSharp passes "no divisor" as 0, so libtorch's own refusal of 0 is said here.
+        if (divisor == 0) throw new ArgumentException("divisor must be not zero");
+        return rank switch
+        {
+            1 when divisor is not null => throw new ArgumentException("avg_pool1d has no divisor_override"),
+            1 => avg_pool1d(x, k[0], s[0], p[0], ceil, include),
+            2 => avg_pool2d(x, k, s, p, ceil, include, divisor),
+            _ => avg_pool3d(x, k, s, p, ceil, include, divisor),
+        };
+    }
+
+    private static TorchTensor AdaptiveMaxPool(TorchCall c, int rank)
+    {
+        var (x, o) = (c.Input("input"), c.Ints("output_size"));
+        var (output, indices) = rank switch
+        {
+            1 => adaptive_max_pool1d_with_indices(x, o[0]),
+            2 => adaptive_max_pool2d_with_indices(x, o),
+            _ => TorchSharpFixes.AdaptiveMaxPool3d(x, o),
+        };
+        c.Extra.Add(("indices", indices));
+        return output;
+    }
+
+    private static TorchTensor AdaptiveAvgPool(TorchCall c, int rank)
+    {
+        var (x, o) = (c.Input("input"), c.Ints("output_size"));
+        return rank switch { 1 => adaptive_avg_pool1d(x, o[0]), 2 => adaptive_avg_pool2d(x, o), _ => adaptive_avg_pool3d(x, o) };
+    }
+
+    private static TorchTensor Conv(TorchCall c, int rank)
+    {
+        var (x, w, b, s, d, g) = (c.Input("input"), c.Input("weight"), c.Optional("bias"), c.Ints("stride"), c.Ints("dilation"), c.Int("groups"));
+        if (c.Attr("padding") is string named)
+        {
+            var padding = named switch
+            {
+                "same" => TorchSharp.Padding.Same,
+                "valid" => TorchSharp.Padding.Valid,
+                _ => throw new ArgumentException($"padding '{named}' is neither 'same' nor 'valid'"),
+            };
+            return rank switch
+            {
+                1 => conv1d_padding(x, w, b, s[0], padding, d[0], g),
+                2 => conv2d_padding(x, w, b, s, padding, d, g),
+                _ => conv3d_padding(x, w, b, s, padding, d, g),
+            };
+        }
+        var p = c.Ints("padding");
+        return rank switch
+        {
+            1 => conv1d(x, w, b, s[0], p[0], d[0], g),
+            2 => conv2d(x, w, b, s, p, d, g),
+            _ => conv3d(x, w, b, s, p, d, g),
+        };
+    }
+
+    private static torch.nn.Reduction ReductionOf(TorchCall c) => c.Attr("reduction") switch
+    {
+        "mean" => torch.nn.Reduction.Mean,
+        "sum" => torch.nn.Reduction.Sum,
+        "none" => torch.nn.Reduction.None,
+        var r => throw new ArgumentException($"unknown reduction {r}"),
+    };
+}

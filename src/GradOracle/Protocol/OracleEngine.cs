@@ -1,0 +1,31 @@
+using GradOracle.Layers;
+
+namespace GradOracle.Protocol;
+
+/// <summary>The oracle's own float64 values: max pooling follows each request's tie_policy and nan_rule, relu and leaky_relu take PyTorch's slope at 0.</summary>
+public sealed class OracleEngine : IServeEngine
+{
+    /// <summary>The one instance.</summary>
+    public static OracleEngine Instance { get; } = new();
+
+    private OracleEngine() { }
+
+    /// <inheritdoc/>
+    public string Name => "gradoracle-serve";
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Ops => OpFactory.Names;
+
+    /// <inheritdoc/>
+    public IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
+    {
+        ["tie_policy"] = "attribute", ["nan_rule"] = "attribute", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
+    };
+
+    /// <inheritdoc/>
+    public IOp? Answering(IOp op, out string? whyNot)
+    {
+        whyNot = null;
+        return op;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using GradOracle.Layers;
+using GradOracle.Protocol;
+using GradOracle.Tests.Verification;
+using GradOracle.Torch;
+
+namespace GradOracle.Tests.Torch;
+
+public class TorchEngineTests
+{
+    private static string Arg(string s) => "\"" + s.Replace("\"", "\\\"") + "\"";
+
+    private static string Serve => $"{Tools.Serve} --engine libtorch";
+
+    private static TorchEngine Engine()
+    {
+        TorchRequirement.Ensure();
+        return TorchEngine.IfAvailable(out var why) ?? throw new AssertionException(why!);
+    }
+
+    [Test]
+    public void The_hello_names_libtorch_and_declares_pytorchs_own_choices()
+    {
+        var reply = Server.Answer("""{"id": 1, "type": "hello", "protocol": 1}""", Engine());
+        using var doc = JsonDocument.Parse(reply);
+        Assert.That(doc.RootElement.GetProperty("name").GetString(), Is.EqualTo("libtorch 2.10.0"));
+        var ops = doc.RootElement.GetProperty("ops").EnumerateArray().Select(o => o.GetString()).ToList();
+        Assert.That(ops, Does.Contain("global_max_pool3d").And.Contain("conv3d").And.Not.Contain("stochastic_pool2d"));
+        var conventions = doc.RootElement.GetProperty("conventions");
+        Assert.That(conventions.GetProperty("tie_policy").GetString(), Is.EqualTo("first"));
+        Assert.That(conventions.GetProperty("nan_rule").GetString(), Is.EqualTo("propagate"));
+    }
+
+    [Test]
+    public void Answers_are_libtorchs_own_values_with_its_refusals_and_what_it_lacks()
+    {
+        var engine = Engine();
+        // Tied maxima 2, 2 route to the first, as PyTorch's kernel does (worked by hand).
+        var run = Server.Answer("""{"id": 2, "type": "run", "op": "max_pool2d", "attrs": {"kernel_size": [2, 2]}, "inputs": {"input": {"shape": [1, 1, 2, 2], "data": [1, 1, 2, 2]}}, "grad_output": {"shape": [1, 1, 1, 1], "data": [3]}}""", engine);
+        Assert.That(run, Does.Contain("\"grads\": {\"input\": {\"shape\": [1, 1, 2, 2], \"data\": [0, 0, 3, 0]}}"));
+        var refused = Server.Answer("""{"id": 3, "type": "run", "op": "conv2d", "attrs": {}, "inputs": {"input": {"shape": [1, 3, 1, 1], "data": [0, 0, 0]}, "weight": {"shape": [1, 2, 1, 1], "data": [1, 1]}}}""", engine);
+        Assert.That(refused, Does.Contain("\"error\"").And.Contain("expected input[1, 3, 1, 1] to have 2 channels"));
+        var split = Server.Answer("""{"id": 4, "type": "run", "op": "max_pool1d", "attrs": {"kernel_size": [2], "tie_policy": "split"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1, 1]}}}""", engine);
+        Assert.That(split, Is.EqualTo("{\"id\": 4, \"unsupported\": \"libtorch follows tie_policy=first and nan_rule=propagate only\"}"));
+        var unknown = Server.Answer("""{"id": 5, "type": "run", "op": "relu", "attrs": {"inplace": true}, "inputs": {"input": {"shape": [1], "data": [1]}}}""", engine);
+        Assert.That(unknown, Does.Contain("\"error\"").And.Contain("inplace"), "the oracle's attribute rules hold for libtorch's engine too");
+    }
+
+    [Test]
+    public void Verify_against_libtorch_over_the_reference_cases_and_1000_random_cases_finds_no_failure()
+    {
+        Engine();
+        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" verify --impl {Arg(Serve)} --seed 15 --random 1000 --json", out var output, timeoutMs: 600_000);
+        using var doc = JsonDocument.Parse(output[output.IndexOf('{')..(output.LastIndexOf('}') + 1)]);
+        var cases = doc.RootElement.GetProperty("cases").EnumerateArray().ToList();
+        var byStatus = cases.GroupBy(c => c.GetProperty("status").GetString()!).ToDictionary(g => g.Key, g => g.ToList());
+        string Show(string status) => string.Join("\n", byStatus.GetValueOrDefault(status, []).Take(5).Select(c => $"{c.GetProperty("id")}: {c.GetProperty("summary")}"));
+        Assert.That(byStatus.Keys, Is.SubsetOf(new[] { "pass", "skipped" }), Show("fail") + Show("error"));
+        Assert.That(byStatus["pass"], Has.Count.GreaterThanOrEqualTo(1100));
+        // What libtorch lacks is skipped, with the reason, and nothing else is.
+        foreach (var c in byStatus.GetValueOrDefault("skipped", []))
+            Assert.That(c.GetProperty("summary").GetString(),
+                Does.Contain("tie_policy=first and nan_rule=propagate").Or.Contain("not among the implementation's ops"), c.GetProperty("id").ToString());
+        Assert.That(exit, Is.Zero);
+    }
+
+    [Test]
+    public void Serve_refuses_an_engine_it_does_not_have()
+    {
+        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" serve --engine pytorch", out var output);
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(output, Does.Contain("'pytorch' not recognized").And.Contain("'libtorch'"));
+    }
+}
