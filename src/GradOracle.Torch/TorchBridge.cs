@@ -7,20 +7,6 @@ using TorchTensor = TorchSharp.torch.Tensor;
 
 namespace GradOracle.Torch;
 
-/// <summary>Whether libtorch can be used, and if not why and how to get it.</summary>
-/// <param name="IsAvailable">libtorch loaded and answered.</param>
-/// <param name="Version">libtorch's version when available (2.10.0).</param>
-/// <param name="Message">Why it is unavailable, with what to do; or which version answered and how long loading took.</param>
-/// <param name="LoadSeconds">How long loading libtorch took, when it loaded.</param>
-public sealed record TorchAvailability(bool IsAvailable, string? Version, string Message, double LoadSeconds = 0);
-
-/// <summary>What libtorch returned for one call: named tensors (output, grad.&lt;input&gt;, indices) or an error, and any warnings it gave.</summary>
-public sealed record TorchAnswer(NamedTensors Tensors, string? Error, string? Warnings = null)
-{
-    /// <summary>The forward output.</summary>
-    public Tensor Output => Tensors["output"];
-}
-
 /// <summary>Calls into libtorch through TorchSharp, in float64, one call at a time.</summary>
 public static class TorchBridge
 {

@@ -91,5 +91,3 @@ public sealed class TorchOp : IOp
         a.Error is null ? a : throw new TorchException(a.Error);
 }
 
-/// <summary>An error libtorch reported (its own message, e.g. a shape check).</summary>
-public sealed class TorchException(string message) : Protocol.EngineException(message);

@@ -1,50 +1,8 @@
-using System.Collections.Immutable;
 using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
 namespace GradOracle.Torch;
-
-/// <summary>How the oracle and libtorch compare on one case.</summary>
-public enum ParityStatus
-{
-    /// <summary>Every tensor agrees (or both refuse the configuration).</summary>
-    Agree,
-    /// <summary>Some tensor differs beyond its tolerance, or only one side refuses.</summary>
-    Disagree,
-    /// <summary>libtorch has no counterpart for this op or mode.</summary>
-    NoCounterpart,
-}
-
-/// <summary>One compared tensor: output, a gradient, or max pooling's indices.</summary>
-/// <param name="Tensor">"output", "grad.input", "indices", ...</param>
-/// <param name="Exact">Compared bit for bit (selections) rather than within the relative tolerance.</param>
-/// <param name="WorstAbsolute">Largest |oracle - libtorch| over finite elements.</param>
-/// <param name="WorstRelative">That, divided by the largest |libtorch| element of the tensor, or for a gradient of
-/// the case's gradients (normwise relative difference; a gradient that cancels to almost nothing keeps
-/// rounding noise the size of the terms that cancelled).</param>
-/// <param name="Agree">Within tolerance, with NaN at the same places.</param>
-/// <param name="Detail">The worst element when they disagree.</param>
-public sealed record TensorParity(string Tensor, bool Exact, double WorstAbsolute, double WorstRelative, bool Agree, string? Detail);
-
-/// <summary>The comparison of one case.</summary>
-public sealed record ParityResult(ParityStatus Status, string? Message, ImmutableArray<TensorParity> Tensors)
-{
-    /// <summary>Largest normwise relative difference over the compared tensors.</summary>
-    public double WorstRelative => Tensors.Select(t => t.WorstRelative).DefaultIfEmpty(0).Max();
-
-    /// <summary>Passing: agreement, or nothing to compare against.</summary>
-    public bool Passed => Status != ParityStatus.Disagree;
-
-    /// <summary>A one-line summary.</summary>
-    public override string ToString() => Status switch
-    {
-        ParityStatus.Agree when Tensors.IsEmpty => $"agree: {Message}",
-        ParityStatus.Agree => Tensors.All(t => t.Exact) ? "agree, exact" : $"agree, worst relative {WorstRelative:0.0e+0}",
-        ParityStatus.Disagree => "DISAGREE: " + (Message ?? string.Join("; ", Tensors.Where(t => !t.Agree).Select(t => $"{t.Tensor}: {t.Detail}"))),
-        _ => $"{Status}: {Message}",
-    };
-}
 
 /// <summary>Compares the oracle with libtorch on forward output and every gradient.</summary>
 public static class TorchParity

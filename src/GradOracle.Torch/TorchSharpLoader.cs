@@ -39,10 +39,7 @@ internal static class TorchSharpLoader
         var original = Path.Combine(folder, LibTorchSharp);
         var bytes = File.ReadAllBytes(original);
         var missing = Missing(ElfSymbolVersions.Needs(bytes), LoadedLibraryVersions());
-        if (missing.IsEmpty)
-        {
-            return new NativeLoad(original, [], NativeLibrary.Load(original));
-        }
+        if (missing.IsEmpty) return new NativeLoad(original, [], NativeLibrary.Load(original));
         var copy = WriteCopy(original, ElfSymbolVersions.Weaken(bytes, missing));
         return new NativeLoad(copy, [.. missing.Select(m => m.Version)], NativeLibrary.Load(copy));
     }
@@ -50,9 +47,9 @@ internal static class TorchSharpLoader
     /// <summary>
     /// MKL (inside libtorch_cpu; its matrix products serve linear and convolution) picks kernels by CPU and by
     /// the alignment of each buffer, so the last bits of a product varied from run to run. Its conditional
-    /// numerical reproducibility mode COMPATIBLE gives the same bits on every run and every x86-64 CPU. It is
-    /// read from the process environment when MKL starts, so it is set there (setenv, not .NET's own copy)
-    /// before libtorch loads; a value the user set is kept.
+    /// numerical reproducibility mode COMPATIBLE gives the same bits on every run (and, by MKL's documentation, on
+    /// every x86-64 CPU). MKL reads it from the process environment when it starts, so it is set there (setenv,
+    /// not .NET's own copy) before libtorch loads; a value the user set is kept.
     /// </summary>
     private static void Reproducible()
     {

@@ -5,17 +5,6 @@ using GradOracle.Tensors;
 
 namespace GradOracle.Cases;
 
-/// <summary>One element outside its tolerance.</summary>
-public sealed record ElementMismatch(ImmutableArray<int> Coordinates, double Expected, double Actual)
-{
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"[{string.Join(", ", Coordinates)}] expected {Tensor.FormatNumber(Expected)}, got {Tensor.FormatNumber(Actual)}";
-}
-
-/// <summary>One expected tensor that does not match: how many elements, the worst ones, or a shape problem.</summary>
-public sealed record TensorMismatch(string Tensor, CaseTolerance Tolerance, int Count, int Total, ImmutableArray<ElementMismatch> Worst, string? Problem);
-
 /// <summary>Actual tensors compared with a case's expected ones, each within its tolerance.</summary>
 public sealed class CaseComparison
 {

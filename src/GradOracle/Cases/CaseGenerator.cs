@@ -6,30 +6,6 @@ using GradOracle.Tensors;
 
 namespace GradOracle.Cases;
 
-/// <summary>A second oracle the generator compares with (libtorch, through GradOracle.Torch).</summary>
-public interface ICrossCheck
-{
-    /// <summary>Its version, recorded in provenance.</summary>
-    string Version { get; }
-
-    /// <summary>Compares the oracle with the second oracle on one case.</summary>
-    CrossCheckResult Compare(IOp op, NamedTensors inputs, Tensor gradOutput);
-}
-
-/// <summary>The second oracle's verdict on one case.</summary>
-/// <param name="Compared">It has the op and compared every tensor.</param>
-/// <param name="Agrees">Within its tolerance (or nothing to compare).</param>
-/// <param name="MaxRelativeDifference">Largest normwise relative difference, when compared.</param>
-/// <param name="Note">Why there is no comparison, or what disagreed.</param>
-public sealed record CrossCheckResult(bool Compared, bool Agrees, double MaxRelativeDifference, string? Note);
-
-/// <summary>A case the generator will not write: what disagreed.</summary>
-public sealed class CaseRefusedException(string caseId, string reason) : Exception($"{caseId}: {reason}")
-{
-    /// <summary>The refused case.</summary>
-    public string CaseId { get; } = caseId;
-}
-
 /// <summary>
 /// Builds the golden reference set deterministically: every pooling and layer configuration of
 /// `gradoracle check`, the source documents' worked examples, and small seeded random configurations.

@@ -3,37 +3,6 @@ using GradOracle.Tensors;
 
 namespace GradOracle.Checking;
 
-/// <summary>One configuration of one layer, with its inputs, for the built-in check.</summary>
-/// <param name="Op">The layer.</param>
-/// <param name="Inputs">Its inputs.</param>
-/// <param name="Exercises">What the configuration exercises (ties, nan, padding-edge, ...).</param>
-public sealed record CheckCase(IOp Op, NamedTensors Inputs, IReadOnlyList<string> Exercises)
-{
-    /// <summary>The input (and weight) shapes and the attributes, for the table.</summary>
-    public string Configuration =>
-        $"{Inputs["input"].Shape}{(Op is not Sequential && Inputs.Contains("weight") ? " w" + Inputs["weight"].Shape : "")} {Op.Attributes}";
-}
-
-/// <summary>The outcome of one <see cref="CheckCase"/>: finite differences and invariants, for upstream gradient <paramref name="GradOutput"/>.</summary>
-public sealed record CheckOutcome(CheckCase Case, Tensor GradOutput, GradCheckResult Gradients, InvariantReport Invariants)
-{
-    /// <summary>Both the finite-difference check and the invariants pass.</summary>
-    public bool Passed => Gradients.Passed && Invariants.Holds;
-
-    /// <summary>Runs one case: the op's own gradient through the checker and the op's invariants.</summary>
-    public static CheckOutcome Run(CheckCase c, int seed = 1)
-    {
-        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
-        var grads = GradientChecker.Check(c.Op, c.Inputs, dy);
-        return new CheckOutcome(c, dy, grads, grads.Error is null ? InvariantsOf(c, dy) : new InvariantReport([], []));
-    }
-
-    /// <summary>The case's op's invariants on its own gradient for <paramref name="gradOutput"/> (none for an op without invariants).</summary>
-    public static InvariantReport InvariantsOf(CheckCase c, Tensor gradOutput) => c.Op is IHasInvariants h
-        ? h.CheckInvariants(c.Inputs, gradOutput, c.Op.Backward(c.Inputs, gradOutput))
-        : new InvariantReport([], []);
-}
-
 /// <summary>
 /// The configurations `gradoracle check` runs: every built-in layer over ranks 1-3, ties under every
 /// policy, NaN under both rules, -0.0, windows over padding, ceil_mode's last window, overlapping and

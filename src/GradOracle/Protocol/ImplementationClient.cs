@@ -6,19 +6,6 @@ using GradOracle.Cases;
 
 namespace GradOracle.Protocol;
 
-/// <summary>What became of one request.</summary>
-public abstract record Outcome
-{
-    /// <summary>A well-formed response with the request's id.</summary>
-    public sealed record Answered(Response Response) : Outcome;
-
-    /// <summary>No usable response: crashed, hung, garbage, wrong id.</summary>
-    public sealed record Failed(string Kind, string Reason) : Outcome;
-}
-
-/// <summary>The implementation could not be run at all (exit code 3 of verify).</summary>
-public sealed class ImplementationUnavailableException(string message) : Exception(message);
-
 /// <summary>
 /// An implementation under test: a long-running child process started from the user's command line,
 /// spoken to over protocol v1, one request at a time or pipelined. A crash, a hang past the per-request

@@ -49,7 +49,7 @@ public static class Messages
 
     /// <summary>An "unsupported" reply, with the reason when there is one.</summary>
     public static string UnsupportedReply(long id, string? reason = null) =>
-        $"{{\"id\": {id}, \"unsupported\": {(reason is null ? "true" : CaseJson.String(reason))}}}";
+        $"{{\"id\": {id}, \"unsupported\": true{(reason is null ? "" : $", \"reason\": {CaseJson.String(reason)}")}}}";
 
     /// <summary>Parses a request line (as `gradoracle serve` reads it); a <see cref="CaseFormatException"/> naming the field for anything else.</summary>
     public static Request ParseRequest(string line) => Guarded<Request>(line, root =>
@@ -178,34 +178,3 @@ public static class Messages
             : throw new CaseFormatException(path, "expected an object of named tensors");
 }
 
-/// <summary>A request.</summary>
-public abstract record Request(long Id);
-
-/// <summary>The handshake.</summary>
-public sealed record HelloRequest(long Id, int Protocol) : Request(Id);
-
-/// <summary>Run an op's forward and, with <paramref name="GradOutput"/>, its backward.</summary>
-public sealed record RunRequest(long Id, string Op, OpAttributes Attrs, NamedTensors Inputs, Tensor? GradOutput) : Request(Id);
-
-/// <summary>A response.</summary>
-public abstract record Response(long Id);
-
-/// <summary>The handshake's reply: who answers, in which precision, which ops.</summary>
-public sealed record HelloResponse(long Id, int Protocol, string Name, string Dtype, IReadOnlyList<string> Ops) : Response(Id)
-{
-    /// <summary>What the implementation declares it does where a gradient is a set (situation key to choice, as sent); empty: nothing declared.</summary>
-    public IReadOnlyDictionary<string, string> Conventions { get; init; } = new Dictionary<string, string>();
-}
-
-/// <summary>Output and gradients.</summary>
-public sealed record RunResponse(long Id, Tensor Output, NamedTensors? Grads) : Response(Id);
-
-/// <summary>The implementation reports an error for this request.</summary>
-public sealed record ErrorResponse(long Id, string Message) : Response(Id);
-
-/// <summary>The implementation does not support this op or configuration.</summary>
-public sealed record UnsupportedResponse(long Id) : Response(Id)
-{
-    /// <summary>Why, when the implementation says.</summary>
-    public string? Reason { get; init; }
-}

@@ -41,7 +41,7 @@ public class TorchEngineTests
         var refused = Server.Answer("""{"id": 3, "type": "run", "op": "conv2d", "attrs": {}, "inputs": {"input": {"shape": [1, 3, 1, 1], "data": [0, 0, 0]}, "weight": {"shape": [1, 2, 1, 1], "data": [1, 1]}}}""", engine);
         Assert.That(refused, Does.Contain("\"error\"").And.Contain("expected input[1, 3, 1, 1] to have 2 channels"));
         var split = Server.Answer("""{"id": 4, "type": "run", "op": "max_pool1d", "attrs": {"kernel_size": [2], "tie_policy": "split"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1, 1]}}}""", engine);
-        Assert.That(split, Is.EqualTo("{\"id\": 4, \"unsupported\": \"libtorch follows tie_policy=first and nan_rule=propagate only\"}"));
+        Assert.That(split, Is.EqualTo("{\"id\": 4, \"unsupported\": true, \"reason\": \"libtorch follows tie_policy=first and nan_rule=propagate only\"}"));
         var unknown = Server.Answer("""{"id": 5, "type": "run", "op": "relu", "attrs": {"inplace": true}, "inputs": {"input": {"shape": [1], "data": [1]}}}""", engine);
         Assert.That(unknown, Does.Contain("\"error\"").And.Contain("inplace"), "the oracle's attribute rules hold for libtorch's engine too");
     }

@@ -1,0 +1,71 @@
+using GradOracle.Layers;
+using MathNet.Numerics.Differentiation;
+
+namespace GradOracle.Checking;
+
+/// <summary>Settings of the finite-difference check.</summary>
+public sealed record GradCheckOptions
+{
+    /// <summary>Relative step: h is the power of two nearest <c>Step * max(1, |x|)</c>, so that x ± h is exact.</summary>
+    public double Step { get; init; } = 1e-4;
+
+    /// <summary>How many times the step is cut by 16 to tell a near-kink (inside the stencil) from a kink at x.</summary>
+    public int Refinements { get; init; } = 3;
+
+    /// <summary>Absolute tolerance on |analytic - numeric|.</summary>
+    public double AbsoluteTolerance { get; init; } = 1e-8;
+
+    /// <summary>Relative tolerance on |analytic - numeric|, against the larger magnitude.</summary>
+    public double RelativeTolerance { get; init; } = 1e-6;
+
+    /// <summary>
+    /// The op whose analytic gradient embodies the declared rules (tie policy, NaN rule). At a kink, finite
+    /// differences only bound the gradient between the one-sided slopes; the declared op says which value
+    /// inside that range is right. Null: the range alone is judged.
+    /// </summary>
+    public IOp? Declared { get; init; }
+
+    /// <summary>
+    /// Compressed finite differences where the op declares its Jacobian's structure: the elements of a colour
+    /// move together (element by element otherwise, and always for refining a kink).
+    /// </summary>
+    public bool Compress { get; init; } = true;
+
+    /// <summary>Spread the forward passes over the machine's cores.</summary>
+    public bool Parallel { get; init; } = true;
+
+    /// <summary>
+    /// Which elements to check, by input name and flat index (null: all). The others are neither moved nor
+    /// reported; localising a failed projection uses this.
+    /// </summary>
+    public Func<string, int, bool>? Elements { get; init; }
+
+    /// <summary>
+    /// For an op differentiable everywhere (<see cref="IHasJacobianStructure.IsSmooth"/>): first the 3-point central
+    /// difference (2 passes, steps ±h, error estimate from rounding alone), and the ±2h passes of the 5-point stencil
+    /// only for elements it does not pass, judged then as with this false. An element passes on 3 points only when
+    /// <c>|analytic - numeric| &lt;= atol + rtol·|analytic| + 2·rounding</c>, which implies that it passes on 5
+    /// (Richardson's 5-point value is the 3-point one plus a third of the difference between steps h and 2h, and
+    /// that third is part of the 5-point allowance), so this saves passes without passing anything more. False:
+    /// 5 points everywhere (the reference-case generator, which records the best estimate).
+    /// </summary>
+    public bool ThreePointFirst { get; init; } = true;
+
+    /// <summary>
+    /// With <see cref="ThreePointFirst"/>, for an op affine in the input being moved (it says so:
+    /// <see cref="IHasJacobianStructure.IsAffineIn"/>; convolution in its input, weight and bias, linear, average
+    /// pooling): first the one-sided difference <c>F = (f(x + h) - f(x)) / h</c>, one pass, against the output at x the
+    /// check has anyway. For an affine op it equals the central difference C(h) up to rounding (their difference is half the
+    /// second difference over h, which is 0). The op's word is tested before it is relied on: on the elements of every
+    /// 31st colour the ±h pair must give <c>|F - C(h)|</c> within the 3-point rounding estimate; if one does not (or none
+    /// gives an answer), every element gets the ±h pair as without this option. In a dense colouring every output is
+    /// reached by an element of each sampled colour, so the sample also sees rounding beyond the estimate's model (an
+    /// output that cancels large terms) wherever it is. An element passes on one side when
+    /// <c>|analytic - F| &lt;= atol + rtol·|analytic| + 2·(2·noise/h)</c>; with <c>|F - C(h)|</c> within the 3-point
+    /// estimate, as the sample holds it, that is a pass on 5 points too (both rounding terms are at most the 5-point one,
+    /// whose allowance counts it twice). An element the one-sided value does not pass gets the ±h pair (and then ±2h)
+    /// with bit for bit their usual numbers. An element passed on one side is not moved by -h: it is judged on the
+    /// interval [x, x + h], even where moving it by -h would turn an output non-finite.
+    /// </summary>
+    public bool OneSidedWhenAffine { get; init; } = true;
+}

@@ -1,0 +1,4 @@
+namespace GradOracle.Protocol;
+
+/// <summary>The handshake.</summary>
+public sealed record HelloRequest(long Id, int Protocol) : Request(Id);

@@ -1,0 +1,4 @@
+namespace GradOracle.Protocol;
+
+/// <summary>A request.</summary>
+public abstract record Request(long Id);

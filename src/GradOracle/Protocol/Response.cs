@@ -1,0 +1,4 @@
+namespace GradOracle.Protocol;
+
+/// <summary>A response.</summary>
+public abstract record Response(long Id);

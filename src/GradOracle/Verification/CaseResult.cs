@@ -1,0 +1,20 @@
+using System.Collections.Immutable;
+using GradOracle.Checking;
+using GradOracle.Tensors;
+
+namespace GradOracle.Verification;
+
+/// <summary>The verdict on one case, with everything needed to debug it.</summary>
+public sealed record CaseResult(
+    string Id, string Op, string Attributes, string Source, CaseStatus Status, string Summary,
+    ImmutableArray<TensorDiff> Diffs, ImmutableArray<string> Diagnosis, ImmutableArray<string> Notes, string Repro, double Seconds)
+{
+    /// <summary>Expected and actual tensors for the report's heat maps (not serialised).</summary>
+    public IReadOnlyDictionary<string, (Tensor Expected, Tensor Actual)>? Tensors { get; init; }
+
+    /// <summary>Where the case's gradient is a set and the answer differs from PyTorch's choice: which conventions it follows (or breaks).</summary>
+    public ImmutableArray<Convention> Conventions { get; init; } = [];
+
+    /// <summary>The keys of the situations (ties, a NaN window, relu at 0) that arise in this case's inputs.</summary>
+    public ImmutableArray<string> Situations { get; init; } = [];
+}

@@ -1,0 +1,67 @@
+using GradOracle.Cases;
+using GradOracle.Checking;
+using GradOracle.Layers;
+using GradOracle.Tensors;
+
+namespace GradOracle.Verification;
+
+/// <summary>What `gradoracle verify` runs and how.</summary>
+public sealed record VerifyOptions
+{
+    /// <summary>The implementation's command line.</summary>
+    public required string Command { get; init; }
+    /// <summary>reference-cases directory; null: none.</summary>
+    public CaseStore? Cases { get; init; }
+    /// <summary>Seed of the random cases (printed, so that a failure reproduces).</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>How many random cases.</summary>
+    public int RandomCases { get; init; } = 100;
+    /// <summary>1-based shard index and shard count: case k runs in shard (k mod count) + 1.</summary>
+    public int ShardIndex { get; init; } = 1;
+    /// <summary>Shard count.</summary>
+    public int ShardCount { get; init; } = 1;
+    /// <summary>Per-request timeout.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Finite differences of a float64 implementation's own forward on cases with at most this many differentiable
+    /// elements: every case the random generator makes (at most 1278 in 5000 draws) and every reference case.
+    /// Their passes go out in pipelined batches, so the cost is the implementation's compute, not round trips.
+    /// </summary>
+    public int FiniteDifferenceMaxElements { get; init; } = 2048;
+    /// <summary>Save the implementation's answers here.</summary>
+    public string? RecordDir { get; init; }
+    /// <summary>Compare the implementation's answers with those saved here.</summary>
+    public string? AgainstDir { get; init; }
+    /// <summary>Only cases whose id contains this text (a filter that matches nothing is an error).</summary>
+    public string? Filter { get; init; }
+
+    /// <summary>Only the case with exactly this id (`explain`).</summary>
+    public string? Only { get; init; }
+
+    /// <summary>
+    /// Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice (or the declared one's
+    /// attribute, for an implementation that honours the attributes) instead of any valid one.
+    /// </summary>
+    public bool Strict { get; init; }
+
+    /// <summary>Wall-clock seconds for the whole run (null: unbounded): cases not started in time are skipped, finite-difference passes cut short, and the report says so.</summary>
+    public TimeSpan? Budget { get; init; }
+
+    /// <summary>How much of a float64 implementation's backward is checked against finite differences of its own forward.</summary>
+    public FiniteDifferenceMode FiniteDifferences { get; init; } = FiniteDifferenceMode.All;
+
+    /// <summary>Elements per input that <see cref="FiniteDifferenceMode.Sampled"/> checks.</summary>
+    public int SampledElements { get; init; } = 16;
+
+    /// <summary>Interrupts the run (Ctrl-C): the cases not yet started are skipped, said so, and the report still comes out.</summary>
+    public CancellationToken Interrupt { get; init; }
+}
+
+/// <summary>One case to run: the oracle's op, what is sent, and where it came from.</summary>
+internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attrs, NamedTensors Inputs, Tensor GradOutput)
+{
+    public string Repro(VerifyOptions o) =>
+        $"gradoracle explain --impl {Quote(o.Command)} {Id}" + (Source == "random" ? $" --seed {o.Seed} --random {o.RandomCases}" : "");
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+}

@@ -1,0 +1,39 @@
+using System.Collections.Immutable;
+
+namespace GradOracle.Verification;
+
+/// <summary>A whole run.</summary>
+public sealed record VerifyReport(
+    string Implementation, string Command, string Dtype, int Seed, string Shard, ImmutableArray<CaseResult> Cases,
+    ImmutableArray<string> Findings, string Stderr, int Restarts)
+{
+    /// <summary>What is wrong with the run as a whole, beyond its cases (a hello naming ops GradOracle does not know).</summary>
+    public ImmutableArray<string> Errors { get; init; } = [];
+
+    /// <summary>The conventions the implementation declared (held strictly), by situation key.</summary>
+    public IReadOnlyDictionary<string, string> Declared { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Whether --strict held every situation to PyTorch's choice.</summary>
+    public bool Strict { get; init; }
+
+    /// <summary>Whether the run was interrupted before its last case.</summary>
+    public bool Interrupted { get; init; }
+
+    /// <summary>Cases per status.</summary>
+    public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
+
+    /// <summary>The run's errors, and "nothing was tested" when no case ran.</summary>
+    public IReadOnlyList<string> Problems =>
+    [
+        .. Errors,
+        .. Interrupted ? [$"the run was interrupted: {Cases.Count(c => c.Summary.StartsWith(InterruptedSummary, StringComparison.Ordinal))} case(s) were not run"] : Array.Empty<string>(),
+        .. Cases.All(c => c.Status == CaseStatus.Skipped)
+            ? [$"nothing was tested: {(Cases.Length == 0 ? "no case was run" : $"all {Cases.Length} case(s) were skipped")}"] : Array.Empty<string>(),
+    ];
+
+    /// <summary>The summary of a case the interrupt left unrun.</summary>
+    public const string InterruptedSummary = "not run: the run was interrupted";
+
+    /// <summary>0 all passed, 1 some failed or errored, 2 nothing was tested or the run itself is in error.</summary>
+    public int ExitCode => Cases.Any(c => c.Status is CaseStatus.Fail or CaseStatus.Error) ? 1 : Problems.Count > 0 ? 2 : 0;
+}

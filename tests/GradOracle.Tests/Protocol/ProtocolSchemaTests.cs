@@ -1,0 +1,56 @@
+using GradOracle.Cases;
+using GradOracle.Protocol;
+using GradOracle.Tests.Torch;
+using GradOracle.Tests.Verification;
+using GradOracle.Torch;
+
+namespace GradOracle.Tests.Protocol;
+
+/// <summary>Every message GradOracle writes conforms to docs/protocol.schema.json, as JsonSchema.Net evaluates it.</summary>
+public class ProtocolSchemaTests
+{
+    private static readonly CommittedSchema Schema = CommittedSchema.Load(Path.Combine(Tools.Root, "docs", "protocol.schema.json"));
+
+    private static readonly string[] Requests =
+    [
+        """{"id": 1, "type": "hello", "protocol": 1}""",
+        """{"id": 2, "type": "run", "op": "max_pool2d", "attrs": {"kernel_size": [2, 2]}, "inputs": {"input": {"shape": [1, 1, 2, 2], "data": [1, "NaN", 2, -0.0]}}, "grad_output": {"shape": [1, 1, 1, 1], "data": [3]}}""",
+        """{"id": 3, "type": "run", "op": "conv2d", "attrs": {}, "inputs": {"input": {"shape": [1, 3, 1, 1], "data": [0, 0, 0]}, "weight": {"shape": [1, 2, 1, 1], "data": [1, 1]}}}""",
+        """{"id": 4, "type": "run", "op": "max_pool1d", "attrs": {"kernel_size": [2], "tie_policy": "split"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1, 1]}}}""",
+        """{"id": 5, "type": "run", "op": "stochastic_pool2d", "attrs": {"kernel_size": [2, 2]}, "inputs": {"input": {"shape": [1, 1, 2, 2], "data": [1, 2, 3, 4]}}}""",
+        "not json at all",
+    ];
+
+    private static void AssertConforms(string message) =>
+        Assert.That(Schema.Problems(message), Is.Empty, message);
+
+    [Test]
+    public void The_requests_verify_writes_conform()
+    {
+        foreach (var line in Requests[1..5]) AssertConforms(Messages.Run((RunRequest)Messages.ParseRequest(line)));
+        AssertConforms(Messages.Hello(7));
+    }
+
+    [Test]
+    public void Every_reply_of_the_oracles_server_conforms()
+    {
+        foreach (var line in Requests) AssertConforms(Server.Answer(line));
+    }
+
+    [Test]
+    public void Every_reply_of_the_libtorch_engine_conforms_its_unsupported_reason_included()
+    {
+        TorchRequirement.Ensure();
+        var engine = TorchEngine.IfAvailable(out _)!;
+        var replies = Requests.Select(l => Server.Answer(l, engine)).ToList();
+        Assert.That(replies, Has.Some.Contains("\"unsupported\": true, \"reason\""));
+        foreach (var reply in replies) AssertConforms(reply);
+    }
+
+    [Test]
+    public void A_reply_that_breaks_the_schema_is_named()
+    {
+        Assert.That(Schema.Problems("""{"id": 4, "unsupported": "because"}"""), Is.Not.Empty);
+        Assert.That(Schema.Problems("""{"id": "4", "output": {"shape": [1], "data": [1]}}"""), Is.Not.Empty);
+    }
+}
