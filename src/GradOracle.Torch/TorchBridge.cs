@@ -19,9 +19,6 @@ public static class TorchBridge
     /// <summary>Whether libtorch is usable. Loaded on first use only, so commands that do not need it never pay for it.</summary>
     public static TorchAvailability Availability => availability.Value;
 
-    /// <summary>Inputs that are data, not parameters: no gradient is asked of them.</summary>
-    private static readonly HashSet<string> NotDifferentiable = ["target", "running_mean", "running_var"];
-
     private static TorchAvailability Probe()
     {
         if (Environment.GetEnvironmentVariable("GRADORACLE_NO_TORCH") == "1")
@@ -58,10 +55,11 @@ public static class TorchBridge
 
     /// <summary>
     /// Runs <paramref name="op"/> (torch.nn.functional name) in libtorch; with <paramref name="gradOutput"/>,
-    /// also its backward through autograd. Never throws for libtorch's own errors: they come back in
-    /// <see cref="TorchAnswer.Error"/>, and its warnings in <see cref="TorchAnswer.Warnings"/>.
+    /// also its backward through autograd, for the inputs named in <paramref name="differentiable"/> (the op's
+    /// own list). Never throws for libtorch's own errors: they come back in <see cref="TorchAnswer.Error"/>,
+    /// and its warnings in <see cref="TorchAnswer.Warnings"/>.
     /// </summary>
-    public static TorchAnswer Run(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput)
+    public static TorchAnswer Run(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput, IReadOnlyCollection<string> differentiable)
     {
         if (!Availability.IsAvailable) throw new InvalidOperationException(Availability.Message);
         if (!TorchFunctions.Forward.TryGetValue(op, out var forward))
@@ -74,7 +72,7 @@ public static class TorchBridge
             {
                 var tensors = new Dictionary<string, TorchTensor>();
                 foreach (var (name, value) in inputs.Items)
-                    tensors[name] = ToTorch(value, gradOutput is not null && !NotDifferentiable.Contains(name));
+                    tensors[name] = ToTorch(value, gradOutput is not null && differentiable.Contains(name));
                 var call = new TorchCall(attrs, tensors);
                 var output = forward(call);
                 var results = new List<(string, Tensor)> { ("output", FromTorch(output)) };

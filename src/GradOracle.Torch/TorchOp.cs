@@ -52,9 +52,9 @@ public sealed class TorchOp : IOp
                 whyNot = "libtorch follows tie_policy=first and nan_rule=propagate only";
                 return null;
             case MaxPool m:
-                return Pooling(op, m.Windows, "max_pool");
+                return Pooling(op, m.Windows);
             case AvgPool a:
-                return Pooling(op, a.Windows, "avg_pool");
+                return Pooling(op, a.Windows);
             case Convolution or Linear or Activation or Softmax or CrossEntropy or BatchNorm or Flatten:
                 return new TorchOp(op, op.Name, op.Attrs);
             default:
@@ -63,19 +63,19 @@ public sealed class TorchOp : IOp
         }
     }
 
-    /// <summary>Whether libtorch has a function for the op name (global pooling is its adaptive pooling to size 1).</summary>
-    public static bool HasFunction(string name) =>
-        TorchFunctions.Forward.ContainsKey(name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name);
+    /// <summary>Whether libtorch has a function for the op name.</summary>
+    public static bool HasFunction(string name) => TorchFunctions.Forward.ContainsKey(TorchName(name));
 
-    private static TorchOp Pooling(IOp op, PoolingWindows windows, string family)
-    {
-        if (windows.IsGlobal)
-            return new TorchOp(op, $"adaptive_{family}{windows.Rank}d", new OpAttributes(("output_size", Enumerable.Repeat(1, windows.Rank).ToArray())));
-        return new TorchOp(op, op.Name, op.Attrs);
-    }
+    /// <summary>libtorch's name for the op: global pooling is its adaptive pooling (to size 1).</summary>
+    private static string TorchName(string name) =>
+        name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name;
+
+    private static TorchOp Pooling(IOp op, PoolingWindows windows) => windows.IsGlobal
+        ? new TorchOp(op, TorchName(op.Name), new OpAttributes(("output_size", Enumerable.Repeat(1, windows.Rank).ToArray())))
+        : new TorchOp(op, op.Name, op.Attrs);
 
     /// <summary>Forward and (with <paramref name="gradOutput"/>) backward in one libtorch call.</summary>
-    public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput);
+    public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput, [.. DifferentiableInputs]);
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) => Unwrap(Run(inputs, null)).Output;

@@ -38,9 +38,10 @@ internal static class TorchSharpLoader
         WarnAlways(handles[0]);
         var original = Path.Combine(folder, LibTorchSharp);
         var bytes = File.ReadAllBytes(original);
-        var missing = Missing(ElfSymbolVersions.Needs(bytes), LoadedLibraryVersions());
+        var needs = ElfSymbolVersions.Needs(bytes);
+        var missing = Missing(needs, LoadedLibraryVersions([.. needs.Select(n => n.File)]));
         if (missing.IsEmpty) return new NativeLoad(original, [], NativeLibrary.Load(original));
-        var copy = WriteCopy(original, ElfSymbolVersions.Weaken(bytes, missing));
+        var copy = WriteCopy(bytes, ElfSymbolVersions.Weaken(bytes, missing));
         return new NativeLoad(copy, [.. missing.Select(m => m.Version)], NativeLibrary.Load(copy));
     }
 
@@ -85,8 +86,8 @@ internal static class TorchSharpLoader
         return missing;
     }
 
-    /// <summary>The version definitions of every shared library mapped into this process, by soname-like file name (libstdc++.so.6).</summary>
-    private static Dictionary<string, ImmutableHashSet<string>> LoadedLibraryVersions()
+    /// <summary>The version definitions of the mapped shared libraries among <paramref name="wanted"/>, by soname-like file name (libstdc++.so.6).</summary>
+    private static Dictionary<string, ImmutableHashSet<string>> LoadedLibraryVersions(HashSet<string> wanted)
     {
         var result = new Dictionary<string, ImmutableHashSet<string>>();
         foreach (var line in File.ReadLines("/proc/self/maps"))
@@ -100,7 +101,7 @@ internal static class TorchSharpLoader
             // libstdc++.so.6.0.30 is needed as libstdc++.so.6: the name up to the first number after ".so.".
             int end = name.IndexOf('.', so + 4);
             var key = end < 0 ? name : name[..end];
-            if (result.ContainsKey(key) || !File.Exists(path)) continue;
+            if (!wanted.Contains(key) || result.ContainsKey(key) || !File.Exists(path)) continue;
             try { result[key] = ElfSymbolVersions.Definitions(File.ReadAllBytes(path)); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException) { }
         }
@@ -117,9 +118,9 @@ internal static class TorchSharpLoader
     }
 
     /// <summary>The patched copy, under the user's cache (keyed by the original's hash), written to a temporary name and renamed.</summary>
-    private static string WriteCopy(string original, byte[] patched)
+    private static string WriteCopy(byte[] original, byte[] patched)
     {
-        var key = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(original)))[..16];
+        var key = Convert.ToHexStringLower(SHA256.HashData(original))[..16];
         Exception? last = null;
         foreach (var root in CacheRoots())
         {

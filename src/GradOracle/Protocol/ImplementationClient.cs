@@ -54,7 +54,6 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
         var psi = ProcessGroup.Setsid is { } setsid ? new ProcessStartInfo(setsid, ["--", .. shell]) : new ProcessStartInfo(shell[0], shell[1..]);
         psi.RedirectStandardInput = psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
-        psi.StandardOutputEncoding = Encoding.UTF8;
         Process p;
         try { p = Process.Start(psi) ?? throw new ImplementationUnavailableException($"could not start `{command}`"); }
         catch (System.ComponentModel.Win32Exception e) { throw new ImplementationUnavailableException($"could not start `{command}`: {e.Message}"); }

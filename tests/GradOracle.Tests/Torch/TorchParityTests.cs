@@ -100,7 +100,7 @@ public class TorchParityTests
         TorchRequirement.Ensure();
         // k = 3, p = 2, d = 2: within half the dilated kernel, over kernel_size/2; libtorch 2.10 refuses it, so the oracle does.
         var attrs = new OpAttributes(("kernel_size", new[] { 3, 3 }), ("stride", new[] { 2, 2 }), ("padding", new[] { 2, 2 }), ("dilation", new[] { 2, 2 }), ("ceil_mode", false));
-        var a = TorchBridge.Run("max_pool2d", attrs, NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), null);
+        var a = TorchBridge.Run("max_pool2d", attrs, NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), null, []);
         Assert.That(a.Error, Does.Contain("pad should be smaller than or equal to half of kernel size"));
         Assert.That(() => MaxPool.Create(2, [3], [2], [2], [2]), Throws.TypeOf<ParameterException>());
     }
@@ -110,9 +110,9 @@ public class TorchParityTests
     {
         TorchRequirement.Ensure();
         var a = TorchBridge.Run("conv2d", new OpAttributes(("stride", new[] { 1, 1 }), ("padding", new[] { 0, 0 }), ("dilation", new[] { 1, 1 }), ("groups", 1)),
-            new NamedTensors(("input", Tensor.Zeros(Shape.Of(1, 3, 4, 4))), ("weight", Tensor.Zeros(Shape.Of(2, 2, 3, 3)))), null);
+            new NamedTensors(("input", Tensor.Zeros(Shape.Of(1, 3, 4, 4))), ("weight", Tensor.Zeros(Shape.Of(2, 2, 3, 3)))), null, []);
         Assert.That(a.Error, Does.Contain("expected input[1, 3, 4, 4] to have 2 channels").IgnoreCase.Or.Contain("channels"));
-        var unknown = TorchBridge.Run("no_such_op", OpAttributes.None, NamedTensors.Input(Tensor.Zeros(Shape.Of(1))), null);
+        var unknown = TorchBridge.Run("no_such_op", OpAttributes.None, NamedTensors.Input(Tensor.Zeros(Shape.Of(1))), null, []);
         Assert.That(unknown.Error, Does.Contain("no op 'no_such_op'"));
     }
 
