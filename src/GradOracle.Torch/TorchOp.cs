@@ -26,53 +26,37 @@ public sealed class TorchOp : IOp
     public string Name => Reference.Name;
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => Reference.Attrs;
+    public OpAttributes Attributes => Reference.Attributes;
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs => Reference.DifferentiableInputs;
 
     /// <summary>
-    /// libtorch's counterpart of <paramref name="op"/>, or null with the reason when libtorch has none
-    /// (stochastic pooling; tie policies other than first; NaN rules other than propagate).
+    /// libtorch's counterpart of <paramref name="op"/>, as its descriptor names it, or null with the reason when libtorch
+    /// has none (stochastic pooling; tie policies other than first; NaN rules other than propagate).
     /// </summary>
     public static IOp? For(IOp op, out string? whyNot)
     {
-        whyNot = null;
-        switch (op)
+        if (op is Sequential s)
         {
-            case Sequential s:
-                var layers = new IOp[s.Layers.Count];
-                for (int i = 0; i < layers.Length; i++)
-                    if ((layers[i] = For(s.Layers[i], out whyNot)!) is null) return null;
-                return new Sequential(s.Name, layers);
-            case StochasticPool:
-                whyNot = "libtorch has no stochastic pooling";
-                return null;
-            case MaxPool m when m.TiePolicy != TiePolicy.First || m.NanRule != NanRule.Propagate:
-                whyNot = "libtorch follows tie_policy=first and nan_rule=propagate only";
-                return null;
-            case MaxPool m:
-                return Pooling(op, m.Windows);
-            case AvgPool a:
-                return Pooling(op, a.Windows);
-            case Convolution or Linear or Activation or Softmax or CrossEntropy or BatchNorm or Flatten:
-                return new TorchOp(op, op.Name, op.Attrs);
-            default:
-                whyNot = $"no libtorch mapping for {op.Name}";
-                return null;
+            whyNot = null;
+            var layers = new IOp[s.Layers.Count];
+            for (int i = 0; i < layers.Length; i++)
+                if ((layers[i] = For(s.Layers[i], out whyNot)!) is null) return null;
+            return new Sequential(s.Name, layers);
         }
+        if (op.Descriptor.Torch(op, out whyNot) is not { } call) return null;
+        if (!TorchFunctions.Forward.ContainsKey(call.Function))
+        {
+            whyNot = $"no libtorch mapping for {call.Function}";
+            return null;
+        }
+        return new TorchOp(op, call.Function, call.Attributes);
     }
 
     /// <summary>Whether libtorch has a function for the op name.</summary>
-    public static bool HasFunction(string name) => TorchFunctions.Forward.ContainsKey(TorchName(name));
-
-    /// <summary>libtorch's name for the op: global pooling is its adaptive pooling (to size 1).</summary>
-    private static string TorchName(string name) =>
-        name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name;
-
-    private static TorchOp Pooling(IOp op, PoolingWindows windows) => windows.IsGlobal
-        ? new TorchOp(op, TorchName(op.Name), new OpAttributes(("output_size", Enumerable.Repeat(1, windows.Rank).ToArray())))
-        : new TorchOp(op, op.Name, op.Attrs);
+    public static bool HasFunction(string name) =>
+        OpFactory.Knows(name) && TorchFunctions.Forward.ContainsKey(name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name);
 
     /// <summary>Forward and (with <paramref name="gradOutput"/>) backward in one libtorch call.</summary>
     public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput, [.. DifferentiableInputs]);

@@ -57,9 +57,8 @@ public sealed class CaseComparison
         var op = c.CreateOp();
         var result = new Dictionary<string, Tensor> { ["output"] = op.Forward(c.Inputs) };
         foreach (var (name, g) in op.Backward(c.Inputs, c.GradOutput).Items) result[$"grads.{name}"] = g;
-        if (op is MaxPool m)
+        if (op.Descriptor.Indices(op, c.Inputs) is { } ix)
         {
-            var ix = m.Run(c.Inputs["input"]).Indices;
             result["indices"] = Tensor.FromArray(ix.Shape, ix.Data.Select(v => (double)v).ToArray());
         }
         return result;

@@ -25,7 +25,7 @@ public static class CaseFile
         Line(1, $"\"flags\": [{string.Join(", ", c.Flags.Select(Q))}],");
         Line(1, $"\"tie_policy\": {NullOr(c.TiePolicy)},");
         Line(1, $"\"nan_rule\": {NullOr(c.NanRule)},");
-        Line(1, $"\"attrs\": {{{string.Join(", ", c.Attrs.Select(a => $"{Q(a.Key)}: {CaseJson.Value(a.Value)}"))}}},");
+        Line(1, $"\"attrs\": {{{string.Join(", ", c.Attributes.Select(a => $"{Q(a.Key)}: {CaseJson.Value(a.Value)}"))}}},");
         Line(1, "\"inputs\": {");
         Members(c.Inputs.Items.Select(i => (i.Name, CaseJson.Tensor(i.Value))), 2);
         Line(1, "},");

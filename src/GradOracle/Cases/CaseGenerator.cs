@@ -44,6 +44,7 @@ public static class CaseGenerator
         list.Add(new Source(new CheckCase(new BatchNorm(training: true), new NamedTensors(("input", pair), ("weight", Samples.Positive(Shape.Of(3), 2025)),
             ("bias", Samples.Scaled(Shape.Of(3), 2026, 0.5))), ["training", "two-per-channel"])));
         list.Add(new Source(new CheckCase(new BatchNorm(training: true, affine: false), NamedTensors.Input(pair), ["training", "no-affine", "two-per-channel"])));
+        list.AddRange(CheckSuite.Examples().Select(c => new Source(c)));
         return list;
     }
 
@@ -74,9 +75,9 @@ public static class CaseGenerator
         var output = op.Forward(inputs);
         var dy = s.GradOutput ?? GradientChecker.RandomGradOutput(output.Shape, seed);
         var grads = op.Backward(inputs, dy);
-        var attrs = new OpAttributes(op.Attrs.Where(a => a.Key is not ("tie_policy" or "nan_rule")).Select(a => (a.Key, (object?)a.Value)).ToArray());
-        string? tie = op.Attrs.Contains("tie_policy") ? (string)op.Attrs["tie_policy"] : null;
-        string? nan = op.Attrs.Contains("nan_rule") ? (string)op.Attrs["nan_rule"] : null;
+        var attrs = new OpAttributes(op.Attributes.Where(a => a.Key is not ("tie_policy" or "nan_rule")).Select(a => (a.Key, (object?)a.Value)).ToArray());
+        string? tie = op.Attributes.Contains("tie_policy") ? (string)op.Attributes["tie_policy"] : null;
+        string? nan = op.Attributes.Contains("nan_rule") ? (string)op.Attributes["nan_rule"] : null;
         var flags = s.Case.Exercises.ToImmutableArray();
         string id = $"{op.Name}/{Slug(flags)}-{Hash(op.Name, attrs, tie, nan, inputs, dy)}";
 
@@ -96,7 +97,7 @@ public static class CaseGenerator
             if (r.Compared) torchDiff = r.MaxRelativeDifference; else torchNone = r.Note;
         }
 
-        IndexTensor? ix = op is MaxPool m ? m.Run(inputs["input"]).Indices : null;
+        IndexTensor? ix = op.Descriptor.Indices(op, inputs);
         bool exact = Tolerance.ComparesExactly(op);
         double gradScale = Tolerance.GradientScale(grads);
         CaseTolerance Tol(double scale) => exact ? CaseTolerance.ExactMatch : new CaseTolerance(false, Rtol * Math.Max(scale, double.Epsilon), Rtol);

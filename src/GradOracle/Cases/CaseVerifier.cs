@@ -65,7 +65,7 @@ public static class CaseVerifier
         private readonly IOp op = c.CreateOp();
 
         public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
+        public OpAttributes Attributes => op.Attributes;
         public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
         public Tensor Forward(NamedTensors inputs) => op.Forward(inputs);
 

@@ -16,7 +16,7 @@ public sealed record ReferenceCase(
     ImmutableArray<string> Flags,
     string? TiePolicy,
     string? NanRule,
-    OpAttributes Attrs,
+    OpAttributes Attributes,
     NamedTensors Inputs,
     Tensor GradOutput,
     Tensor ExpectedOutput,
@@ -30,7 +30,7 @@ public sealed record ReferenceCase(
 
     /// <summary>The op this case describes, built by <see cref="OpFactory"/>.</summary>
     public IOp CreateOp() =>
-        OpFactory.Create(Op, Attrs.With(("tie_policy", TiePolicy), ("nan_rule", NanRule)), Inputs.Names);
+        OpFactory.Create(Op, Attributes.With(("tie_policy", TiePolicy), ("nan_rule", NanRule)), Inputs.Names);
 
     /// <summary>The expected tensors by their tolerance keys: "output", "grads.&lt;input&gt;", "indices".</summary>
     public IEnumerable<(string Key, Tensor Expected)> ExpectedTensors()

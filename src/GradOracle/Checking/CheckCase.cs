@@ -11,5 +11,5 @@ public sealed record CheckCase(IOp Op, NamedTensors Inputs, IReadOnlyList<string
 {
     /// <summary>The input (and weight) shapes and the attributes, for the table.</summary>
     public string Configuration =>
-        $"{Inputs["input"].Shape}{(Op is not Sequential && Inputs.Contains("weight") ? " w" + Inputs["weight"].Shape : "")} {Op.Attributes}";
+        $"{Inputs["input"].Shape}{(Op is not Sequential && Inputs.Contains("weight") ? " w" + Inputs["weight"].Shape : "")} {Op.AttributeText}";
 }

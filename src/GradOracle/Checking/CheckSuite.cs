@@ -11,7 +11,7 @@ namespace GradOracle.Checking;
 public static class CheckSuite
 {
     /// <summary>Every case: pooling, the other layers, and the example networks.</summary>
-    public static IReadOnlyList<CheckCase> All() => [.. Pooling(), .. Layers(), .. Networks()];
+    public static IReadOnlyList<CheckCase> All() => [.. Pooling(), .. Layers(), .. Examples(), .. Networks()];
 
     /// <summary>The pooling cases.</summary>
     public static IReadOnlyList<CheckCase> Pooling()
@@ -169,6 +169,9 @@ public static class CheckSuite
         Add(new Flatten(2), NamedTensors.Input(D(2, 3, 2, 2)), "start-dim");
         return cases;
     }
+
+    /// <summary>The configurations the ops' descriptors pick for themselves, in registry order.</summary>
+    public static IReadOnlyList<CheckCase> Examples() => [.. OpFactory.Descriptors.SelectMany(d => d.Examples())];
 
     /// <summary>The example networks, checked end to end for the input and every parameter.</summary>
     public static IReadOnlyList<CheckCase> Networks() =>

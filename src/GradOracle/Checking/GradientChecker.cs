@@ -54,7 +54,7 @@ public static partial class GradientChecker
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new GradCheckResult(op.Name, op.Attributes, [], $"{e.GetType().Name}: {e.Message}");
+            return new GradCheckResult(op.Name, op.AttributeText, [], $"{e.GetType().Name}: {e.Message}");
         }
 
         var elements = new List<ElementColumns>();
@@ -62,10 +62,10 @@ public static partial class GradientChecker
         {
             var x = inputs[name];
             if (!analytic.Contains(name))
-                return new GradCheckResult(op.Name, op.Attributes, elements.SelectMany(c => c.All()), $"backward returned no gradient for '{name}'");
+                return new GradCheckResult(op.Name, op.AttributeText, elements.SelectMany(c => c.All()), $"backward returned no gradient for '{name}'");
             var a = analytic[name];
             if (a.Shape != x.Shape)
-                return new GradCheckResult(op.Name, op.Attributes, elements.SelectMany(c => c.All()), $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
+                return new GradCheckResult(op.Name, op.AttributeText, elements.SelectMany(c => c.All()), $"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
             var probe = new Probe(op, inputs, name, gradOutput, baseOutput);
             var structure = options.Compress ? (op as IHasJacobianStructure)?.StructureOf(name, inputs, baseOutput.Shape) : null;
             var selected = options.Elements is { } only ? Enumerable.Range(0, x.Count).Where(i => only(name, i)).ToArray() : null;
@@ -116,7 +116,7 @@ public static partial class GradientChecker
             }
             elements.Add(checks);
         }
-        return new GradCheckResult(op.Name, op.Attributes, elements) { ExcludedOutputs = excluded };
+        return new GradCheckResult(op.Name, op.AttributeText, elements) { ExcludedOutputs = excluded };
     }
 
     /// <summary>Convenience: a seeded random upstream gradient of the op's output shape.</summary>

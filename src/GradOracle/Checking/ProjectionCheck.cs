@@ -43,7 +43,7 @@ public static class ProjectionCheck
         options.Validate();
         var counted = new CountedOp(op);
         ProjectionResult Failed(string error) =>
-            new(op.Name, op.Attributes, null, [], 0, 0, counted.Forwards) { Error = error };
+            new(op.Name, op.AttributeText, null, [], 0, 0, counted.Forwards) { Error = error };
 
         Tensor baseOutput, dy;
         NamedTensors analytic;
@@ -90,9 +90,9 @@ public static class ProjectionCheck
         var chosen = leaves.SelectMany(r => movable.GetRange(r.From, r.Count)).Concat(unprojectable)
             .Select(e => (e.Input, e.Index)).ToHashSet();
         var checks = chosen.Count == 0
-            ? new GradCheckResult(op.Name, op.Attributes, [])
+            ? new GradCheckResult(op.Name, op.AttributeText, [])
             : GradientChecker.Check(counted, inputs, gradOutput, options.ForElements((name, i) => chosen.Contains((name, i))));
-        return new ProjectionResult(op.Name, op.Attributes, top, [.. checks.Worst], movable.Count, screener.Projections, counted.Forwards)
+        return new ProjectionResult(op.Name, op.AttributeText, top, [.. checks.Worst], movable.Count, screener.Projections, counted.Forwards)
         {
             Error = checks.Error, LeftOut = leftOut, ExcludedOutputs = excluded,
         };
@@ -187,8 +187,8 @@ public static class ProjectionCheck
 
         public int Forwards => forwards;
         public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
-        public string Attributes => op.Attributes;
+        public OpAttributes Attributes => op.Attributes;
+        public string AttributeText => op.AttributeText;
         public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
 
         public Tensor Forward(NamedTensors inputs)

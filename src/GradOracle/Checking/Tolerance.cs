@@ -33,13 +33,11 @@ public static class Tolerance
     public static double GradientScale(NamedTensors grads) => grads.Items.Select(g => MaxAbs(g.Value)).DefaultIfEmpty(0).Max();
 
     /// <summary>
-    /// Ops whose outputs and gradients are selections or exact products with 0 and 1 (max pooling, stochastic
-    /// pooling in training, relu, flatten): compared bit for bit by the reference cases, and by verify where the op
-    /// states no magnitudes (max pooling does: its gradients sum several windows' shares, which an implementation may
-    /// add in another order).
+    /// Whether the op's descriptor says its outputs and gradients are selections or exact products with 0 and 1: compared
+    /// bit for bit by the reference cases and libtorch parity, and by verify where the op states no magnitudes (max
+    /// pooling does: its gradients sum several windows' shares, which an implementation may add in another order).
     /// </summary>
-    public static bool ComparesExactly(IOp op) =>
-        op is MaxPool or Flatten || op is StochasticPool { Training: true } || op is Activation { Kind: ActivationKind.Relu };
+    public static bool ComparesExactly(IOp op) => op.Descriptor.ComparesExactly(op);
 
     /// <summary>Whether <paramref name="actual"/> is within a few units of roundoff of <paramref name="expected"/>.</summary>
     public static bool WithinUlps(double actual, double expected, int ulps = 4) =>

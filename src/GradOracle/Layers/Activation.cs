@@ -27,6 +27,41 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     /// <summary>tanh.</summary>
     public static Activation Tanh() => new(ActivationKind.Tanh, 0);
 
+    /// <summary>relu: a kink at 0, where any slope in [0, 1] is valid.</summary>
+    public static OpDescriptor<Activation> ReluDescriptor { get; } = Described("relu", _ => Relu());
+
+    /// <summary>leaky_relu: a kink at 0, where negative_slope and 1 are the conventions.</summary>
+    public static OpDescriptor<Activation> LeakyReluDescriptor { get; } = Described("leaky_relu", a => LeakyRelu(a.Double("negative_slope", 0.01)),
+        [new("negative_slope", "a finite number", "0.01")], rng => LeakyRelu(rng.Next(2) == 0 ? 0.01 : 0.2));
+
+    /// <summary>sigmoid.</summary>
+    public static OpDescriptor<Activation> SigmoidDescriptor { get; } = Described("sigmoid", _ => Sigmoid());
+
+    /// <summary>tanh.</summary>
+    public static OpDescriptor<Activation> TanhDescriptor { get; } = Described("tanh", _ => Tanh());
+
+    private static OpDescriptor<Activation> Described(string name, Func<OpArguments, Activation> build, OpAttribute[]? attributes = null, Func<Random, Activation>? draw = null)
+    {
+        var kind = build(new OpArguments(name, 0, OpAttributes.None, new HashSet<string>())).Kind;
+        return new()
+        {
+            Name = name,
+            Inputs = [new("input")],
+            Attributes = attributes ?? [],
+            Build = build,
+            Exact = a => a.Kind == ActivationKind.Relu, // dy·0 or dy·1
+            Kinks = ActivationConventions.Of(kind),
+            Invariants = kind == ActivationKind.Relu ? [LayerInvariants.ReluMask] : [],
+            DrawCase = d =>
+            {
+                var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed);
+                if (d.OneIn(2)) { x = Samples.With(x, 0.0, d.Rng.Next(x.Count)); d.Exercises("zero"); }
+                return d.Case(draw?.Invoke(d.Rng) ?? build(new OpArguments(name, 0, OpAttributes.None, new HashSet<string>())), NamedTensors.Input(x));
+            },
+            DrawWeight = 0.25,
+        };
+    }
+
     /// <summary>Which activation.</summary>
     public ActivationKind Kind { get; }
 
@@ -55,7 +90,7 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     };
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => Kind == ActivationKind.LeakyRelu ? new(("negative_slope", NegativeSlope)) : OpAttributes.None;
+    public OpAttributes Attributes => Kind == ActivationKind.LeakyRelu ? new(("negative_slope", NegativeSlope)) : OpAttributes.None;
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
@@ -77,20 +112,11 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     };
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs)
-    {
-        var x = inputs["input"];
-        return Tensor.Create(x.Shape, i => F(x.At(i)));
-    }
+    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, F);
 
     /// <inheritdoc/>
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
-    {
-        var x = inputs["input"];
-        Tensor.RequireShape("grad_output", gradOutput, x.Shape);
-        // relu multiplies by exactly 0 or 1, so dx = dy·[x > 0] holds bit for bit.
-        return NamedTensors.Input(Tensor.Create(x.Shape, i => gradOutput.At(i) * DyDx(x.At(i), F(x.At(i)))));
-    }
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) =>
+        Elementwise.Backward(inputs, gradOutput, x => DyDx(x, F(x))); // relu: dy·0 or dy·1 exactly
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// when count_include_pad, else the in-bounds count. Backward adds dy / divisor to every in-bounds cell
 /// of the window: divided, not copied.
 /// </summary>
-public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
+public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
 {
     private readonly string kind;
 
@@ -36,6 +36,84 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
     /// <summary>Global average pooling (Network in Network): the mean of each whole plane.</summary>
     public static AvgPool Global(int rank) => new("global_avg_pool", PoolingWindows.Global(rank), true, null);
 
+    /// <summary>avg_pool{r}d.</summary>
+    public static OpDescriptor<AvgPool> Descriptor { get; } = Described("avg_pool{r}d",
+        [
+            .. PoolingWindows.StridedAttributes(dilated: false),
+            new("count_include_pad", "true or false: whether padded cells count in the divisor", "True"),
+            new("divisor_override", "a non-zero integer replacing the divisor (avg_pool2d and avg_pool3d)", "None"),
+        ],
+        a => Create(a.Rank, a.Ints("kernel_size"), a.OptionalInts("stride"), a.Ints("padding", [0]), a.Bool("ceil_mode", false),
+            a.Bool("count_include_pad", true), a.OptionalInt("divisor_override")),
+        d =>
+        {
+            var (k, s, p, ceil) = d.Window(4);
+            bool include = d.OneIn(2);
+            int? divisor = d.Rank > 1 && d.OneIn(4) ? d.Int(1, 9) : null; // avg_pool1d has no divisor_override
+            if (divisor is not null) d.Exercises("divisor-override");
+            d.Exercises(include ? "count-include-pad" : "count-exclude-pad");
+            return d.Case(Create(d.Rank, k, s, p, ceil, include, divisor), NamedTensors.Input(d.PoolInput(allowNan: true)));
+        });
+
+    /// <summary>adaptive_avg_pool{r}d.</summary>
+    public static OpDescriptor<AvgPool> AdaptiveDescriptor { get; } = Described("adaptive_avg_pool{r}d", [PoolingWindows.OutputSizeAttribute],
+        a => Adaptive(a.Rank, a.Ints("output_size")),
+        d => d.Case(Adaptive(d.Rank, [.. d.Spatial.Select(n => d.Int(1, n + 1))]), NamedTensors.Input(d.PoolInput(allowNan: true)), "adaptive"));
+
+    /// <summary>global_avg_pool{r}d: libtorch's adaptive_avg_pool{r}d to size 1.</summary>
+    public static OpDescriptor<AvgPool> GlobalDescriptor { get; } = Described("global_avg_pool{r}d", [],
+        a => Global(a.Rank),
+        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: false)), "global"), drawWeight: 0.5);
+
+    private static OpDescriptor<AvgPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, AvgPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1) => new()
+    {
+        Name = name,
+        Inputs = [new("input")],
+        Attributes = attributes,
+        Build = build,
+        Invariants = [PoolingInvariants.SumPreserved, PoolingInvariants.Euler, PoolingInvariants.EvenSpread],
+        TorchCall = a => a.Windows.TorchEquivalent(a.Name, a.Attributes),
+        KnownBugs = Bugs,
+        DrawCase = draw,
+        DrawWeight = drawWeight,
+    };
+
+    private static IEnumerable<BugHypothesis> Bugs(AvgPool a, NamedTensors inputs, Tensor dy)
+    {
+        var x = inputs["input"];
+        bool strided = a.kind == "avg_pool";
+        if (strided)
+            yield return BugHypothesis.InWholeAnswer($"output: divisor {(a.CountIncludePad ? "excludes" : "counts")} the padding: count_include_pad={(!a.CountIncludePad ? "True" : "False")} semantics where {(a.CountIncludePad ? "True" : "False")} was asked",
+                () => OpFactory.TryWith(a, inputs.Names, ("count_include_pad", !a.CountIncludePad)) is { } v ? OpResult.Of(v, inputs, dy) : null);
+        var g = a.Windows.For(x.Shape);
+        var typical = Enumerable.Range(0, g.OutputPlaneSize).Select(o => a.Divisor(g, o)).GroupBy(d => d).OrderByDescending(d => d.Count()).First().Key;
+        if (strided)
+            yield return BugHypothesis.InTensor("grads.input", "mean-pool gradient copied to every window cell instead of divided by the divisor: " +
+                $"{Tensor.FormatNumber(typical)}x too large (the window holds {Tensor.FormatNumber(typical)} cells)",
+                () => OpFactory.TryWith(a, inputs.Names, ("divisor_override", 1))?.Backward(inputs, dy)["input"]);
+        else
+            yield return BugHypothesis.InTensor("grads.input", "mean-pool gradient copied to every window cell instead of divided", () => a.Backward(inputs, dy)["input"].Scaled(typical));
+        if (g.WindowsOverlap)
+            yield return BugHypothesis.InTensor("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => a.Overwriting(x, dy));
+    }
+
+    /// <summary>The backward with overlapping windows overwriting each other (a known bug).</summary>
+    private Tensor Overwriting(Tensor x, Tensor dy)
+    {
+        var g = Windows.For(x.Shape);
+        int planes = x.Shape[0] * x.Shape[1];
+        var dx = new double[x.Count];
+        var taps = new int[g.MaxWindowSize];
+        var kt = new int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                for (int i = 0; i < n; i++) dx[p * g.InputPlaneSize + taps[i]] = dy.At(p * g.OutputPlaneSize + o) / Divisor(g, o);
+            }
+        return Tensor.FromArray(x.Shape, dx);
+    }
+
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
 
@@ -52,9 +130,9 @@ public sealed class AvgPool : IOp, IForwardInto, IHasInvariants, IHasJacobianStr
     public string Name => $"{kind}{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => kind == "avg_pool"
-        ? Windows.Attrs.With(("count_include_pad", CountIncludePad), ("divisor_override", DivisorOverride))
-        : Windows.Attrs;
+    public OpAttributes Attributes => kind == "avg_pool"
+        ? Windows.Attributes.With(("count_include_pad", CountIncludePad), ("divisor_override", DivisorOverride))
+        : Windows.Attributes;
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

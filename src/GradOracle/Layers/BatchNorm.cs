@@ -13,6 +13,48 @@ namespace GradOracle.Layers;
 /// </summary>
 public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes
 {
+    /// <summary>batch_norm; the running statistics are read in evaluation, not updated in training.</summary>
+    public static OpDescriptor<BatchNorm> Descriptor { get; } = new()
+    {
+        Name = "batch_norm",
+        Inputs =
+        [
+            new("input"), new("running_mean", Optional: true, Differentiable: false), new("running_var", Optional: true, Differentiable: false),
+            new("weight", Optional: true), new("bias", Optional: true),
+        ],
+        Attributes =
+        [
+            new("training", "true (batch statistics) or false (running statistics, which are then required)", "False"),
+            new("eps", "a positive number added to the variance", "1e-05"),
+        ],
+        Build = a => new BatchNorm(a.Bool("training", false), a.Double("eps", 1e-5), a.Has("weight")),
+        Invariants = [LayerInvariants.BatchNormSum, LayerInvariants.BatchNormOrthogonal],
+        KnownBugs = (bn, inputs, dy) => bn.Training
+            ? [BugHypothesis.InTensor("grads.input", "batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants",
+                () => bn.WithoutMeanTerms(inputs, dy))]
+            : [],
+        DrawCase = d =>
+        {
+            bool training = d.OneIn(2);
+            int channels = d.Channels;
+            var x = Samples.Distinct(Shape.Of([d.Int(2, 3), channels, .. d.Spatial.Take(d.Rank - 1)]), d.DataSeed);
+            var inputs = new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(channels), d.DataSeed + 1)),
+                ("bias", Samples.Scaled(Shape.Of(channels), d.DataSeed + 2, 0.5)),
+                ("running_mean", Samples.Scaled(Shape.Of(channels), d.DataSeed + 3, 0.5)),
+                ("running_var", Samples.Positive(Shape.Of(channels), d.DataSeed + 4)));
+            return d.Case(new BatchNorm(training), inputs, training ? "training" : "evaluation");
+        },
+    };
+
+    /// <summary>The input gradient without its mean terms, dx̂·invstd only (a known bug).</summary>
+    private Tensor WithoutMeanTerms(NamedTensors inputs, Tensor dy)
+    {
+        var (_, invStd, _) = Statistics(inputs);
+        var x = inputs["input"];
+        int c = x.Shape[1], inner = x.Shape.CountFrom(2);
+        return Tensor.Create(x.Shape, i => dy.At(i) * (Affine ? inputs["weight"].At(i / inner % c) : 1) * invStd[i / inner % c]);
+    }
+
     /// <summary>Batch statistics (training) or running statistics (evaluation).</summary>
     public bool Training { get; } = training;
 
@@ -26,10 +68,10 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     public string Name => "batch_norm";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new(("training", Training), ("eps", Eps));
+    public OpAttributes Attributes => new(("training", Training), ("eps", Eps));
 
     /// <summary>The attributes, and "weight=None, bias=None" without affine parameters.</summary>
-    public string Attributes => Attrs + (Affine ? "" : ", weight=None, bias=None");
+    public string AttributeText => Attributes + (Affine ? "" : ", weight=None, bias=None");
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = affine ? ["input", "weight", "bias"] : ["input"];

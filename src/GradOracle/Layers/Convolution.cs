@@ -45,6 +45,74 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
         return new Convolution(rank, s, padding, d, groups, bias);
     }
 
+    /// <summary>conv{r}d.</summary>
+    public static OpDescriptor<Convolution> Descriptor { get; } = new()
+    {
+        Name = "conv{r}d",
+        Inputs = [new("input"), new("weight"), new("bias", Optional: true)],
+        Attributes =
+        [
+            new("stride", "a positive integer or one per spatial dimension", "1"),
+            new("padding", "a non-negative integer, one per spatial dimension, 'same' (stride 1 only) or 'valid'", "0"),
+            new("dilation", "a positive integer or one per spatial dimension", "1"),
+            new("groups", "a positive integer dividing in_channels and out_channels", "1"),
+        ],
+        Build = a => Create(a.Rank, a.Ints("stride", [1]), PaddingOf(a), a.Ints("dilation", [1]), a.Int("groups", 1), a.Has("bias")),
+        Invariants = [LayerInvariants.BiasIsSumOfGradOutput],
+        KnownBugs = Bugs,
+        DrawCase = d =>
+        {
+            int groups = d.Int(1, 3), cin = groups * d.Int(1, 2), cout = groups * d.Int(1, 2);
+            var k = d.Spatial.Select(n => d.Int(1, Math.Min(3, n))).ToArray();
+            var dilation = d.Dilation();
+            int mode = d.Rng.Next(4);
+            var s = mode == 0 ? d.Ints(d.Rank, 1, 1) : d.Ints(d.Rank, 1, 2);
+            var padding = mode == 0 ? ConvPadding.Same : mode == 1 ? ConvPadding.Valid : ConvPadding.Of(d.Ints(d.Rank, 0, 2));
+            bool bias = d.Rng.Next(3) > 0;
+            var inputs = new List<(string, Tensor)>
+            {
+                ("input", Samples.Distinct(d.ChannelsFirst(d.Batch, cin), d.DataSeed)),
+                ("weight", Samples.Scaled(Shape.Of([cout, cin / groups, .. k]), d.DataSeed + 1, 0.5)),
+            };
+            if (bias) inputs.Add(("bias", Samples.Scaled(Shape.Of(cout), d.DataSeed + 2, 0.5)));
+            if (groups > 1) d.Exercises("groups");
+            return d.Case(Create(d.Rank, s, padding, dilation, groups, bias), new NamedTensors([.. inputs]));
+        },
+    };
+
+    private static ConvPadding PaddingOf(OpArguments a) => a.Get("padding") switch
+    {
+        null => ConvPadding.Of(0),
+        "same" => ConvPadding.Same,
+        "valid" => ConvPadding.Valid,
+        int i => ConvPadding.Of(i),
+        int[] v => ConvPadding.Of(v),
+        var v => throw new ParameterException("padding", OpAttributes.Format(v), "must be an integer, a list of integers, 'same' or 'valid'"),
+    };
+
+    private static IEnumerable<BugHypothesis> Bugs(Convolution c, NamedTensors inputs, Tensor dy)
+    {
+        int batch = inputs["input"].Shape[0];
+        yield return BugHypothesis.InTensor("grads.input", "convolution input gradient computed with the kernel not rotated by 180 degrees", () =>
+        {
+            // The bug's answer equals the right one for the kernel flipped in every spatial dimension.
+            var w = inputs["weight"];
+            int volume = w.Shape.CountFrom(2);
+            var flipped = Tensor.Create(w.Shape, i => w.At(i / volume * volume + volume - 1 - i % volume));
+            return c.Backward(inputs.With("weight", flipped), dy)["input"];
+        });
+        yield return BugHypothesis.InTensor("grads.weight", $"weight gradient divided by the batch size {batch} (a mean-loss convention baked into the layer)",
+            () => batch > 1 ? c.Backward(inputs, dy)["weight"].Scaled(1.0 / batch) : null);
+        if (!c.HasBias) yield break;
+        yield return BugHypothesis.InTensor("grads.bias", "bias gradient misses the sum over the batch (first sample only)", () =>
+        {
+            int per = dy.Count / Math.Max(1, batch);
+            return batch > 1 ? c.Backward(inputs, Tensor.Create(dy.Shape, i => i < per ? dy.At(i) : 0))["bias"] : null;
+        });
+        yield return BugHypothesis.InTensor("grads.bias", $"bias gradient divided by the batch size {batch}",
+            () => batch > 1 ? c.Backward(inputs, dy)["bias"].Scaled(1.0 / batch) : null);
+    }
+
     /// <summary>Spatial rank.</summary>
     public int Rank { get; }
 
@@ -61,10 +129,10 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
     public string Name => $"conv{Rank}d";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new(("stride", stride), ("padding", Padding.Value(Rank)), ("dilation", dilation), ("groups", Groups));
+    public OpAttributes Attributes => new(("stride", stride), ("padding", Padding.Value(Rank)), ("dilation", dilation), ("groups", Groups));
 
     /// <summary>The attributes, and "bias=None" when the op takes no bias.</summary>
-    public string Attributes => Attrs + (HasBias ? "" : ", bias=None");
+    public string AttributeText => Attributes + (HasBias ? "" : ", bias=None");
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; }

@@ -11,6 +11,25 @@ namespace GradOracle.Layers;
 /// </summary>
 public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IHasInvariants, IHasMagnitudes
 {
+    /// <summary>cross_entropy over class indices.</summary>
+    public static OpDescriptor<CrossEntropy> Descriptor { get; } = new()
+    {
+        Name = "cross_entropy",
+        Inputs = [new("input"), new("target", Differentiable: false)],
+        Attributes = [new("reduction", "one of mean, sum, none", "'mean'")],
+        Build = a => new CrossEntropy(a.Enum("reduction", Reduction.Mean)),
+        Invariants = [LayerInvariants.RowsSumToZeroName],
+        DrawCase = d =>
+        {
+            int classes = d.Int(2, 5), n = d.Int(1, 4);
+            var spatial = d.OneIn(2) ? [] : d.Ints(d.Int(1, 2), 1, 3);
+            var x = Samples.Distinct(Shape.Of([n, classes, .. spatial]), d.DataSeed);
+            var target = Tensor.Create(Shape.Of([n, .. spatial]), _ => d.Rng.Next(classes));
+            var reduction = (Reduction)d.Rng.Next(3);
+            return d.Case(new CrossEntropy(reduction), new NamedTensors(("input", x), ("target", target)), reduction.ToString().ToLowerInvariant());
+        },
+    };
+
     /// <summary>The reduction.</summary>
     public Reduction Reduction { get; } = reduction;
 
@@ -18,7 +37,7 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
     public string Name => "cross_entropy";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new(("reduction", Reduction.ToString().ToLowerInvariant()));
+    public OpAttributes Attributes => new(("reduction", Reduction.ToString().ToLowerInvariant()));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

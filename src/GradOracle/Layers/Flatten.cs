@@ -1,10 +1,27 @@
+using GradOracle.Checking;
 using GradOracle.Tensors;
 
 namespace GradOracle.Layers;
 
 /// <summary>flatten(start_dim=1, end_dim=-1): merges dimensions start..end; backward reshapes the gradient back.</summary>
-public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp, GradOracle.Checking.IHasJacobianStructure
+public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp, IHasJacobianStructure
 {
+    /// <summary>flatten (torch.flatten).</summary>
+    public static OpDescriptor<Flatten> Descriptor { get; } = new()
+    {
+        Name = "flatten",
+        Inputs = [new("input")],
+        Attributes = [new("start_dim", "an integer in -rank..rank-1", "1"), new("end_dim", "an integer in -rank..rank-1, not before start_dim", "-1")],
+        Build = a => new Flatten(a.Int("start_dim", 1), a.Int("end_dim", -1)),
+        Exact = _ => true,
+        DrawCase = d =>
+        {
+            var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed);
+            int start = d.Int(0, x.Shape.Rank - 1), end = d.Int(start, x.Shape.Rank - 1);
+            return d.Case(new Flatten(start, end - x.Shape.Rank * d.Rng.Next(2)), NamedTensors.Input(x));
+        },
+    };
+
     /// <summary>First merged dimension.</summary>
     public int StartDim { get; } = startDim;
 
@@ -15,7 +32,7 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp, GradOracle
     public string Name => "flatten";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new(("start_dim", StartDim), ("end_dim", EndDim));
+    public OpAttributes Attributes => new(("start_dim", StartDim), ("end_dim", EndDim));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

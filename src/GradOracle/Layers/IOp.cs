@@ -12,10 +12,13 @@ public interface IOp
     string Name { get; }
 
     /// <summary>The attributes, by torch.nn.functional names (tie_policy and nan_rule where PyTorch has none).</summary>
-    OpAttributes Attrs { get; }
+    OpAttributes Attributes { get; }
+
+    /// <summary>What the project knows about the op besides forward and backward; a wrapper's is found by its name.</summary>
+    OpDescriptor Descriptor => OpFactory.Describe(Name);
 
     /// <summary>The attributes as <c>name=value</c> text, for reports.</summary>
-    string Attributes => Attrs.ToString();
+    string AttributeText => Attributes.ToString();
 
     /// <summary>Inputs whose gradient <see cref="Backward"/> returns (a subset of the inputs).</summary>
     IReadOnlyList<string> DifferentiableInputs { get; }

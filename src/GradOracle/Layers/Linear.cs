@@ -11,6 +11,35 @@ namespace GradOracle.Layers;
 /// </summary>
 public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IExplainsOutputShape
 {
+    /// <summary>linear: weight (out_features, in_features), as torch.nn.functional.linear.</summary>
+    public static OpDescriptor<Linear> Descriptor { get; } = new()
+    {
+        Name = "linear",
+        Inputs = [new("input"), new("weight"), new("bias", Optional: true)],
+        Build = a => new Linear(a.Has("bias")),
+        Invariants = [LayerInvariants.WeightIsProduct],
+        KnownBugs = (l, inputs, dy) =>
+        {
+            var x = inputs["input"];
+            int rows = x.Count / Math.Max(1, x.Shape[x.Shape.Rank - 1]);
+            return [BugHypothesis.InTensor("grads.weight", $"weight gradient divided by the batch size {rows}",
+                () => rows > 1 ? l.Backward(inputs, dy)["weight"].Scaled(1.0 / rows) : null)];
+        },
+        DrawCase = d =>
+        {
+            int inF = d.Int(1, 6), outF = d.Int(1, 5);
+            bool bias = d.Rng.Next(3) > 0;
+            var lead = d.Ints(d.Int(1, 2), 1, 3);
+            var inputs = new List<(string, Tensor)>
+            {
+                ("input", Samples.Distinct(Shape.Of([.. lead, inF]), d.DataSeed)),
+                ("weight", Samples.Scaled(Shape.Of(outF, inF), d.DataSeed + 1, 1)),
+            };
+            if (bias) inputs.Add(("bias", Samples.Scaled(Shape.Of(outF), d.DataSeed + 2, 1)));
+            return d.Case(new Linear(bias), new NamedTensors([.. inputs]));
+        },
+    };
+
     /// <summary>Whether the op takes a bias.</summary>
     public bool HasBias { get; } = bias;
 
@@ -18,10 +47,10 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
     public string Name => "linear";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => OpAttributes.None;
+    public OpAttributes Attributes => OpAttributes.None;
 
     /// <summary>"bias=None" when the op takes no bias.</summary>
-    public string Attributes => HasBias ? "" : "bias=None";
+    public string AttributeText => HasBias ? "" : "bias=None";
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = bias ? ["input", "weight", "bias"] : ["input", "weight"];

@@ -11,7 +11,7 @@ namespace GradOracle.Layers;
 /// (or maxima, under <see cref="TiePolicy.Split"/> and <see cref="TiePolicy.All"/>), accumulating where
 /// windows overlap. -0.0 and +0.0 are a tie.
 /// </summary>
-public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasConventions, IHasMagnitudes, IExplainsOutputShape
+public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStructure, IHasConventions, IHasMagnitudes, IExplainsOutputShape
 {
     private readonly string kind;
 
@@ -36,6 +36,67 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
     public static MaxPool Global(int rank, TiePolicy tiePolicy = TiePolicy.First, NanRule nanRule = NanRule.Propagate)
         => new("global_max_pool", PoolingWindows.Global(rank), tiePolicy, nanRule);
 
+    /// <summary>max_pool{r}d.</summary>
+    public static OpDescriptor<MaxPool> Descriptor { get; } = Described("max_pool{r}d",
+        [.. PoolingWindows.StridedAttributes(dilated: true), .. RuleAttributes],
+        a => Create(a.Rank, a.Ints("kernel_size"), a.OptionalInts("stride"), a.Ints("padding", [0]), a.Ints("dilation", [1]),
+            a.Bool("ceil_mode", false), Tie(a), Nan(a)),
+        d =>
+        {
+            var (k, s, p, ceil) = d.Window(4);
+            return d.Case(Create(d.Rank, k, s, p, d.Dilation(), ceil), NamedTensors.Input(d.PoolInput(allowNan: true)));
+        });
+
+    /// <summary>adaptive_max_pool{r}d.</summary>
+    public static OpDescriptor<MaxPool> AdaptiveDescriptor { get; } = Described("adaptive_max_pool{r}d",
+        [PoolingWindows.OutputSizeAttribute, .. RuleAttributes],
+        a => Adaptive(a.Rank, a.Ints("output_size"), Tie(a), Nan(a)),
+        d => d.Case(Adaptive(d.Rank, [.. d.Spatial.Select(n => d.Int(1, n + 1))]), NamedTensors.Input(d.PoolInput(allowNan: true)), "adaptive"));
+
+    /// <summary>global_max_pool{r}d: libtorch's adaptive_max_pool{r}d to size 1.</summary>
+    public static OpDescriptor<MaxPool> GlobalDescriptor { get; } = Described("global_max_pool{r}d", RuleAttributes,
+        a => Global(a.Rank, Tie(a), Nan(a)),
+        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: true)), "global"), drawWeight: 0.5);
+
+    private static OpAttribute[] RuleAttributes =>
+    [
+        new("tie_policy", $"one of {string.Join(", ", PoolingRuleNames.TiePolicies)}: which tied maxima receive the gradient", "'first'"),
+        new("nan_rule", $"one of {string.Join(", ", PoolingRuleNames.NanRules)}: whether NaN wins a window, and which NaN receives", "'propagate'"),
+    ];
+
+    private static TiePolicy Tie(OpArguments a) => a.Choice("tie_policy", TiePolicy.First, PoolingRuleNames.TiePolicies, s => PoolingRuleNames.ParseTie(s));
+
+    private static NanRule Nan(OpArguments a) => a.Choice("nan_rule", NanRule.Propagate, PoolingRuleNames.NanRules, s => PoolingRuleNames.ParseNan(s));
+
+    // What the three kinds share: values and routing are selections, compared bit for bit.
+    private static OpDescriptor<MaxPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, MaxPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1) => new()
+    {
+        Name = name,
+        Inputs = [new("input")],
+        Attributes = attributes,
+        Build = build,
+        Exact = _ => true,
+        Kinks = [MaxPoolConventions.Ties, MaxPoolConventions.Nan],
+        Invariants = [PoolingInvariants.OnlyAtMaxima, PoolingInvariants.SumPreserved, PoolingInvariants.OneReceiverPerWindow, PoolingInvariants.Euler],
+        TorchLacks = m => m.TiePolicy != TiePolicy.First || m.NanRule != NanRule.Propagate ? "libtorch follows tie_policy=first and nan_rule=propagate only" : null,
+        TorchCall = m => m.Windows.TorchEquivalent(m.Name, m.Attributes),
+        SelectedIndices = (m, inputs) => m.Run(inputs["input"]).Indices,
+        KnownBugs = Bugs,
+        DrawCase = draw,
+        DrawWeight = drawWeight,
+    };
+
+    private static IEnumerable<BugHypothesis> Bugs(MaxPool m, NamedTensors inputs, Tensor dy)
+    {
+        var x = inputs["input"];
+        if (!m.GeometryFor(x.Shape).WindowsOverlap) yield break;
+        yield return BugHypothesis.InTensor("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => m.Overwriting(x, dy));
+        yield return BugHypothesis.InTensor("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating, each writing its whole window, zeros included (dx[window] = mask·dy)",
+            () => m.WindowOverwriting(x, dy, everyTie: false));
+        yield return BugHypothesis.InTensor("grads.input", "overlapping windows overwrite each other's gradient, each writing its whole window (dx[window] = mask·dy), " +
+            "and every tied maximum gets the window's full gradient (mask = window == max)", () => m.WindowOverwriting(x, dy, everyTie: true));
+    }
+
     /// <summary>The same pooling under another tie policy and NaN rule.</summary>
     public MaxPool WithRules(TiePolicy tiePolicy, NanRule nanRule) => new(kind, Windows, tiePolicy, nanRule);
 
@@ -55,7 +116,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
     public string Name => $"{kind}{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => Windows.Attrs.With(("tie_policy", PoolingRuleNames.Name(TiePolicy)), ("nan_rule", PoolingRuleNames.Name(NanRule)));
+    public OpAttributes Attributes => Windows.Attributes.With(("tie_policy", PoolingRuleNames.Name(TiePolicy)), ("nan_rule", PoolingRuleNames.Name(NanRule)));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
@@ -172,7 +233,7 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => Windows.Structure(inputs["input"].Shape);
 
     /// <inheritdoc/>
-    public IReadOnlyList<Situation> Situations { get; } = [MaxPoolConventions.Ties, MaxPoolConventions.Nan];
+    public IReadOnlyList<Situation> Situations => Descriptor.Kinks;
 
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, string> Choices => new Dictionary<string, string>
@@ -219,4 +280,53 @@ public sealed class MaxPool : IOp, IHasInvariants, IHasJacobianStructure, IHasCo
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
         => PoolingInvariants.MaxPool(this, inputs["input"], gradOutput, gradients["input"]);
+
+    /// <summary>The backward with overlapping windows overwriting each other instead of accumulating (a known bug).</summary>
+    private Tensor Overwriting(Tensor x, Tensor dy)
+    {
+        var g = GeometryFor(x.Shape);
+        int planes = x.Shape[0] * x.Shape[1];
+        var dx = new double[x.Count];
+        var taps = new int[g.MaxWindowSize];
+        var kt = new int[g.MaxWindowSize];
+        var winners = new int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                int w = Select(plane, taps.AsSpan(0, n), winners, out _, out bool shared);
+                for (int i = 0; i < w; i++) dx[p * g.InputPlaneSize + winners[i]] = shared ? dy.At(p * g.OutputPlaneSize + o) / w : dy.At(p * g.OutputPlaneSize + o);
+            }
+        }
+        return Tensor.FromArray(x.Shape, dx);
+    }
+
+    /// <summary>
+    /// The backward written window by window over the whole window, zeros included (<c>dx[window] = mask·dy</c>), a known
+    /// bug: a later window wipes out what an earlier one gave the inputs they share. The mask is the first maximum, or with
+    /// <paramref name="everyTie"/> every tied maximum (<c>mask = window == max</c>, which no NaN equals).
+    /// </summary>
+    private Tensor WindowOverwriting(Tensor x, Tensor dy, bool everyTie)
+    {
+        var g = GeometryFor(x.Shape);
+        int planes = x.Shape[0] * x.Shape[1];
+        var dx = new double[x.Count];
+        var taps = new int[g.MaxWindowSize];
+        var kt = new int[g.MaxWindowSize];
+        var maxima = new int[g.MaxWindowSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                int k = Maxima(plane, taps.AsSpan(0, n), NanRule, maxima);
+                var receivers = everyTie && double.IsNaN(plane[maxima[0]]) ? [] : maxima.Take(everyTie ? k : 1).ToHashSet();
+                for (int i = 0; i < n; i++) dx[p * g.InputPlaneSize + taps[i]] = receivers.Contains(taps[i]) ? dy.At(p * g.OutputPlaneSize + o) : 0;
+            }
+        }
+        return Tensor.FromArray(x.Shape, dx);
+    }
 }

@@ -16,13 +16,31 @@ public abstract class PoolingWindows
     public abstract WindowGeometry For(ReadOnlySpan<int> inputSize);
 
     /// <summary>The window attributes by PyTorch's names (dilation only where the layer has one).</summary>
-    public abstract OpAttributes Attrs { get; }
+    public abstract OpAttributes Attributes { get; }
 
     /// <summary>PyTorch's output size of these windows at a spatial input size, as formulas with the values filled in.</summary>
     public abstract string SizeRule(ReadOnlySpan<int> inputSize);
 
     /// <summary>Whether this is global pooling (adaptive to output size 1 on every axis).</summary>
     public virtual bool IsGlobal => false;
+
+    /// <summary>The attributes of strided windows, as a descriptor lists them (dilation where the layer has one; padding where it pads).</summary>
+    public static OpAttribute[] StridedAttributes(bool dilated, bool padded = true) =>
+    [
+        new("kernel_size", "a positive integer or one per spatial dimension"),
+        new("stride", "a positive integer or one per spatial dimension", "None (the kernel size)"),
+        .. padded ? [new OpAttribute("padding", "a non-negative integer or one per spatial dimension, at most kernel_size/2", "0")] : Array.Empty<OpAttribute>(),
+        .. dilated ? [new OpAttribute("dilation", "a positive integer or one per spatial dimension", "1")] : Array.Empty<OpAttribute>(),
+        new("ceil_mode", "true or false: round the output size up", "False"),
+    ];
+
+    /// <summary>Adaptive pooling's one attribute.</summary>
+    public static OpAttribute OutputSizeAttribute { get; } = new("output_size", "a positive integer or one per spatial dimension");
+
+    /// <summary>libtorch's call for a pooling op of these windows: global pooling is adaptive pooling to size 1.</summary>
+    public TorchEquivalent TorchEquivalent(string name, OpAttributes attributes) => IsGlobal
+        ? new("adaptive_" + name["global_".Length..], new OpAttributes(("output_size", Enumerable.Repeat(1, Rank).ToArray())))
+        : new(name, attributes);
 
     /// <summary>Strided windows with PyTorch's names and defaults (stride defaults to the kernel size).</summary>
     /// <param name="rank">Spatial rank, 1 to 3.</param>
@@ -146,7 +164,7 @@ public abstract class PoolingWindows
             return $"{(ceil ? "ceil" : "floor")}((in + 2·padding - dilation·(kernel_size - 1) - 1) / stride) + 1{(ceil ? " (ceil_mode)" : "")} per spatial dimension: " + string.Join("; ", parts);
         }
 
-        public override OpAttributes Attrs => new(("kernel_size", kernel), ("stride", stride), ("padding", padding),
+        public override OpAttributes Attributes => new(("kernel_size", kernel), ("stride", stride), ("padding", padding),
             ("dilation", HasDilation ? dilation : null), ("ceil_mode", ceil));
     }
 
@@ -159,7 +177,7 @@ public abstract class PoolingWindows
         public override string SizeRule(ReadOnlySpan<int> inputSize) =>
             global ? "global pooling gives one value per plane: output size 1 in every spatial dimension" : $"adaptive pooling's output size is output_size = [{string.Join(", ", outputSize)}]";
 
-        public override OpAttributes Attrs => global ? OpAttributes.None : new(("output_size", outputSize));
+        public override OpAttributes Attributes => global ? OpAttributes.None : new(("output_size", outputSize));
     }
 }
 

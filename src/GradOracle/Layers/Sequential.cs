@@ -26,10 +26,10 @@ public sealed class Sequential : IOp
     public string Name { get; }
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => OpAttributes.None;
+    public OpAttributes Attributes => OpAttributes.None;
 
     /// <summary>The chain of layer names.</summary>
-    public string Attributes => string.Join(" -> ", Layers.Select(l => l.Name));
+    public string AttributeText => string.Join(" -> ", Layers.Select(l => l.Name));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; }

@@ -29,6 +29,32 @@ internal readonly record struct AxisLayout(int Outer, int Length, int Inner)
 /// </summary>
 public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IHasJacobianStructure, IHasMagnitudes
 {
+    /// <summary>softmax along dim.</summary>
+    public static OpDescriptor<Softmax> Descriptor { get; } = Described("softmax", log: false);
+
+    /// <summary>log_softmax along dim.</summary>
+    public static OpDescriptor<Softmax> LogDescriptor { get; } = Described("log_softmax", log: true);
+
+    private static OpDescriptor<Softmax> Described(string name, bool log) => new()
+    {
+        Name = name,
+        Inputs = [new("input")],
+        Attributes = [new("dim", "an integer in -rank..rank-1 (no implicit dimension)")],
+        Build = a => new Softmax(a.Int("dim"), log),
+        Invariants = [LayerInvariants.RowsSumToZeroName],
+        KnownBugs = (s, inputs, dy) => [BugHypothesis.InTensor("grads.input", $"{s.Name} backward uses only the Jacobian's diagonal (misses the -y_i·y_j terms)", () =>
+        {
+            var y = new Softmax(s.Dim).Forward(inputs);
+            return Tensor.Create(dy.Shape, i => s.Log ? dy.At(i) * (1 - y.At(i)) : dy.At(i) * y.At(i) * (1 - y.At(i)));
+        })],
+        DrawCase = d =>
+        {
+            var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels + 1), d.DataSeed);
+            return d.Case(new Softmax(d.Int(-x.Shape.Rank, x.Shape.Rank - 1), log), NamedTensors.Input(x));
+        },
+        DrawWeight = 0.5,
+    };
+
     /// <summary>The dimension normalised over (negative counts from the end).</summary>
     public int Dim { get; } = dim;
 
@@ -39,7 +65,7 @@ public sealed class Softmax(int dim, bool log = false) : IOp, IHasInvariants, IH
     public string Name => Log ? "log_softmax" : "softmax";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new(("dim", Dim));
+    public OpAttributes Attributes => new(("dim", Dim));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -13,7 +13,7 @@ namespace GradOracle.Layers;
 /// windows. Evaluation: sum(a^2)/sum(a) (0 when the sum is &lt;= 0), whose derivative is
 /// 2a_j/S - sum(a^2)/S^2. Inputs must be non-negative (they normally follow a ReLU).
 /// </summary>
-public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure, IExplainsOutputShape
+public sealed class StochasticPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStructure, IExplainsOutputShape
 {
     private StochasticPool(PoolingWindows windows, bool training)
     {
@@ -24,6 +24,25 @@ public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure,
     /// <summary>stochastic_poolNd: kernel_size, stride (defaults to the kernel), ceil_mode (Caffe's geometry is ceil_mode=True), training.</summary>
     public static StochasticPool Create(int rank, int[] kernelSize, int[]? stride = null, bool ceilMode = false, bool training = true)
         => new(PoolingWindows.StridedUndilated(rank, kernelSize, stride, null, ceilMode), training);
+
+    /// <summary>stochastic_pool{r}d: the oracle's own name (torch.nn.functional has none), the uniforms given as an input.</summary>
+    public static OpDescriptor<StochasticPool> Descriptor { get; } = new()
+    {
+        Name = "stochastic_pool{r}d",
+        Inputs = [new("input"), new("uniforms", Optional: true, Differentiable: false)],
+        Attributes =
+        [
+            .. PoolingWindows.StridedAttributes(dilated: false, padded: false),
+            new("training", "true (sample with the given uniforms, which are then required) or false (the probability-weighted average)", "True"),
+        ],
+        Build = a => Create(a.Rank, a.Ints("kernel_size"), a.OptionalInts("stride"), a.Bool("ceil_mode", false), a.Bool("training", true)),
+        Exact = s => s.Training,
+        Invariants = [PoolingInvariants.OnlyAtSelected, PoolingInvariants.SumPreserved, PoolingInvariants.Euler],
+        TorchLacks = _ => "libtorch has no stochastic pooling",
+        // The sampled position moves with the input, so differences of the forward cross selection boundaries.
+        FiniteDifferencesOfForward = false,
+        DrawWeight = 0,
+    };
 
     /// <summary>The window layout.</summary>
     public PoolingWindows Windows { get; }
@@ -38,8 +57,8 @@ public sealed class StochasticPool : IOp, IHasInvariants, IHasJacobianStructure,
     public string Name => $"stochastic_pool{Windows.Rank}d";
 
     /// <inheritdoc/>
-    public OpAttributes Attrs => new OpAttributes(
-        Windows.Attrs.Where(a => a.Key != "padding").Select(a => (a.Key, (object?)a.Value)).ToArray()).With(("training", Training));
+    public OpAttributes Attributes => new OpAttributes(
+        Windows.Attributes.Where(a => a.Key != "padding").Select(a => (a.Key, (object?)a.Value)).ToArray()).With(("training", Training));
 
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];

@@ -19,7 +19,7 @@ public static class Messages
     public static string Run(RunRequest r)
     {
         var sb = new StringBuilder($"{{\"id\": {r.Id}, \"type\": \"run\", \"op\": {CaseJson.String(r.Op)}, \"attrs\": {{");
-        sb.Append(string.Join(", ", r.Attrs.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));
+        sb.Append(string.Join(", ", r.Attributes.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));
         sb.Append("}, \"inputs\": {");
         sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {CaseJson.Tensor(i.Value)}")));
         sb.Append('}');

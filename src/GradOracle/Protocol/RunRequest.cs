@@ -4,4 +4,4 @@ using GradOracle.Tensors;
 namespace GradOracle.Protocol;
 
 /// <summary>Run an op's forward and, with <paramref name="GradOutput"/>, its backward.</summary>
-public sealed record RunRequest(long Id, string Op, OpAttributes Attrs, NamedTensors Inputs, Tensor? GradOutput) : Request(Id);
+public sealed record RunRequest(long Id, string Op, OpAttributes Attributes, NamedTensors Inputs, Tensor? GradOutput) : Request(Id);

@@ -43,7 +43,7 @@ public static partial class Server
             case RunRequest r:
                 try
                 {
-                    var op = engine.Answering(OpFactory.Create(r.Op, r.Attrs, r.Inputs.Names), out var whyNot);
+                    var op = engine.Answering(OpFactory.Create(r.Op, r.Attributes, r.Inputs.Names), out var whyNot);
                     if (op is null) return Messages.UnsupportedReply(r.Id, whyNot);
                     var output = op.Forward(r.Inputs);
                     return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput));

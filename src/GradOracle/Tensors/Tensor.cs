@@ -84,6 +84,14 @@ public sealed class Tensor
         return new Tensor(Shape, d);
     }
 
+    /// <summary>Every element times <paramref name="factor"/>.</summary>
+    public Tensor Scaled(double factor)
+    {
+        var d = new double[Count];
+        for (int i = 0; i < d.Length; i++) d[i] = At(i) * factor;
+        return FromArray(Shape, d);
+    }
+
     /// <summary>The same data under another shape with the same element count.</summary>
     public Tensor Reshape(Shape shape)
     {

@@ -43,7 +43,7 @@ internal static class Comparison
             var j = h.Judge(ev.Inputs, ev.GradOutput, actual, compare, rules.Required);
             ev.Conventions.AddRange(j.Conventions);
             // A rule outside the set that this case's own attribute asks for: the implementation may honour the attributes undeclared.
-            foreach (var c in j.Conventions.Where(c => !c.Valid && item.Attrs.Contains(c.Situation) && Equals(item.Attrs[c.Situation], c.Choice)))
+            foreach (var c in j.Conventions.Where(c => !c.Valid && item.Attributes.Contains(c.Situation) && Equals(item.Attributes[c.Situation], c.Choice)))
                 ev.Notes.Add($"this case's {c.Situation} attribute asks for {c.Choice}: an implementation that follows the attribute declares \"{c.Situation}\": \"attribute\" in its hello, and is then judged by it");
             if (j.Allowed)
             {
@@ -77,7 +77,7 @@ internal static class Comparison
         if (actual.Count == expected.Count && Squeezed(actual.Shape).SequenceEqual(Squeezed(expected.Shape))
             && ev.Comparer!.Same(key, expected, Tensor.FromArray(expected.Shape, actual.ToArray())))
             return text + ": its values are right, with dimensions of size 1 added or dropped (as a sum with keepdims=True leaves them)";
-        var pad = item.Oracle.Attrs.Contains("padding") ? item.Oracle.Attrs["padding"] switch { int[] p => p, "valid" => [0], _ => null } : null;
+        var pad = item.Oracle.Attributes.Contains("padding") ? item.Oracle.Attributes["padding"] switch { int[] p => p, "valid" => [0], _ => null } : null;
         if (actual.Count == 0 && expected.Count > 0 && pad is not null && actual.Shape.Rank == expected.Shape.Rank
             && Enumerable.Range(2, actual.Shape.Rank - 2).Any(d => actual.Shape[d] == 0 && pad[Math.Min(d - 2, pad.Length - 1)] == 0))
             return text + ": it is empty along a dimension whose padding is 0 (a slice such as dx[:, :, pad:-pad] is empty when pad = 0)";

@@ -34,11 +34,5 @@ internal static class Context
                (containing.Count == 0 ? "" : ": " + string.Join("; ", containing.Take(2).Select(Window)) + (containing.Count > 2 ? "; ..." : ""));
     }
 
-    public static PoolingWindows? WindowsOf(IOp op) => op switch
-    {
-        MaxPool m => m.Windows,
-        AvgPool a => a.Windows,
-        StochasticPool s => s.Windows,
-        _ => null,
-    };
+    public static PoolingWindows? WindowsOf(IOp op) => (op as IHasWindows)?.Windows;
 }

@@ -44,7 +44,8 @@ public static class Diagnosis
         found.AddRange(OutputShapes(op, ev));
         if (differing.Count == 0) return found;
 
-        foreach (var h in WholeAnswer(op, ev))
+        var bugs = Safe(() => op.Descriptor.Bugs(op, ev.Inputs, ev.GradOutput).ToList()) ?? [];
+        foreach (var h in WholeAnswer(op, ev, bugs))
             if (Safe(h.Predict) is { } predicted && !Matches(predicted, expected, "float64") && Matches(predicted, actual, ev.Dtype))
                 found.Add(h.Message);
         if (found.Count > 0) return found;
@@ -52,7 +53,8 @@ public static class Diagnosis
         // Bugs of single tensors: each must reproduce its tensor and tell it apart from the right one.
         var byTensor = new Dictionary<string, List<string>>();
         var named = new List<(string Tensor, Tensor Predicted)>();
-        foreach (var h in InOneTensor(op, ev).Concat(ScaleAndSign(differing, expected, actual, ev.Dtype)))
+        var specific = bugs.Where(b => b.PredictTensor is not null).Select(b => new InTensor(b.Tensor!, b.Message, b.PredictTensor!));
+        foreach (var h in specific.Concat(ScaleAndSign(differing, expected, actual, ev.Dtype)))
         {
             if (!differing.Contains(h.Tensor)) continue;
             if (Safe(h.Predict) is not { } t || Variants.Same(t, expected[h.Tensor], "float64") || !Variants.Same(t, actual[h.Tensor], ev.Dtype)) continue;
@@ -89,24 +91,23 @@ public static class Diagnosis
         catch (ParameterException) { return null; }
     }
 
-    /// <summary>Hypotheses that change every tensor: another attribute, data read channels-last.</summary>
-    private static IEnumerable<Whole> WholeAnswer(IOp op, Evaluation ev)
+    /// <summary>Hypotheses that change every tensor: the op's own (its descriptor's), another attribute, data read channels-last.</summary>
+    private static IEnumerable<Whole> WholeAnswer(IOp op, Evaluation ev, IReadOnlyList<BugHypothesis> bugs)
     {
         var inputs = ev.Inputs;
         var dy = ev.GradOutput;
         var x = inputs["input"];
-        if (op is AvgPool a && a.Attrs.Contains("kernel_size"))
-            yield return new($"output: divisor {(a.CountIncludePad ? "excludes" : "counts")} the padding: count_include_pad={(!a.CountIncludePad ? "True" : "False")} semantics where {(a.CountIncludePad ? "True" : "False")} was asked",
-                () => Variants.With(a, inputs, "count_include_pad", !a.CountIncludePad) is { } v ? OpResult.Of(v, inputs, dy) : null);
-        // Off-by-one in stride or padding, for anything with windows.
-        if (op.Attrs.Contains("stride") && op.Attrs.Contains("kernel_size") || op is Convolution)
+        foreach (var b in bugs)
+            if (b.PredictWhole is { } predict) yield return new(b.Message, predict);
+        // Off-by-one in stride or padding, for anything with strided windows.
+        if (op.Attributes.Contains("stride"))
             foreach (var (key, delta) in new[] { ("padding", 1), ("padding", -1), ("stride", 1), ("stride", -1) })
             {
-                if (!op.Attrs.Contains(key) || op.Attrs[key] is not int[] v) continue;
+                if (!op.Attributes.Contains(key) || op.Attributes[key] is not int[] v) continue;
                 var changed = v.Select(e => e + delta).ToArray();
                 if (changed.Any(e => e < (key == "stride" ? 1 : 0))) continue;
                 yield return new($"output: off-by-one in {key}: the output and gradients match {key}={OpAttributes.Format(changed)}, not {OpAttributes.Format(v)}",
-                    () => Variants.With(op, inputs, key, changed) is { } w && w.Forward(inputs) is var y && y.Shape == dy.Shape ? new OpResult(y, w.Backward(inputs, dy)) : null);
+                    () => OpFactory.TryWith(op, inputs.Names, (key, changed)) is { } w && w.Forward(inputs) is var y && y.Shape == dy.Shape ? new OpResult(y, w.Backward(inputs, dy)) : null);
             }
         if (x.Shape.Rank > 2 && inputs.Names.Count() == 1 && op.DifferentiableInputs.Count == 1)
             yield return new("output: the input was read as channels-last (N, *spatial, C) and the output written channels-last: the data must be channels-first (N, C, *spatial)", () =>
@@ -128,78 +129,19 @@ public static class Diagnosis
         if (got == ev.Expected!.Output.Shape) yield break;
         var changes = new List<(string Key, object Value)[]>();
         foreach (var key in new[] { "padding", "stride", "dilation" })
-            if (op.Attrs.Contains(key) && op.Attrs[key] is int[] v)
+            if (op.Attributes.Contains(key) && op.Attributes[key] is int[] v)
                 foreach (var delta in new[] { -1, 1 })
                     changes.Add([(key, v.Select(e => e + delta).ToArray())]);
-        if (op.Attrs.Contains("ceil_mode") && op.Attrs["ceil_mode"] is bool ceil) changes.Add([("ceil_mode", !ceil)]);
+        if (op.Attributes.Contains("ceil_mode") && op.Attributes["ceil_mode"] is bool ceil) changes.Add([("ceil_mode", !ceil)]);
         var plain = new List<(string Key, object Value)>();
-        if (op.Attrs.Contains("padding") && op.Attrs["padding"] is int[] p && p.Any(e => e != 0)) plain.Add(("padding", p.Select(_ => 0).ToArray()));
-        if (op.Attrs.Contains("dilation") && op.Attrs["dilation"] is int[] d && d.Any(e => e != 1)) plain.Add(("dilation", d.Select(_ => 1).ToArray()));
-        if (op.Attrs.Contains("ceil_mode") && op.Attrs["ceil_mode"] is true) plain.Add(("ceil_mode", false));
+        if (op.Attributes.Contains("padding") && op.Attributes["padding"] is int[] p && p.Any(e => e != 0)) plain.Add(("padding", p.Select(_ => 0).ToArray()));
+        if (op.Attributes.Contains("dilation") && op.Attributes["dilation"] is int[] d && d.Any(e => e != 1)) plain.Add(("dilation", d.Select(_ => 1).ToArray()));
+        if (op.Attributes.Contains("ceil_mode") && op.Attributes["ceil_mode"] is true) plain.Add(("ceil_mode", false));
         if (plain.Count > 1) changes.Add([.. plain]);
         foreach (var change in changes)
-            if (Variants.With(op, ev.Inputs, change) is { } variant && Safe(() => variant.Forward(ev.Inputs)) is { } y && y.Shape == got)
+            if (OpFactory.TryWith(op, ev.Inputs.Names, change) is { } variant && Safe(() => variant.Forward(ev.Inputs)) is { } y && y.Shape == got)
                 yield return $"{ShapeFact}the output's shape {got} is the one PyTorch's rule gives with {string.Join(", ", change.Select(c => $"{c.Key}={OpAttributes.Format(c.Value)}"))} " +
-                             $"(the case has {string.Join(", ", change.Select(c => $"{c.Key}={OpAttributes.Format(op.Attrs[c.Key])}"))})";
-    }
-
-    /// <summary>Known bugs confined to one tensor.</summary>
-    private static IEnumerable<InTensor> InOneTensor(IOp op, Evaluation ev)
-    {
-        var inputs = ev.Inputs;
-        var dy = ev.GradOutput;
-        var x = inputs["input"];
-        switch (op)
-        {
-            case AvgPool a:
-            {
-                var g = a.Windows.For(x.Shape);
-                var divisors = Enumerable.Range(0, g.OutputPlaneSize).Select(o => a.Divisor(g, o)).ToList();
-                var typical = divisors.GroupBy(d => d).OrderByDescending(d => d.Count()).First().Key;
-                if (a.Attrs.Contains("kernel_size"))
-                    yield return new("grads.input", "mean-pool gradient copied to every window cell instead of divided by the divisor: " +
-                        $"{Tensor.FormatNumber(typical)}x too large (the window holds {Tensor.FormatNumber(typical)} cells)",
-                        () => Variants.With(a, inputs, "divisor_override", 1)?.Backward(inputs, dy)["input"]);
-                else
-                    yield return new("grads.input", "mean-pool gradient copied to every window cell instead of divided", () => Variants.Scale(a.Backward(inputs, dy)["input"], typical));
-                if (g.WindowsOverlap)
-                    yield return new("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => Variants.AvgPoolOverwrite(a, x, dy));
-                break;
-            }
-            case MaxPool m when m.GeometryFor(x.Shape).WindowsOverlap:
-                yield return new("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating", () => Variants.MaxPoolOverwrite(m, x, dy));
-                yield return new("grads.input", "overlapping windows overwrite each other's gradient instead of accumulating, each writing its whole window, zeros included (dx[window] = mask·dy)",
-                    () => Variants.MaxPoolWindowOverwrite(m, x, dy, everyTie: false));
-                yield return new("grads.input", "overlapping windows overwrite each other's gradient, each writing its whole window (dx[window] = mask·dy), " +
-                    "and every tied maximum gets the window's full gradient (mask = window == max)", () => Variants.MaxPoolWindowOverwrite(m, x, dy, everyTie: true));
-                break;
-            case Convolution c:
-                yield return new("grads.input", "convolution input gradient computed with the kernel not rotated by 180 degrees", () => Variants.ConvolutionUnrotated(c, inputs, dy));
-                yield return new("grads.weight", $"weight gradient divided by the batch size {x.Shape[0]} (a mean-loss convention baked into the layer)",
-                    () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["weight"], 1.0 / x.Shape[0]) : null);
-                if (c.HasBias)
-                {
-                    yield return new("grads.bias", "bias gradient misses the sum over the batch (first sample only)",
-                        () => x.Shape[0] > 1 ? Variants.FirstSampleOnly(c, inputs, dy)["bias"] : null);
-                    yield return new("grads.bias", $"bias gradient divided by the batch size {x.Shape[0]}",
-                        () => x.Shape[0] > 1 ? Variants.Scale(c.Backward(inputs, dy)["bias"], 1.0 / x.Shape[0]) : null);
-                }
-                break;
-            case Linear l:
-            {
-                int rows = x.Count / Math.Max(1, x.Shape[x.Shape.Rank - 1]);
-                yield return new("grads.weight", $"weight gradient divided by the batch size {rows}",
-                    () => rows > 1 ? Variants.Scale(l.Backward(inputs, dy)["weight"], 1.0 / rows) : null);
-                break;
-            }
-            case BatchNorm { Training: true } bn:
-                yield return new("grads.input", "batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants",
-                    () => Variants.BatchNormWithoutMeanTerms(bn, inputs, dy));
-                break;
-            case Softmax s:
-                yield return new("grads.input", $"{s.Name} backward uses only the Jacobian's diagonal (misses the -y_i·y_j terms)", () => Variants.SoftmaxDiagonal(s, inputs, dy));
-                break;
-        }
+                             $"(the case has {string.Join(", ", change.Select(c => $"{c.Key}={OpAttributes.Format(op.Attributes[c.Key])}"))})";
     }
 
     /// <summary>A flipped sign or a constant factor, for any tensor, when no specific bug explains it.</summary>
@@ -208,13 +150,13 @@ public static class Diagnosis
         foreach (var key in differing)
         {
             if (expected[key] is not { } e || actual[key] is not { } a || a.Shape != e.Shape) continue;
-            yield return new(key, "sign flipped (actual = -expected everywhere)", () => Variants.Scale(e, -1)) { Generic = true };
-            yield return new(key, "zero everywhere", () => Variants.Scale(e, 0)) { Generic = true };
+            yield return new(key, "sign flipped (actual = -expected everywhere)", () => e.Scaled(-1)) { Generic = true };
+            yield return new(key, "zero everywhere", () => e.Scaled(0)) { Generic = true };
             if (Ratio(e, a) is { } r && Math.Abs(r - 1) > 1e-6)
                 yield return new(key, r > 1
                     ? $"{Tensor.FormatNumber(Math.Round(r, 6))}x too large everywhere"
                     : $"divided by {Tensor.FormatNumber(Math.Round(1 / r, 6))} everywhere",
-                    () => Variants.Scale(e, r)) { Generic = true };
+                    () => e.Scaled(r)) { Generic = true };
         }
     }
 

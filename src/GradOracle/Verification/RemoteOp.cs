@@ -24,7 +24,7 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
     public bool OutOfTime { get; private set; }
 
     public string Name => item.Oracle.Name;
-    public OpAttributes Attrs => item.Oracle.Attrs;
+    public OpAttributes Attributes => item.Oracle.Attributes;
     public IReadOnlyList<string> DifferentiableInputs => item.Oracle.DifferentiableInputs;
 
     public Tensor Forward(NamedTensors inputs)
@@ -62,7 +62,7 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
     private RunRequest Request(NamedTensors inputs, Tensor? dy)
     {
         CheckTime();
-        return new(0, item.Oracle.Name, item.Attrs, inputs, dy);
+        return new(0, item.Oracle.Name, item.Attributes, inputs, dy);
     }
 
     private void CheckTime()

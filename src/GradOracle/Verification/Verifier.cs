@@ -28,14 +28,14 @@ public static class Verifier
                 throw new ParameterException("--cases", o.Cases.Root, "is not a directory (reference cases are read from a directory such as reference-cases/)");
             var load = o.Cases.LoadAll();
             foreach (var c in load.Cases)
-                items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attrs.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
+                items.Add(new WorkItem(c.Id, "reference", c.CreateOp(), c.Attributes.With(("tie_policy", c.TiePolicy), ("nan_rule", c.NanRule)), c.Inputs, c.GradOutput));
             bad.AddRange(load.Bad.Select(b => $"the reference case file {b.Path} could not be read, so it was not run: {b.Reason}"));
         }
         int k = 0;
         foreach (var c in RandomCases.Generate(o.Seed, o.RandomCases))
         {
             var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, o.Seed * 7919 + k);
-            items.Add(new WorkItem($"random/{o.Seed}/{k++}", "random", c.Op, c.Op.Attrs, c.Inputs, dy));
+            items.Add(new WorkItem($"random/{o.Seed}/{k++}", "random", c.Op, c.Op.Attributes, c.Inputs, dy));
         }
         var chosen = items.Where(i => (o.Filter is null || i.Id.Contains(o.Filter, StringComparison.OrdinalIgnoreCase)) && (o.Only is null || i.Id == o.Only)).ToList();
         if (chosen.Count == 0 && o.Only is not null)
@@ -95,7 +95,7 @@ public static class Verifier
 
     internal static CaseResult Result(WorkItem item, VerifyOptions o, CaseStatus status, string summary,
         IEnumerable<TensorDiff> diffs, IEnumerable<string> diagnosis, IEnumerable<string> notes, double seconds) =>
-        new(item.Id, item.Oracle.Name, item.Oracle.Attributes, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
+        new(item.Id, item.Oracle.Name, item.Oracle.AttributeText, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
 
     /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
     internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared, DateTime? deadline = null)
@@ -123,7 +123,7 @@ public static class Verifier
             return ev;
         }
 
-        var outcome = client.Run(new RunRequest(0, item.Oracle.Name, item.Attrs, inputs, dy));
+        var outcome = client.Run(new RunRequest(0, item.Oracle.Name, item.Attributes, inputs, dy));
         switch (outcome)
         {
             case Outcome.Failed when o.Interrupt.IsCancellationRequested:
@@ -186,7 +186,7 @@ public static class Verifier
             else ev.Notes.Add($"invariants hold ({inv.Checked.Length})");
         }
         int elements = item.Oracle.DifferentiableInputs.Sum(n => ev.Inputs[n].Count);
-        if (o.FiniteDifferences == FiniteDifferenceMode.None || item.Oracle is StochasticPool) return;
+        if (o.FiniteDifferences == FiniteDifferenceMode.None || !item.Oracle.Descriptor.FiniteDifferencesOfForward) return;
         if (elements > o.FiniteDifferenceMaxElements)
         {
             ev.Notes.Add($"finite differences not run: {elements} differentiable elements, more than the {o.FiniteDifferenceMaxElements} they are run on");

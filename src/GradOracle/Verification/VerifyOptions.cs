@@ -58,7 +58,7 @@ public sealed record VerifyOptions
 }
 
 /// <summary>One case to run: the oracle's op, what is sent, and where it came from.</summary>
-internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attrs, NamedTensors Inputs, Tensor GradOutput)
+internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attributes, NamedTensors Inputs, Tensor GradOutput)
 {
     public string Repro(VerifyOptions o) =>
         $"gradoracle explain --impl {Quote(o.Command)} {Id}" + (Source == "random" ? $" --seed {o.Seed} --random {o.RandomCases}" : "");

@@ -13,7 +13,7 @@ public class CaseFileRobustnessTests
     private const string Good = "avg_pool1d/good";
     private const string Raw = "@raw@";
     private static readonly string Source = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory)
-        .VerifiedPath("avg_pool1d/ceil-mode-padding-count-exclude-pad-68d25230");
+        .VerifiedPath("avg_pool1d/rank-1-overlapping-padding-edge-62fd35bc");
 
     private string dir = "";
     private CaseStore store = null!;

@@ -14,7 +14,7 @@ public class BatchedCheckTests
         protected IOp Op => op;
         public int Forwards => forwards;
         public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
+        public OpAttributes Attributes => op.Attributes;
         public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
         public Tensor Forward(NamedTensors inputs) { Interlocked.Increment(ref forwards); return op.Forward(inputs); }
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);

@@ -19,14 +19,14 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
     }
 
     public string Name => reference.Name;
-    public OpAttributes Attrs => reference.Attrs;
-    public string Attributes => ((IOp)reference).Attributes + $" [bug: {bug}]";
+    public OpAttributes Attributes => reference.Attributes;
+    public string AttributeText => ((IOp)reference).Attributes + $" [bug: {bug}]";
     public IReadOnlyList<string> DifferentiableInputs => reference.DifferentiableInputs;
     public Tensor Forward(NamedTensors inputs) => reference.Forward(inputs);
 
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => NamedTensors.Input(bug == Bug.CopiedNotDivided
-        ? Variants.With(reference, inputs, "divisor_override", 1)!.Backward(inputs, gradOutput)["input"] // copying = dividing by 1
-        : Variants.AvgPoolOverwrite(reference, inputs["input"], gradOutput));
+        ? OpFactory.TryWith(reference, inputs.Names, ("divisor_override", 1))!.Backward(inputs, gradOutput)["input"] // copying = dividing by 1
+        : GradOracle.Tests.Verification.PlantedBugs.Predicted(reference, inputs, gradOutput, "overlapping windows overwrite"));
 
     public GradOracle.Checking.InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
         reference.CheckInvariants(inputs, gradOutput, gradients);
@@ -36,7 +36,7 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
 internal sealed class TestRelu(double gradientAtZero = 0) : IOp
 {
     public string Name => "relu";
-    public OpAttributes Attrs => new(("grad_at_0", gradientAtZero));
+    public OpAttributes Attributes => new(("grad_at_0", gradientAtZero));
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
 
     public Tensor Forward(NamedTensors inputs)
@@ -56,7 +56,7 @@ internal sealed class TestRelu(double gradientAtZero = 0) : IOp
 internal sealed class MisbehavingOp(bool throws) : IOp
 {
     public string Name => "misbehaving";
-    public OpAttributes Attrs => new(("misbehaviour", throws ? "throws" : "wrong shape"));
+    public OpAttributes Attributes => new(("misbehaviour", throws ? "throws" : "wrong shape"));
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
     public Tensor Forward(NamedTensors inputs) => inputs["input"];
 

@@ -60,7 +60,7 @@ public class CancellingInvariantTests
         var x = Samples.Distinct(Shape.Of(2, 3), 4);
         var inputs = new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(3), 5)), ("bias", Samples.Scaled(Shape.Of(3), 6, 1)));
         var dy = Dy(x.Shape, 7);
-        var report = bn.CheckInvariants(inputs, dy, NamedTensors.Input(GradOracle.Verification.Variants.BatchNormWithoutMeanTerms(bn, inputs, dy)));
+        var report = bn.CheckInvariants(inputs, dy, NamedTensors.Input(GradOracle.Tests.Verification.PlantedBugs.Predicted(bn, inputs, dy, "batch-norm backward without")));
         Assert.That(report.Broke(LayerInvariants.BatchNormSum), Is.True, report.ToString());
     }
 
@@ -86,7 +86,7 @@ public class CancellingInvariantTests
             var report = op.CheckInvariants(NamedTensors.Input(x), dy, NamedTensors.Input(dx));
             Assert.That(report.Holds, Is.True, $"seed {seed}: {report}");
         }
-        var diagonal = GradOracle.Verification.Variants.SoftmaxDiagonal(op, NamedTensors.Input(T.Of([1, 2], 0.5, -0.25)), T.Of([1, 2], 1, 0.5));
+        var diagonal = GradOracle.Tests.Verification.PlantedBugs.Predicted(op, NamedTensors.Input(T.Of([1, 2], 0.5, -0.25)), T.Of([1, 2], 1, 0.5), "softmax backward uses only");
         Assert.That(op.CheckInvariants(NamedTensors.Input(T.Of([1, 2], 0.5, -0.25)), T.Of([1, 2], 1, 0.5), NamedTensors.Input(diagonal)).Holds, Is.False,
             "the diagonal-only gradient still breaks it");
     }

@@ -26,7 +26,7 @@ public class CheckSuiteTests
                 Assert.That(names, Does.Contain($"{family}{rank}d"));
         var exercised = cases.SelectMany(c => c.Exercises).ToHashSet();
         Assert.That(exercised, Is.SupersetOf(new[] { "ties", "nan", "negative-zero", "padding-edge", "ceil-last-window", "overlapping", "dilation", "divisor-override", "stride-gt-kernel" }));
-        Assert.That(cases.Where(c => c.Op.Attrs.Contains("tie_policy")).Select(c => (string)c.Op.Attrs["tie_policy"]).ToHashSet(),
+        Assert.That(cases.Where(c => c.Op.Attributes.Contains("tie_policy")).Select(c => (string)c.Op.Attributes["tie_policy"]).ToHashSet(),
             Is.SupersetOf(new[] { "first", "last", "split", "all" }));
     }
 

@@ -187,7 +187,7 @@ public class CompressedCheckTests
     private sealed class NotDeclaredSmooth(IOp op) : IOp, IHasJacobianStructure
     {
         public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
+        public OpAttributes Attributes => op.Attributes;
         public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
         public Tensor Forward(NamedTensors inputs) => op.Forward(inputs);
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);

@@ -11,8 +11,8 @@ internal sealed class Counting(IOp op) : IOp, IHasJacobianStructure
     public int Forwards => forwards;
     public int Backwards => backwards;
     public string Name => op.Name;
-    public OpAttributes Attrs => op.Attrs;
-    public string Attributes => op.Attributes;
+    public OpAttributes Attributes => op.Attributes;
+    public string AttributeText => op.AttributeText;
     public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
     public Tensor Forward(NamedTensors inputs) { Interlocked.Increment(ref forwards); return op.Forward(inputs); }
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) { Interlocked.Increment(ref backwards); return op.Backward(inputs, gradOutput); }

@@ -104,7 +104,7 @@ public class ThreePointFirstTests
     private sealed class SquareSayingAffine : IOp, IHasJacobianStructure
     {
         public string Name => "square";
-        public OpAttributes Attrs => OpAttributes.None;
+        public OpAttributes Attributes => OpAttributes.None;
         public IReadOnlyList<string> DifferentiableInputs => ["input"];
         public Tensor Forward(NamedTensors inputs) => Tensor.Create(inputs["input"].Shape, i => inputs["input"].At(i) * inputs["input"].At(i));
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
@@ -151,7 +151,7 @@ public class ThreePointFirstTests
     private sealed class Nudged(IOp op, string input, Func<int, bool> which, double factor) : IOp, IHasJacobianStructure
     {
         public string Name => op.Name;
-        public OpAttributes Attrs => op.Attrs;
+        public OpAttributes Attributes => op.Attributes;
         public IReadOnlyList<string> DifferentiableInputs => op.DifferentiableInputs;
         public Tensor Forward(NamedTensors inputs) => op.Forward(inputs);
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)

@@ -8,8 +8,8 @@ namespace GradOracle.Tests.Checking;
 internal sealed class ReplacedGradient(IOp reference, string name, string bug, Func<NamedTensors, Tensor, NamedTensors, Tensor> wrong) : IOp, IHasInvariants
 {
     public string Name => reference.Name;
-    public OpAttributes Attrs => reference.Attrs;
-    public string Attributes => $"{reference.Attributes} [bug: {bug}]";
+    public OpAttributes Attributes => reference.Attributes;
+    public string AttributeText => $"{reference.AttributeText} [bug: {bug}]";
     public IReadOnlyList<string> DifferentiableInputs => reference.DifferentiableInputs;
     public Tensor Forward(NamedTensors inputs) => reference.Forward(inputs);
 

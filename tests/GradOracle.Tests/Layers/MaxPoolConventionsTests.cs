@@ -66,8 +66,8 @@ public class MaxPoolConventionsTests
                 var (inputs, dy) = Case(op, Samples.Ties(Shape.Of([2, 2, .. Enumerable.Repeat(6, op.Windows.Rank)]), seed), seed);
                 var answer = OpResult.Of(op.WithRules(tie, NanRule.Propagate), inputs, dy);
                 var j = Judge(op, inputs, dy, answer);
-                Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attrs}: {j.Problem}");
-                Assert.That(j.Conventions.Select(c => (c.Situation, c.Choice)), Is.EqualTo(new[] { ("tie_policy", name) }), $"{op.Name} {op.Attrs}");
+                Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attributes}: {j.Problem}");
+                Assert.That(j.Conventions.Select(c => (c.Situation, c.Choice)), Is.EqualTo(new[] { ("tie_policy", name) }), $"{op.Name} {op.Attributes}");
                 Assert.That(Judge(op, inputs, dy, answer, new() { ["tie_policy"] = name }).Allowed, Is.True, "the rule it follows, required");
             }
     }
@@ -85,8 +85,8 @@ public class MaxPoolConventionsTests
             var (inputs, dy) = Case(op, x, 5);
             var answer = OpResult.Of(op.WithRules(TiePolicy.First, rule), inputs, dy);
             var j = Judge(op, inputs, dy, answer);
-            Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attrs}: {j.Problem}");
-            Assert.That(j.Conventions.Select(c => (c.Situation, c.Choice)), Is.EqualTo(new[] { ("nan_rule", name) }), $"{op.Name} {op.Attrs}");
+            Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attributes}: {j.Problem}");
+            Assert.That(j.Conventions.Select(c => (c.Situation, c.Choice)), Is.EqualTo(new[] { ("nan_rule", name) }), $"{op.Name} {op.Attributes}");
             Assert.That(Judge(op, inputs, dy, answer, new() { ["nan_rule"] = name }).Allowed, Is.True, "the rule it follows, required");
         }
     }
@@ -101,7 +101,7 @@ public class MaxPoolConventionsTests
                 var x = Samples.Ties(Shape.Of([2, 2, .. Enumerable.Repeat(6, op.Windows.Rank)]), seed);
                 var (inputs, dy) = Case(op, x, seed);
                 var j = Judge(op, inputs, dy, new OpResult(op.Forward(inputs), NamedTensors.Input(RandomSplit(op, x, dy, rng))));
-                Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attrs} seed {seed}: {j.Problem}");
+                Assert.That(j.Allowed, Is.True, $"{op.Name} {op.Attributes} seed {seed}: {j.Problem}");
                 Assert.That(j.Conventions.Single().Choice, Is.EqualTo("other"));
             }
     }

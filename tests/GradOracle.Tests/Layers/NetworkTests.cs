@@ -10,7 +10,7 @@ public class NetworkTests
     public void The_source_documents_network_returns_a_gradient_for_the_input_and_every_parameter()
     {
         var (net, inputs) = ExampleNetworks.SourceDocuments();
-        Assert.That(net.Attributes, Is.EqualTo("conv2d -> relu -> max_pool2d -> conv2d -> relu -> avg_pool2d -> flatten -> linear -> cross_entropy"));
+        Assert.That(net.AttributeText, Is.EqualTo("conv2d -> relu -> max_pool2d -> conv2d -> relu -> avg_pool2d -> flatten -> linear -> cross_entropy"));
         var grads = net.Backward(inputs, Tensor.FromArray(Shape.Of(), [1]));
         Assert.That(grads.Names, Is.EqualTo(new[] { "input", "0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias" }));
         foreach (var name in grads.Names) Assert.That(grads[name].Shape, Is.EqualTo(inputs[name].Shape), name);

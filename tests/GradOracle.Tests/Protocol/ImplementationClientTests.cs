@@ -209,8 +209,8 @@ public class ImplementationClientTests
         Tools.RequireSigint();
         var pidfile = Path.Combine(scratch, "worker.pid");
         var impl = $"{Tools.Misbehave("hang")} --fork-worker {Tools.Quote(pidfile)}";
-        // Seed 5 has sigmoid cases, and a long timeout keeps the run on the first, with the worker the file names.
-        using var cli = Process.Start(new ProcessStartInfo("dotnet", ["exec", Tools.CliDll, "verify", "--impl", impl, "--no-reference", "--seed", "5", "--random", "40", "--timeout", "60"])
+        // Seed 5's first 120 random cases hold sigmoid ones, and a long timeout keeps the run on the first, with the worker the file names.
+        using var cli = Process.Start(new ProcessStartInfo("dotnet", ["exec", Tools.CliDll, "verify", "--impl", impl, "--no-reference", "--seed", "5", "--random", "120", "--timeout", "60"])
         { RedirectStandardOutput = true, RedirectStandardError = true })!;
         _ = cli.StandardOutput.ReadToEndAsync();
         _ = cli.StandardError.ReadToEndAsync();

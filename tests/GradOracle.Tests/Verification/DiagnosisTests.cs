@@ -11,7 +11,7 @@ public class DiagnosisTests
     private static List<string> Explain(IOp op, NamedTensors inputs, Func<Tensor, NamedTensors, (Tensor Output, NamedTensors Grads)> bug)
     {
         var dy = GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, 3);
-        var item = new WorkItem("test/case", "reference", op, op.Attrs, inputs, dy);
+        var item = new WorkItem("test/case", "reference", op, op.Attributes, inputs, dy);
         var ev = new Evaluation { Dtype = "float64", Inputs = inputs, GradOutput = dy, Rules = CaseRules.For(op, new Dictionary<string, string>(), strict: false) };
         ev.Expected = OpResult.Of(ev.Rules.Rule, inputs, dy);
         var (output, grads) = bug(dy, ev.Expected.Grads);
@@ -25,7 +25,7 @@ public class DiagnosisTests
     {
         var bn = new BatchNorm(training: true);
         var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(3, 2, 4), 1)), ("weight", Samples.Positive(Shape.Of(2), 2)), ("bias", Samples.Scaled(Shape.Of(2), 3, 1)));
-        var found = Explain(bn, inputs, (dy, right) => (bn.Forward(inputs), right.With("input", Variants.BatchNormWithoutMeanTerms(bn, inputs, dy))));
+        var found = Explain(bn, inputs, (dy, right) => (bn.Forward(inputs), right.With("input", PlantedBugs.Predicted(bn, inputs, dy, "batch-norm backward without"))));
         Assert.That(found, Has.Some.StartsWith("grads.input: batch-norm backward without its mean terms"));
     }
 
@@ -34,8 +34,30 @@ public class DiagnosisTests
     {
         var s = new Softmax(1);
         var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(3, 4), 1));
-        var found = Explain(s, inputs, (dy, right) => (s.Forward(inputs), right.With("input", Variants.SoftmaxDiagonal(s, inputs, dy))));
+        var found = Explain(s, inputs, (dy, right) => (s.Forward(inputs), right.With("input", PlantedBugs.Predicted(s, inputs, dy, "softmax backward uses only"))));
         Assert.That(found, Has.Some.StartsWith("grads.input: softmax backward uses only the Jacobian's diagonal"));
+    }
+
+    [Test]
+    public void A_gelu_backward_missing_the_density_term_is_named()
+    {
+        // The bug written out here: dx = dy·Φ(x), with Φ from MathNet's erf, leaving out x·φ(x).
+        var op = new Gelu();
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(2, 5), 1));
+        var x = inputs["input"];
+        var found = Explain(op, inputs, (dy, right) => (op.Forward(inputs),
+            NamedTensors.Input(Tensor.Create(x.Shape, i => dy.At(i) * 0.5 * (1 + MathNet.Numerics.SpecialFunctions.Erf(x.At(i) / Math.Sqrt(2)))))));
+        Assert.That(found, Has.Some.StartsWith("grads.input: gelu backward misses the x·φ(x) term"));
+    }
+
+    [Test]
+    public void A_gelu_computed_with_the_other_approximation_is_named()
+    {
+        var asked = new Gelu(tanh: true);
+        var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(2, 5), 2));
+        var exact = new Gelu();
+        var found = Explain(asked, inputs, (dy, _) => (exact.Forward(inputs), exact.Backward(inputs, dy)));
+        Assert.That(found, Has.Some.StartsWith("output: the exact erf form computed where approximate='tanh' was asked"));
     }
 
     [Test]
@@ -57,7 +79,7 @@ public class DiagnosisTests
     {
         var conv = Convolution.Create(2, padding: ConvPadding.Of(1));
         var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(2, 2, 4, 4), 1)), ("weight", Samples.Scaled(Shape.Of(3, 2, 3, 3), 2, 0.5)), ("bias", Samples.Scaled(Shape.Of(3), 3, 0.5)));
-        var found = Explain(conv, inputs, (dy, right) => (conv.Forward(inputs), right.With("bias", Variants.FirstSampleOnly(conv, inputs, dy)["bias"])));
+        var found = Explain(conv, inputs, (dy, right) => (conv.Forward(inputs), right.With("bias", PlantedBugs.Predicted(conv, inputs, dy, "bias gradient misses"))));
         Assert.That(found, Has.Some.StartsWith("grads.bias: bias gradient misses the sum over the batch"));
     }
 
@@ -77,7 +99,7 @@ public class DiagnosisTests
         // Equal values everywhere: every window's output is the same whatever the stride, so the output alone says nothing.
         var op = MaxPool.Create(2, [2], [2]);
         var inputs = NamedTensors.Input(Tensor.Create(Shape.Of(1, 1, 6, 6), _ => 2));
-        var found = Explain(op, inputs, (dy, right) => (op.Forward(inputs), NamedTensors.Input(Variants.Scale(right["input"], 3))));
+        var found = Explain(op, inputs, (dy, right) => (op.Forward(inputs), NamedTensors.Input(right["input"].Scaled(3))));
         Assert.That(found, Has.None.Contains("off-by-one"));
     }
 
@@ -88,11 +110,11 @@ public class DiagnosisTests
         var s = new Softmax(1);
         var inputs = NamedTensors.Input(DtypeTolerance.Round(Samples.Distinct(Shape.Of(2, 5), 4), "float32"));
         var dy = DtypeTolerance.Round(GradientChecker.RandomGradOutput(Shape.Of(2, 5), 3), "float32");
-        var item = new WorkItem("test/case", "reference", s, s.Attrs, inputs, dy);
+        var item = new WorkItem("test/case", "reference", s, s.Attributes, inputs, dy);
         var ev = new Evaluation { Dtype = "float32", Inputs = inputs, GradOutput = dy, Rules = CaseRules.For(s, new Dictionary<string, string>(), strict: false) };
         ev.Expected = OpResult.Of(s, inputs, dy);
         var grads = DtypeTolerance.Round(ev.Expected.Grads["input"], "float32");
-        ev.Actual = new OpResult(Variants.Scale(ev.Expected.Output, 2), NamedTensors.Input(grads));
+        ev.Actual = new OpResult(ev.Expected.Output.Scaled(2), NamedTensors.Input(grads));
         Comparison.Judge(item, ev);
         Assert.That(Diagnosis.Explain(item, ev), Has.None.StartsWith("invariant broken"));
     }

@@ -134,7 +134,7 @@ public class VerifyTests
     [Test]
     public void A_hanging_implementation_times_out_per_case_and_is_restarted()
     {
-        var r = Verifier.Run(Options(Tools.Misbehave("hang"), seed: 5, random: 40, reference: false) with { Timeout = TimeSpan.FromSeconds(1) });
+        var r = Verifier.Run(Options(Tools.Misbehave("hang"), seed: 5, random: 120, reference: false) with { Timeout = TimeSpan.FromSeconds(1) });
         var sigmoid = r.Cases.Where(c => c.Op == "sigmoid").ToList();
         Assert.That(sigmoid, Is.Not.Empty);
         Assert.That(sigmoid.Select(c => c.Summary), Has.All.StartsWith("timeout: no response within 1 s"));

@@ -1,0 +1,7 @@
+namespace GradOracle.Layers;
+
+/// <summary>One input of an op, by its torch.nn.functional name, as requests carry it.</summary>
+/// <param name="Name">The name, e.g. <c>weight</c>.</param>
+/// <param name="Optional">Whether a request may leave it out (a bias; batch norm's weight, bias and running statistics).</param>
+/// <param name="Differentiable">Whether the op's backward returns its gradient (not a class index or a running statistic).</param>
+public sealed record OpInput(string Name, bool Optional = false, bool Differentiable = true);
