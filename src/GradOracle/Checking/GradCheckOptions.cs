@@ -51,21 +51,4 @@ public sealed record GradCheckOptions
     /// </summary>
     public bool ThreePointFirst { get; init; } = true;
 
-    /// <summary>
-    /// With <see cref="ThreePointFirst"/>, for an op affine in the input being moved (it says so:
-    /// <see cref="IHasJacobianStructure.IsAffineIn"/>; convolution in its input, weight and bias, linear, average
-    /// pooling): first the one-sided difference <c>F = (f(x + h) - f(x)) / h</c>, one pass, against the output at x the
-    /// check has anyway. For an affine op it equals the central difference C(h) up to rounding (their difference is half the
-    /// second difference over h, which is 0). The op's word is tested before it is relied on: on the elements of every
-    /// 31st colour the ±h pair must give <c>|F - C(h)|</c> within the 3-point rounding estimate; if one does not (or none
-    /// gives an answer), every element gets the ±h pair as without this option. In a dense colouring every output is
-    /// reached by an element of each sampled colour, so the sample also sees rounding beyond the estimate's model (an
-    /// output that cancels large terms) wherever it is. An element passes on one side when
-    /// <c>|analytic - F| &lt;= atol + rtol·|analytic| + 2·(2·noise/h)</c>; with <c>|F - C(h)|</c> within the 3-point
-    /// estimate, as the sample holds it, that is a pass on 5 points too (both rounding terms are at most the 5-point one,
-    /// whose allowance counts it twice). An element the one-sided value does not pass gets the ±h pair (and then ±2h)
-    /// with bit for bit their usual numbers. An element passed on one side is not moved by -h: it is judged on the
-    /// interval [x, x + h], even where moving it by -h would turn an output non-finite.
-    /// </summary>
-    public bool OneSidedWhenAffine { get; init; } = true;
 }

@@ -15,12 +15,6 @@ public static partial class GradientChecker
 
         private static readonly int[] Offsets = [-2, -1, 1, 2], Far = [-2, 2], MinusOne = [-1], PlusOne = [1];
 
-        /// <summary>
-        /// Every how many colours the affine sample takes one (<see cref="AffineOnSample"/>): a prime, so that colours
-        /// numbered (channel, window residue) are not all sampled at one residue.
-        /// </summary>
-        private const int SampleEvery = 31;
-
         public string Name { get; } = name;
 
         public Tensor Input { get; } = inputs[name];
@@ -77,22 +71,14 @@ public static partial class GradientChecker
 
         /// <summary>
         /// One element moved alone: every output is attributed to it. Null when an output turns non-finite. For a
-        /// smooth op with <paramref name="accept"/>: the one-sided value when <paramref name="oneSided"/> and it accepts
-        /// it, else the 3-point value when it accepts that, else the 5-point one.
+        /// smooth op with <paramref name="accept"/>: the 3-point value when it accepts that, else the 5-point one.
         /// </summary>
-        public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null, bool oneSided = false)
+        public Stencil5? Evaluate(int i, double h, Func<Stencil5, bool>? accept = null)
         {
             if (Smooth && accept is not null && op is not IBatchedForward)
             {
-                Tensor? plus = null;
-                if (oneSided)
-                {
-                    plus = Outputs(Input.ToArray(), [i], _ => h, PlusOne)[0];
-                    var sums = Sum(baseOutput, baseOutput, plus, plus, h);
-                    if (Accumulator.FinishOneSided(sums.D3, sums.Noise, sums.NonFinite, h) is { } f && accept(f)) return f;
-                }
                 var minus = Outputs(Input.ToArray(), [i], _ => h, MinusOne)[0];
-                plus ??= Outputs(Input.ToArray(), [i], _ => h, PlusOne)[0];
+                var plus = Outputs(Input.ToArray(), [i], _ => h, PlusOne)[0];
                 if (Sum(minus, minus, plus, plus, h).FinishNear(h) is { } st && accept(st)) return st;
                 var far = Outputs(Input.ToArray(), [i], _ => h, Far);
                 return Sum(far[0], minus, plus, far[1], h).Finish(h, Smooth);
@@ -114,31 +100,6 @@ public static partial class GradientChecker
             return acc;
         }
 
-        /// <summary>
-        /// Whether the op's word that it is affine in this input holds where the check can see it: on the elements of every
-        /// <see cref="SampleEvery"/>th colour (or, when none of those is checked, of the first checked element's colour),
-        /// the ±h pair's left and right slopes agree within twice their rounding estimate, as an affine op's do (their
-        /// difference is the second difference over h). The sums are the check's own, compressed or element by element,
-        /// so either way the same numbers decide.
-        /// </summary>
-        public bool AffineOnSample(JacobianStructure colouring, bool compressed, Func<int, double> step, int[]? selected, bool parallel)
-        {
-            var movable = Movable(selected).ToList();
-            if (movable.Count == 0) return true;
-            var sampled = movable.Where(e => colouring.ColourOf(e) % SampleEvery == 0).ToArray();
-            if (sampled.Length == 0) sampled = [.. movable.Where(e => colouring.ColourOf(e) == colouring.ColourOf(movable[0]))];
-            int refuted = 0, seen = 0;
-            bool Agree(Stencil5 st)
-            {
-                Interlocked.Increment(ref seen);
-                if (!(Math.Abs(st.Right - st.Left) <= 2 * st.ErrorEstimate)) Interlocked.Exchange(ref refuted, 1);
-                return true; // the ±h pair is all the sample needs
-            }
-            if (compressed) EvaluateColoured(colouring, step, parallel, sampled, (_, st) => Agree(st), (_, _) => { });
-            else Loop(sampled.Length, parallel, k => Evaluate(sampled[k], step(sampled[k]), Agree));
-            return refuted == 0 && seen > 0; // a sample whose every element turned an output non-finite shows nothing
-        }
-
         /// <summary>The elements a check can move: the selected ones (all when null) that are finite.</summary>
         private IEnumerable<int> Movable(int[]? selected)
         {
@@ -150,13 +111,11 @@ public static partial class GradientChecker
         /// Compressed: the elements of each colour move together, each by its own step, and each output's change is
         /// attributed to the one element of that colour the structure says it depends on. A batched op gets
         /// <see cref="ColoursPerBatch"/> colours per call (in order, one thread); the others one colour per pass loop.
-        /// A smooth op with <paramref name="accept"/> gets the +h pass first when <paramref name="oneSided"/>, then the ±h
-        /// pair for a colour with an element <paramref name="accept"/> refuses on one side, and the ±2h passes only for a
-        /// colour with an element it refuses on 3 points; each element's result is then the one <see cref="Evaluate"/>
-        /// gives it alone.
+        /// A smooth op with <paramref name="accept"/> gets the ±h pair first, and the ±2h passes only for a colour with
+        /// an element it refuses on 3 points; each element's result is then the one <see cref="Evaluate"/> gives it alone.
         /// </summary>
         public void EvaluateColoured(JacobianStructure structure, Func<int, double> step, bool parallel, int[]? selected,
-            Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished, bool oneSided = false)
+            Func<int, Stencil5, bool>? accept, Action<int, Stencil5?> finished)
         {
             // The moved elements by colour, counted first: a colour can hold a large share of the input, and lists
             // grown by doubling would hold up to twice that.
@@ -199,8 +158,7 @@ public static partial class GradientChecker
                     int c = order[i];
                     if (byColour[c].Length == 0) return;
                     var s = scratch.Value!;
-                    if (nearFirst && oneSided) AccumulateOneSidedFirst(c, s);
-                    else if (nearFirst) AccumulateNearFirst(c, s, byColour[c]);
+                    if (nearFirst) AccumulateNearFirst(c, s, byColour[c]);
                     else Accumulate(c, Outputs(s.Work, byColour[c], e => steps[e], Offsets, s.Lent), 0, SlotsOf(c, s.Slots, ref s.SlotsPattern), s.Acc);
                 });
             }
@@ -213,31 +171,14 @@ public static partial class GradientChecker
                 foreach (int e in byColour[c]) finished(e, acc[slot[e]].Finish(steps[e], Smooth));
             }
 
-            // OneSidedWhenAffine: the +h pass; its one-sided value for each element accept takes, the ±h pair (the +h pass
-            // kept) for the others.
-            void AccumulateOneSidedFirst(int c, Scratch s)
-            {
-                var members = byColour[c];
-                var plus = Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
-                SumNear(c, baseOutput.Span, plus.Span, s, oneSided: true); // the unmoved output for the -h pass: D3 and the +h pass's rounding
-                List<int>? rest = null;
-                foreach (int e in members)
-                {
-                    int k = slot[e];
-                    if (Accumulator.FinishOneSided(s.D3[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
-                    else (rest ??= []).Add(e);
-                }
-                if (rest is not null) AccumulateNearFirst(c, s, rest, plus);
-            }
-
-            // ThreePointFirst: the ±h passes (the +h one given or made); their 3-point value for each of the candidates
+            // ThreePointFirst: the ±h passes; their 3-point value for each of the candidates
             // accept takes, the ±2h passes and the 5-point value for the others (the sums are per element, so which
             // others does not change them).
-            void AccumulateNearFirst(int c, Scratch s, IReadOnlyList<int> candidates, Tensor? plus = null)
+            void AccumulateNearFirst(int c, Scratch s, IReadOnlyList<int> candidates)
             {
                 var (members, acc) = (byColour[c], s.Acc);
                 var minus = Outputs(s.Work, members, e => steps[e], MinusOne, s.Lent)[0];
-                plus ??= Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
+                var plus = Outputs(s.Work, members, e => steps[e], PlusOne, s.Lent, firstLent: 1)[0];
                 SumNear(c, minus.Span, plus.Span, s);
                 List<int>? rest = null;
                 foreach (int e in candidates)
@@ -253,7 +194,7 @@ public static partial class GradientChecker
             }
 
             // The ±h pair's sums of colour c's elements (cleared first), as SumColour would add them with that pair for both.
-            void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s, bool oneSided = false)
+            void SumNear(int c, ReadOnlySpan<double> m1, ReadOnlySpan<double> p1, Scratch s)
             {
                 var slots = SlotsOf(c, s.Slots, ref s.SlotsPattern);
                 int n = byColour[c].Length;
@@ -263,7 +204,7 @@ public static partial class GradientChecker
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
-                var (vb, vc, nz, bad) = (oneSided ? [] : s.Vb, s.Vc, s.Nz, s.Bad);
+                var (vb, vc, nz, bad) = (s.Vb, s.Vc, s.Nz, s.Bad);
                 var run = new Run { Current = -1 };
                 for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {
@@ -272,8 +213,7 @@ public static partial class GradientChecker
                     ReadOnlySpan<double> dyc = dy.Slice(from, count), y0c = y0.Slice(from, count), m1c = m1.Slice(from, count), p1c = p1.Slice(from, count);
                     bool clean = Accumulator.NearTerms(dyc, y0c, m1c, p1c, vb, vc, nz);
                     if (!clean) Accumulator.NearTermsOneByOne(dyc, y0c, m1c, p1c, vb, vc, nz, bad);
-                    if (oneSided) Scatter<OneSide>(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
-                    else Scatter<BothSides>(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
+                    Scatter(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
                 }
                 run.Flush(d1, d3, noise);
             }

@@ -87,21 +87,6 @@ public static partial class GradientChecker
         /// </summary>
         public readonly Stencil5? FinishNear(double h) => FinishNear(D1, D3, Noise, NonFinite, h);
 
-        /// <summary>
-        /// The one-sided difference from the +h pass's sums (added with the unmoved output standing in for the -h one:
-        /// D3 and the rounding of that pass alone), for an op affine in the moved input
-        /// (<see cref="GradCheckOptions.OneSidedWhenAffine"/>): the error estimate is rounding alone, half the 3-point
-        /// one's factor (one sum over h instead of two over 2h, and room for the gap to the central value, which the
-        /// affine sample bounds by the 3-point estimate: twice this estimate and that gap together stay inside the
-        /// 5-point rounding allowance). The left slope was not measured.
-        /// </summary>
-        public static Stencil5? FinishOneSided(double d3, double noise, bool nonFinite, double h)
-        {
-            if (nonFinite) return null;
-            double f = d3 / h;
-            return new Stencil5(h, f, 2 * noise / h, double.NaN, f, f, f, false);
-        }
-
         /// <inheritdoc cref="FinishNear(double)"/>
         public static Stencil5? FinishNear(double d1, double d3, double noise, bool nonFinite, double h)
         {

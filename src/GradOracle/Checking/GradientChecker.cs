@@ -79,14 +79,11 @@ public static partial class GradientChecker
             var checks = new ElementColumns(name, x.Shape, a, dn, selected, (an, num, est) => Allowed(options, an, num, est), intervals: !probe.Smooth);
             void Judge(int i, Stencil5? st) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, st));
             Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
-            bool oneSided = accept is not null && options.OneSidedWhenAffine && op is IHasJacobianStructure declares && declares.IsAffineIn(name)
-                && probe.Smooth && (structure ?? declares.StructureOf(name, inputs, baseOutput.Shape)) is { } sampling
-                && probe.AffineOnSample(sampling, compressed: structure is not null, i => StepAt(x.At(i), options, 0), selected, options.Parallel);
             if (structure is null)
                 Loop(checks.Count, options.Parallel, k =>
                 {
                     int i = selected?[k] ?? k;
-                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, options, accept, oneSided) : null);
+                    Judge(i, double.IsFinite(x.At(i)) ? EvaluateAlone(probe, i, options, accept) : null);
                 });
             else
             {
@@ -104,7 +101,7 @@ public static partial class GradientChecker
                     if (st is { IsKink: true } && level < options.Refinements) lock (next) next.Add(i);
                     else Judge(i, st);
                 }
-                probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, 0), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks), oneSided);
+                probe.EvaluateColoured(structure, i => StepAt(x.At(i), options, 0), options.Parallel, selected, accept, (i, st) => Finished(i, st, 0, kinks));
                 for (int level = 1; kinks.Count > 0; level++)
                 {
                     var these = kinks.Order().ToArray();
@@ -152,12 +149,12 @@ public static partial class GradientChecker
     /// One element moved alone, at steps h, h/16, ... while it shows a kink (to tell a near-kink inside the stencil
     /// from a kink at x). Null when an output turns non-finite.
     /// </summary>
-    private static Stencil5? EvaluateAlone(Probe probe, int i, GradCheckOptions o, Func<int, Stencil5, bool>? accept, bool oneSided)
+    private static Stencil5? EvaluateAlone(Probe probe, int i, GradCheckOptions o, Func<int, Stencil5, bool>? accept)
     {
         Stencil5? s = null;
         for (int level = 0; level <= o.Refinements; level++)
         {
-            s = probe.Evaluate(i, StepAt(probe.Input.At(i), o, level), accept is null ? null : st => accept(i, st), oneSided);
+            s = probe.Evaluate(i, StepAt(probe.Input.At(i), o, level), accept is null ? null : st => accept(i, st));
             if (s is not { IsKink: true }) break;
         }
         return s;

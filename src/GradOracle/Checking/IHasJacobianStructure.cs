@@ -13,12 +13,4 @@ public interface IHasJacobianStructure
     /// skips the per-output kink test. Only for the oracle's own ops, whose formulas are known to be smooth.
     /// </summary>
     bool IsSmooth => false;
-
-    /// <summary>
-    /// Whether the op is affine in differentiable input <paramref name="input"/>, the others held (convolution in each
-    /// of its inputs, not in two at once): a one-sided difference is then its derivative up to rounding, and the checker
-    /// needs one pass per colour instead of two (<see cref="GradCheckOptions.OneSidedWhenAffine"/>). Only for the
-    /// oracle's own ops, whose formulas are known; the checker tests it on a sample before relying on it.
-    /// </summary>
-    bool IsAffineIn(string input) => false;
 }

@@ -204,6 +204,5 @@ public static class ProjectionCheck
 
         public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
 
-        public bool IsAffineIn(string input) => op is IHasJacobianStructure h && h.IsAffineIn(input);
     }
 }

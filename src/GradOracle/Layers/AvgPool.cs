@@ -193,9 +193,6 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
 
     /// <inheritdoc/>
-    public bool IsAffineIn(string input) => true; // window sums over fixed divisors: linear
-
-    /// <inheritdoc/>
     public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput) => Magnitudes.Multilinear(this, inputs, gradOutput);
 
     /// <inheritdoc/>

@@ -549,9 +549,6 @@ public sealed class Convolution : IOp, IForwardInto, IHasInvariants, IHasJacobia
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
 
     /// <inheritdoc/>
-    public bool IsAffineIn(string input) => true; // a sum of weight-times-input products plus the bias: affine in each held the others
-
-    /// <inheritdoc/>
     public string OutputShapeRule(NamedTensors inputs)
     {
         var x = inputs["input"];

@@ -118,9 +118,6 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input
 
     /// <inheritdoc/>
-    public bool IsAffineIn(string input) => true; // x·Wᵀ + b: affine in each held the others
-
-    /// <inheritdoc/>
     public string OutputShapeRule(NamedTensors inputs)
     {
         var x = inputs["input"];

@@ -19,5 +19,4 @@ internal sealed class Counting(IOp op) : IOp, IHasJacobianStructure
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
         (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
     public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
-    public bool IsAffineIn(string input) => op is IHasJacobianStructure h && h.IsAffineIn(input);
 }

@@ -44,7 +44,7 @@ public class ThreePointFirstTests
         var (op, inputs, dy) = SmallConvolution();
         var three = new Counting(op);
         var five = new Counting(op);
-        Assert.That(GradientChecker.Check(three, inputs, dy, new GradCheckOptions { Compress = compress, OneSidedWhenAffine = false }).Passed, Is.True);
+        Assert.That(GradientChecker.Check(three, inputs, dy, new GradCheckOptions { Compress = compress }).Passed, Is.True);
         Assert.That(GradientChecker.Check(five, inputs, dy, FiveEverywhere with { Compress = compress }).Passed, Is.True);
         // One unmoved pass each; then 2 passes instead of 4 per colour (or per element).
         Assert.That(three.Forwards - 1, Is.EqualTo((five.Forwards - 1) / 2));
@@ -52,56 +52,18 @@ public class ThreePointFirstTests
 
     [TestCase(true)]
     [TestCase(false)]
-    public void A_correct_convolution_is_checked_in_one_pass_per_colour_plus_the_pair_on_the_affine_sample(bool compress)
+    public void A_gradient_that_is_the_one_sided_difference_of_a_curved_op_fails(bool compress)
     {
-        var (op, inputs, dy) = SmallConvolution();
-        var oneSided = new Counting(op);
-        var r = GradientChecker.Check(oneSided, inputs, dy, new GradCheckOptions { Compress = compress });
-        Assert.That(r.Passed, Is.True, r.Describe());
-        // Colours 0..17 of the input (2 channels x 9 residues) and of the weight (2 x 9 taps), 1 of the bias; the sample
-        // is colour 0 of each (every 31st): the ±h pair there, then one pass per colour. Element by element: 110
-        // elements, of which the sample's are 4 input cells, 2 weights and 2 biases.
-        int expected = compress ? 1 + 2 * 3 + (18 + 18 + 1) : 1 + 2 * 8 + 110;
-        Assert.That(oneSided.Forwards, Is.EqualTo(expected));
-    }
-
-    [TestCase(true)]
-    [TestCase(false)]
-    public void An_op_that_says_it_is_affine_but_is_not_is_caught_on_the_sample_and_its_one_sided_bias_is_not_passed(bool compress)
-    {
-        // y = x² with gradient 2x + h: exactly the one-sided value ((x + h)² - x²) / h, which would pass it. The sample
-        // sees left and right slopes 2h apart, so every element gets the ±h pair, whose value 2x fails it.
-        var op = new SquareSayingAffine();
+        // y = x² with gradient 2x + h: exactly the one-sided value ((x + h)² - x²) / h; the central difference is 2x.
+        var op = new SquareWithOneSidedBias();
         var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(3, 5), 2));
         var dy = GradientChecker.RandomGradOutput(Shape.Of(3, 5), 1);
         var r = GradientChecker.Check(op, inputs, dy, new GradCheckOptions { Compress = compress });
         Assert.That(r.Elements.All(e => e.Verdict == ElementVerdict.Fail), Is.True, r.Describe());
-        var pairOnly = GradientChecker.Check(op, inputs, dy, new GradCheckOptions { Compress = compress, OneSidedWhenAffine = false });
-        Assert.That(r.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict)), Is.EqualTo(pairOnly.Elements.Select(e => (e.Numeric, e.ErrorEstimate, e.Verdict))));
     }
 
-    [Test]
-    public void A_sample_that_shows_nothing_refuses_the_one_sided_shortcut()
-    {
-        // Linear, 2 rows of 30 features (colours 0..29: the input's sample is colour 0 alone), 2 outputs. Feature 0 of
-        // each row has a weight for output 0 that doubles 8.988e307 to an output that overflows when it moves: no sampled
-        // input element gives an answer, so every input element gets the ±h pair, with the numbers it has when the
-        // option is off.
-        var x = Tensor.Create(Shape.Of(2, 30), i => i % 30 == 0 ? 8.988e307 : 0.1 + 0.37 * (i % 7) + 0.011 * i);
-        var w = Tensor.Create(Shape.Of(2, 30), i => i == 0 ? 2.0 : i < 30 ? 1e-300 : i == 30 ? 0.0 : 0.3 + 0.13 * (i % 5));
-        var inputs = new NamedTensors(("input", x), ("weight", w), ("bias", Tensor.FromArray(Shape.Of(2), [0.0, 0.7])));
-        var dy = GradientChecker.RandomGradOutput(Shape.Of(2, 2), 3);
-        var on = GradientChecker.Check(new Linear(), inputs, dy, new GradCheckOptions { Parallel = false });
-        var off = GradientChecker.Check(new Linear(), inputs, dy, new GradCheckOptions { Parallel = false, OneSidedWhenAffine = false });
-        Assert.That(on.Elements, Has.Length.EqualTo(2 * 30 + 2 * 30 + 2), on.Describe());
-        Assert.That(on.Elements.Where(e => e.Tensor == "input" && e.Index % 30 == 0).Select(e => e.Verdict), Is.All.EqualTo(ElementVerdict.Skipped));
-        // The input's sample showed nothing (the weight's and bias's samples answer, and their tensors go one-sided).
-        static IEnumerable<(int, double, double)> Input(GradCheckResult r) => r.Elements.Where(e => e.Tensor == "input").Select(e => (e.Index, e.Numeric, e.ErrorEstimate));
-        Assert.That(Input(on), Is.EqualTo(Input(off)));
-    }
-
-    /// <summary>x², elementwise, with the one-sided difference's bias in its gradient, saying it is affine.</summary>
-    private sealed class SquareSayingAffine : IOp, IHasJacobianStructure
+    /// <summary>x², elementwise, with the one-sided difference's bias in its gradient.</summary>
+    private sealed class SquareWithOneSidedBias : IOp, IHasJacobianStructure
     {
         public string Name => "square";
         public OpAttributes Attributes => OpAttributes.None;
@@ -114,7 +76,6 @@ public class ThreePointFirstTests
         }
         public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;
         public bool IsSmooth => true;
-        public bool IsAffineIn(string input) => true;
     }
 
     [TestCase(true)]
@@ -163,6 +124,5 @@ public class ThreePointFirstTests
         public JacobianStructure? StructureOf(string name, NamedTensors inputs, Shape outputShape) =>
             ((IHasJacobianStructure)op).StructureOf(name, inputs, outputShape);
         public bool IsSmooth => true;
-        public bool IsAffineIn(string name) => ((IHasJacobianStructure)op).IsAffineIn(name);
     }
 }
