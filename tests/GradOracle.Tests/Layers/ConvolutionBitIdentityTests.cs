@@ -5,7 +5,7 @@ using GradOracle.Tensors;
 namespace GradOracle.Tests.Layers;
 
 /// <summary>
-/// The convolution forward against the plainest gather loop, bit for bit: per output, the bias, then input channel by
+/// The convolution's fast kernel and its readable reference against the plainest gather loop, bit for bit: per output, the bias, then input channel by
 /// input channel, tap by tap in window order, <c>sum = fma(w, x, sum)</c> (one rounding), padding skipped; and the
 /// backward against the plainest serial loop, whose per-element summation order its parallel split must keep.
 /// </summary>
@@ -37,9 +37,12 @@ public class ConvolutionBitIdentityTests
             var dy = Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed + i), rng);
             var grads = op.Backward(inputs, dy);
             var (dx, dw, db) = SerialBackward(c, dy);
-            AssertBits(grads["input"].ToArray(), dx, $"seed {seed} config {i}: {c}: input");
-            AssertBits(grads["weight"].ToArray(), dw, $"seed {seed} config {i}: {c}: weight");
-            if (c.B is not null) AssertBits(grads["bias"].ToArray(), db, $"seed {seed} config {i}: {c}: bias");
+            var reference = op.ReferenceBackward(inputs, dy);
+            foreach (var (name, expected) in new[] { ("input", dx), ("weight", dw), ("bias", db) }.Where(t => t.Item1 != "bias" || c.B is not null))
+            {
+                AssertBits(grads[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name}");
+                AssertBits(reference[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name} (the readable reference)");
+            }
         }
     }
 
@@ -105,7 +108,9 @@ public class ConvolutionBitIdentityTests
         var op = Convolution.Create(c.Rank, c.Stride, c.Padding, c.Dilation, c.Groups, c.B is not null);
         var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
         var y = op.Forward(inputs).ToArray();
-        AssertBits(y, GatherLoop(c), what);
+        var expected = GatherLoop(c);
+        AssertBits(y, expected, what);
+        AssertBits(op.ReferenceForward(inputs).ToArray(), expected, $"{what} (the readable reference)");
         return y;
     }
 
