@@ -56,7 +56,7 @@ public sealed class TorchOp : IOp
 
     /// <summary>Whether libtorch has a function for the op name.</summary>
     public static bool HasFunction(string name) =>
-        OpFactory.Knows(name) && TorchFunctions.Forward.ContainsKey(name.StartsWith("global_", StringComparison.Ordinal) ? "adaptive_" + name["global_".Length..] : name);
+        OpFactory.Knows(name) && TorchFunctions.Forward.ContainsKey(OpFactory.Describe(name).TorchName(name));
 
     /// <summary>Forward and (with <paramref name="gradOutput"/>) backward in one libtorch call.</summary>
     public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput, [.. DifferentiableInputs]);

@@ -42,7 +42,7 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
 
     private static OpDescriptor<Activation> Described(string name, Func<OpArguments, Activation> build, OpAttribute[]? attributes = null, Func<Random, Activation>? draw = null)
     {
-        var kind = build(new OpArguments(name, 0, OpAttributes.None, new HashSet<string>())).Kind;
+        var plain = build(new OpArguments(name, 0, OpAttributes.None, new HashSet<string>())); // its defaults; immutable, so drawn as is
         return new()
         {
             Name = name,
@@ -50,13 +50,13 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
             Attributes = attributes ?? [],
             Build = build,
             Exact = a => a.Kind == ActivationKind.Relu, // dy·0 or dy·1
-            Kinks = ActivationConventions.Of(kind),
-            Invariants = kind == ActivationKind.Relu ? [LayerInvariants.ReluMask] : [],
+            Kinks = ActivationConventions.Of(plain.Kind),
+            Invariants = plain.Kind == ActivationKind.Relu ? [LayerInvariants.ReluMask] : [],
             DrawCase = d =>
             {
                 var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed);
                 if (d.OneIn(2)) { x = Samples.With(x, 0.0, d.Rng.Next(x.Count)); d.Exercises("zero"); }
-                return d.Case(draw?.Invoke(d.Rng) ?? build(new OpArguments(name, 0, OpAttributes.None, new HashSet<string>())), NamedTensors.Input(x));
+                return d.Case(draw?.Invoke(d.Rng) ?? plain, NamedTensors.Input(x));
             },
             DrawWeight = 0.25,
         };

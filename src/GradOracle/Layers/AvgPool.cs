@@ -63,9 +63,10 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
     /// <summary>global_avg_pool{r}d: libtorch's adaptive_avg_pool{r}d to size 1.</summary>
     public static OpDescriptor<AvgPool> GlobalDescriptor { get; } = Described("global_avg_pool{r}d", [],
         a => Global(a.Rank),
-        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: false)), "global"), drawWeight: 0.5);
+        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: false)), "global"), drawWeight: 0.5, torchName: PoolingWindows.GlobalTorchName);
 
-    private static OpDescriptor<AvgPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, AvgPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1) => new()
+    private static OpDescriptor<AvgPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, AvgPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1,
+        Func<string, string>? torchName = null) => new()
     {
         Name = name,
         Inputs = [new("input")],
@@ -76,6 +77,7 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
         KnownBugs = Bugs,
         DrawCase = draw,
         DrawWeight = drawWeight,
+        TorchName = torchName ?? (n => n),
     };
 
     private static IEnumerable<BugHypothesis> Bugs(AvgPool a, NamedTensors inputs, Tensor dy)

@@ -56,7 +56,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     /// <summary>global_max_pool{r}d: libtorch's adaptive_max_pool{r}d to size 1.</summary>
     public static OpDescriptor<MaxPool> GlobalDescriptor { get; } = Described("global_max_pool{r}d", RuleAttributes,
         a => Global(a.Rank, Tie(a), Nan(a)),
-        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: true)), "global"), drawWeight: 0.5);
+        d => d.Case(Global(d.Rank), NamedTensors.Input(d.PoolInput(allowNan: true)), "global"), drawWeight: 0.5, torchName: PoolingWindows.GlobalTorchName);
 
     private static OpAttribute[] RuleAttributes =>
     [
@@ -69,7 +69,8 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     private static NanRule Nan(OpArguments a) => a.Choice("nan_rule", NanRule.Propagate, PoolingRuleNames.NanRules, s => PoolingRuleNames.ParseNan(s));
 
     // What the three kinds share: values and routing are selections, compared bit for bit.
-    private static OpDescriptor<MaxPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, MaxPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1) => new()
+    private static OpDescriptor<MaxPool> Described(string name, OpAttribute[] attributes, Func<OpArguments, MaxPool> build, Func<CaseDraw, CheckCase> draw, double drawWeight = 1,
+        Func<string, string>? torchName = null) => new()
     {
         Name = name,
         Inputs = [new("input")],
@@ -84,6 +85,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         KnownBugs = Bugs,
         DrawCase = draw,
         DrawWeight = drawWeight,
+        TorchName = torchName ?? (n => n),
     };
 
     private static IEnumerable<BugHypothesis> Bugs(MaxPool m, NamedTensors inputs, Tensor dy)

@@ -51,6 +51,9 @@ public abstract class OpDescriptor
     /// </summary>
     public abstract bool ComparesExactly(IOp op);
 
+    /// <summary>The libtorch function an op name maps to (its own name, unless the descriptor says another).</summary>
+    public Func<string, string> TorchName { get; init; } = name => name;
+
     /// <summary>libtorch's function for the op, or null with the reason when libtorch has none (a rule PyTorch does not offer).</summary>
     public abstract TorchEquivalent? Torch(IOp op, out string? whyNot);
 

@@ -39,8 +39,11 @@ public abstract class PoolingWindows
 
     /// <summary>libtorch's call for a pooling op of these windows: global pooling is adaptive pooling to size 1.</summary>
     public TorchEquivalent TorchEquivalent(string name, OpAttributes attributes) => IsGlobal
-        ? new("adaptive_" + name["global_".Length..], new OpAttributes(("output_size", Enumerable.Repeat(1, Rank).ToArray())))
+        ? new(GlobalTorchName(name), new OpAttributes(("output_size", Enumerable.Repeat(1, Rank).ToArray())))
         : new(name, attributes);
+
+    /// <summary>libtorch's function for global pooling (global_max_pool2d: adaptive_max_pool2d).</summary>
+    public static string GlobalTorchName(string name) => "adaptive_" + name["global_".Length..];
 
     /// <summary>Strided windows with PyTorch's names and defaults (stride defaults to the kernel size).</summary>
     /// <param name="rank">Spatial rank, 1 to 3.</param>
