@@ -64,7 +64,7 @@ internal static class CasesCommand
         {
             var text = CaseFile.Write(c);
             var path = store.VerifiedPath(c.Id);
-            if (File.Exists(path) && File.ReadAllText(path) == text) continue;
+            if (File.Exists(path) && CaseFile.SameCase(File.ReadAllText(path), text)) continue;
             CaseStore.WriteAtomically(path, text);
             written++;
         }

@@ -27,24 +27,16 @@ internal static class CheckCommand
         return command;
     }
 
-    /// <summary>One case: the full check or, with --fast, the screen; the invariants; libtorch.</summary>
-    private sealed record Row(CheckCase Case, GradCheckResult? Full, ProjectionResult? Screen, InvariantReport Invariants, ParityResult? Parity)
+    /// <summary>One case's outcome and, when libtorch is used, its parity.</summary>
+    private sealed record Row(CheckOutcome Outcome, ParityResult? Parity)
     {
-        public bool Passed => (Full?.Passed ?? Screen!.Passed) && Invariants.Holds && Parity?.Passed != false;
-        public string Describe() => Full?.Describe() ?? Screen!.Describe();
+        public bool Passed => Outcome.Passed && Parity?.Passed != false;
     }
 
     private static Row RunCase(CheckCase c, int seed, bool fast, bool useTorch)
     {
-        ParityResult? Parity(Tensor dy) => useTorch ? TorchParity.Compare(c.Op, c.Inputs, dy) : null;
-        if (!fast)
-        {
-            var o = CheckOutcome.Run(c, seed);
-            return new Row(c, o.Gradients, null, o.Invariants, Parity(o.GradOutput));
-        }
-        var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
-        var screen = ProjectionCheck.Screen(c.Op, c.Inputs, dy);
-        return new Row(c, null, screen, screen.Error is null ? CheckOutcome.InvariantsOf(c, dy) : new InvariantReport([], []), Parity(dy));
+        var o = CheckOutcome.Run(c, seed, screen: fast);
+        return new Row(o, useTorch ? TorchParity.Compare(c.Op, c.Inputs, o.GradOutput) : null);
     }
 
     private static int Run(string? filter, int seed, bool details, bool noTorch, bool fast)
@@ -74,12 +66,12 @@ internal static class CheckCommand
         foreach (var r in rows)
         {
             table.AddRow(
-                Markup.Escape(r.Case.Op.Name),
-                Markup.Escape(r.Case.Configuration),
-                (r.Full?.Checked ?? r.Screen!.Screened).ToString(),
-                (r.Full?.Kinks ?? r.Screen!.Kinks).ToString(),
-                r.Full?.WorstAbsoluteError.ToString("0.0e+0") ?? r.Screen!.ForwardPasses.ToString(),
-                r.Invariants.Holds ? $"{r.Invariants.Checked.Length} hold" : $"[red]{r.Invariants.Violations.Length} broken[/]",
+                Markup.Escape(r.Outcome.Case.Op.Name),
+                Markup.Escape(r.Outcome.Case.Configuration),
+                r.Outcome.Elements.ToString(),
+                r.Outcome.Kinks.ToString(),
+                r.Outcome.Gradients?.WorstAbsoluteError.ToString("0.0e+0") ?? r.Outcome.Screen!.ForwardPasses.ToString(),
+                r.Outcome.Invariants.Holds ? $"{r.Outcome.Invariants.Checked.Length} hold" : $"[red]{r.Outcome.Invariants.Violations.Length} broken[/]",
                 TorchCell(r.Parity),
                 r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
         }
@@ -88,15 +80,15 @@ internal static class CheckCommand
         foreach (var r in rows.Where(r => !r.Passed || details))
         {
             console.WriteLine();
-            console.WriteLine(r.Describe());
-            if (!r.Invariants.Holds || details) console.WriteLine(r.Invariants.ToString());
+            console.WriteLine(r.Outcome.Describe());
+            if (!r.Outcome.Invariants.Holds || details) console.WriteLine(r.Outcome.Invariants.ToString());
             if (r.Parity is { Passed: false }) console.WriteLine("libtorch: " + r.Parity);
         }
         int failed = rows.Count(r => !r.Passed);
         int agreed = rows.Count(r => r.Parity?.Status == ParityStatus.Agree);
         string work = fast
-            ? $"{rows.Sum(r => r.Screen!.Screened)} gradient elements screened in {rows.Sum(r => r.Screen!.ForwardPasses)} forward passes, {rows.Sum(r => r.Screen!.Kinks)} kinks localised"
-            : $"{rows.Sum(r => r.Full!.Checked)} gradient elements checked, {rows.Sum(r => r.Full!.Kinks)} kinks";
+            ? $"{rows.Sum(r => r.Outcome.Elements)} gradient elements screened in {rows.Sum(r => r.Outcome.Screen!.ForwardPasses)} forward passes, {rows.Sum(r => r.Outcome.Kinks)} kinks localised"
+            : $"{rows.Sum(r => r.Outcome.Elements)} gradient elements checked, {rows.Sum(r => r.Outcome.Kinks)} kinks";
         console.WriteLine();
         console.MarkupLine(failed == 0
             ? $"[green]all {rows.Count} cases pass{(fast ? " the screen" : "")}[/] ({work}" + (useTorch ? $", {agreed} cases agree with libtorch {torch!.Version})" : ")")

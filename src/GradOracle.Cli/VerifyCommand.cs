@@ -28,7 +28,7 @@ internal static class VerifyCommand
             Limits.AddTo(c);
         }
 
-        public VerifyOptions Options(ParseResult p, string? filter = null, int shardIndex = 1, int shardCount = 1, string? record = null, string? against = null)
+        public VerifyOptions Options(ParseResult p, string? filter = null, Shard? shard = null, string? record = null, string? against = null)
         {
             Limits.Apply(p);
             CaseStore? store = null;
@@ -42,7 +42,7 @@ internal static class VerifyCommand
             {
                 Command = p.GetValue(Impl)!, Cases = store, Seed = p.GetValue(Seed) ?? Environment.TickCount & 0xFFFFF,
                 RandomCases = p.GetValue(Random), Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
-                Filter = filter, ShardIndex = shardIndex, ShardCount = shardCount, RecordDir = record, AgainstDir = against, Strict = p.GetValue(Strict),
+                Filter = filter, Shard = shard ?? Shard.Whole, RecordDir = record, AgainstDir = against, Strict = p.GetValue(Strict),
                 Budget = p.GetValue(Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
             };
         }
@@ -62,13 +62,14 @@ internal static class VerifyCommand
         common.AddTo(verify);
         verify.SetAction(p =>
         {
-            var parts = p.GetValue(shard)!.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], out int i) || !int.TryParse(parts[1], out int n) || n < 1 || i < 1 || i > n)
+            Shard part;
+            try { part = Shard.Parse(p.GetValue(shard)!); }
+            catch (ParameterException x)
             {
-                Console.Error.WriteLine($"--shard {p.GetValue(shard)}: expected i/n with 1 <= i <= n");
+                Console.Error.WriteLine(x.Message);
                 return 2;
             }
-            return Verify(common.Options(p, p.GetValue(filter), i, n, p.GetValue(record), p.GetValue(against)), p.GetValue(json), p.GetValue(junit), p.GetValue(report));
+            return Verify(common.Options(p, p.GetValue(filter), part, p.GetValue(record), p.GetValue(against)), p.GetValue(json), p.GetValue(junit), p.GetValue(report));
         });
 
         var explainCommon = new Common();
@@ -89,7 +90,7 @@ internal static class VerifyCommand
         using var interrupt = new Interrupt();
         o = o with { Interrupt = interrupt.Token };
         var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : Output.Console();
-        console.MarkupLine(Markup.Escape($"gradoracle verify: seed {o.Seed} (reproduce with --seed {o.Seed}), shard {o.ShardIndex}/{o.ShardCount}"));
+        console.MarkupLine(Markup.Escape($"gradoracle verify: seed {o.Seed} (reproduce with --seed {o.Seed}), shard {o.Shard}"));
         VerifyReport report;
         try
         {

@@ -60,6 +60,15 @@ public static class CaseFile
         }
     }
 
+    /// <summary>
+    /// Whether two case files hold the same case: the same text except for libtorch's measured difference in the
+    /// provenance, which depends on the machine that generated it (libtorch picks its vector kernels by CPU).
+    /// </summary>
+    public static bool SameCase(string a, string b) => a == b || Measured.Replace(a, "") == Measured.Replace(b, "");
+
+    private static readonly System.Text.RegularExpressions.Regex Measured =
+        new("\"max_relative_difference\": [^}]*", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     /// <summary>The fields every case must have (the schema's "required" list).</summary>
     public static IReadOnlyList<string> RequiredFields { get; } =
         ["format", "id", "op", "description", "flags", "tie_policy", "nan_rule", "attrs", "inputs", "grad_output", "expected", "tolerances", "provenance"];

@@ -59,14 +59,14 @@ public sealed record ElementCheck(
     /// <summary>One line in the style of gradcheck's failure text.</summary>
     public override string ToString()
     {
-        var s = $"{Where}: analytic {F(Analytic)}, numeric {F(Numeric)} (abs err {F(AbsoluteError)}, rel err {F(RelativeError)}, error estimate {F(ErrorEstimate)}, allowed {F(Allowed)})";
+        var s = $"{Where}: analytic {Show(Analytic)}, numeric {Show(Numeric)} (abs err {Show(AbsoluteError)}, rel err {Show(RelativeError)}, error estimate {Show(ErrorEstimate)}, allowed {Show(Allowed)})";
         if (IsKink)
         {
-            s = $"{Where}: kink, analytic {F(Analytic)}, one-sided slopes {F(LeftSlope)} (left) and {F(RightSlope)} (right), acceptable [{F(Lower)}, {F(Upper)}]";
-            if (Declared is { } d) s += $", declared policy gives {F(d)}";
+            s = $"{Where}: kink, analytic {Show(Analytic)}, one-sided slopes {Show(LeftSlope)} (left) and {Show(RightSlope)} (right), acceptable [{Show(Lower)}, {Show(Upper)}]";
+            if (Declared is { } d) s += $", declared policy gives {Show(d)}";
         }
         return Note is null ? s : $"{s}; {Note}";
     }
 
-    internal static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+    internal static string Show(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

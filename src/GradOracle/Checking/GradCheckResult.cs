@@ -90,7 +90,7 @@ public sealed class GradCheckResult
         if (Error is not null) return $"{head}: gradient check could not run: {Error}";
         var failures = Failures;
         if (failures.IsEmpty)
-            sb.Append($"{head}: gradient check passed: {Checked} elements, {Kinks} kinks, {Skipped} skipped, worst abs err {ElementCheck.F(WorstAbsoluteError)}")
+            sb.Append($"{head}: gradient check passed: {Checked} elements, {Kinks} kinks, {Skipped} skipped, worst abs err {ElementCheck.Show(WorstAbsoluteError)}")
               .Append(ExcludedOutputs > 0 ? $"; {ExcludedOutputs} non-finite output(s) left out" : "");
         else
         {
@@ -118,7 +118,7 @@ public sealed class GradCheckResult
         if (ratios.All(r => Math.Abs(r - r0) <= 1e-6 * Math.Abs(r0)))
         {
             if (Math.Abs(r0 + 1) < 1e-6) return "analytic = -numeric on every mismatch: sign flipped";
-            var ratio = ElementCheck.F(r0);
+            var ratio = ElementCheck.Show(r0);
             var near = Math.Round(r0);
             if (Math.Abs(r0 - near) < 1e-6 && near > 1)
                 return $"analytic/numeric = {ratio} on every mismatch: the gradient is {near}x too large (copied to {near} cells instead of divided, or counted {near} times?)";

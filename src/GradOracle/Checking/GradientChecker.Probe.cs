@@ -184,7 +184,7 @@ public static partial class GradientChecker
                 foreach (int e in candidates)
                 {
                     int k = slot[e];
-                    if (Accumulator.FinishNear(s.D1[k], s.D3[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
+                    if (Accumulator.FinishNear(s.AtMinus1[k], s.AtPlus1[k], s.Noise[k], s.NonFinite[k], steps[e]) is { } st && accept!(e, st)) finished(e, st);
                     else (rest ??= []).Add(e);
                 }
                 if (rest is null) return;
@@ -198,13 +198,13 @@ public static partial class GradientChecker
             {
                 var slots = SlotsOf(c, s.Slots, ref s.SlotsPattern);
                 int n = byColour[c].Length;
-                var (d1, d3, noise, nonFinite) = (s.D1, s.D3, s.Noise, s.NonFinite);
+                var (d1, d3, noise, nonFinite) = (s.AtMinus1, s.AtPlus1, s.Noise, s.NonFinite);
                 Array.Clear(d1, 0, n);
                 Array.Clear(d3, 0, n);
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
-                var (vb, vc, nz, bad) = (s.Vb, s.Vc, s.Nz, s.Bad);
+                var (vb, vc, nz, bad) = (s.MinusTerms, s.PlusTerms, s.NoiseTerms, s.NonFiniteTerms);
                 var run = new Run { Current = -1 };
                 for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {

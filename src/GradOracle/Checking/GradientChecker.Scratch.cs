@@ -16,18 +16,18 @@ public static partial class GradientChecker
 
         // A colour's ±h sums by element (its place in the colour), for the 3-point value: three numbers and a flag each
         // instead of a whole accumulator read and written per output.
-        public double[] D1 { get; } = new double[largest];
-        public double[] D3 { get; } = new double[largest];
+        public double[] AtMinus1 { get; } = new double[largest];
+        public double[] AtPlus1 { get; } = new double[largest];
         public double[] Noise { get; } = new double[largest];
         public bool[] NonFinite { get; } = new bool[largest];
 
         /// <summary>Outputs whose ±h terms are computed at once (in vectors) before they are added by owner.</summary>
         public const int Chunk = 512;
 
-        public double[] Vb { get; } = new double[Chunk];
-        public double[] Vc { get; } = new double[Chunk];
-        public double[] Nz { get; } = new double[Chunk];
-        public bool[] Bad { get; } = new bool[Chunk];
+        public double[] MinusTerms { get; } = new double[Chunk];
+        public double[] PlusTerms { get; } = new double[Chunk];
+        public double[] NoiseTerms { get; } = new double[Chunk];
+        public bool[] NonFiniteTerms { get; } = new bool[Chunk];
 
         /// <summary>Each output's owner as its place in the colour (-1: none), and the pattern they are for (-1: one colour's).</summary>
         public int[] Slots { get; } = new int[outputs];

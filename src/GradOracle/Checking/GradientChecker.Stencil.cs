@@ -15,7 +15,7 @@ public static partial class GradientChecker
     /// </summary>
     internal struct Accumulator
     {
-        public double D0, D1, D3, D4;   // Σ_j dY_j (y_j(t) - y_j(0)) at t = -2, -1, 1, 2
+        public double AtMinus2, AtMinus1, AtPlus1, AtPlus2;   // Σ_j dY_j (y_j(t) - y_j(0)) at t = -2, -1, 1, 2
         public double Smooth, Noise;    // Σ central slope over outputs without a jump; rounding
         public double CandMin, CandMax, CandCentral, CandJump; // outputs whose one-sided slopes jump beyond rounding
         public double Scale;            // the largest per-output slope: what a jump is measured against
@@ -72,7 +72,7 @@ public static partial class GradientChecker
             if (a == 0 && b == 0 && c == 0 && d == 0) return false;
             if (!double.IsFinite(a + b + c + d) && (!double.IsFinite(a) || !double.IsFinite(b) || !double.IsFinite(c) || !double.IsFinite(d))) { NonFinite = true; return false; }
             va = dy * a; vb = dy * b; vc = dy * c; vd = dy * d;
-            D0 += va; D1 += vb; D3 += vc; D4 += vd;
+            AtMinus2 += va; AtMinus1 += vb; AtPlus1 += vc; AtPlus2 += vd;
             // Rounding in each difference: a few ulps of what the output holds, then the product with dY.
             double mag = Math.Abs(dy) * (Max(Max(Math.Abs(m2), Math.Abs(m1)), Max(Math.Abs(p1), Math.Abs(p2))) + Math.Abs(y0));
             noise = 64 * Tolerance.UnitRoundoff * mag;
@@ -82,10 +82,10 @@ public static partial class GradientChecker
 
         /// <summary>
         /// The 3-point central difference from sums of the ±h pair alone, added through <see cref="AddSmooth"/> with
-        /// that pair standing in for the ±2h one too (D0 and D4 then repeat D1 and D3 and are not read): the error
+        /// that pair standing in for the ±2h one too (AtMinus2 and AtPlus2 then repeat AtMinus1 and AtPlus1 and are not read): the error
         /// estimate is rounding alone, the same rounding model as <see cref="Finish"/>'s.
         /// </summary>
-        public readonly Stencil5? FinishNear(double h) => FinishNear(D1, D3, Noise, NonFinite, h);
+        public readonly Stencil5? FinishNear(double h) => FinishNear(AtMinus1, AtPlus1, Noise, NonFinite, h);
 
         /// <inheritdoc cref="FinishNear(double)"/>
         public static Stencil5? FinishNear(double d1, double d3, double noise, bool nonFinite, double h)
@@ -169,7 +169,7 @@ public static partial class GradientChecker
         public readonly Stencil5? Finish(double h, bool smooth = false)
         {
             if (NonFinite) return null;
-            Span<double> total = [D0, D1, 0, D3, D4];
+            Span<double> total = [AtMinus2, AtMinus1, 0, AtPlus1, AtPlus2];
             var all = Slopes(total, h);
             double estimate = Math.Abs(all.C1 - all.C2) / 3 + 4 * Noise / h;
             if (smooth) return new Stencil5(h, all.Central, estimate, all.Left, all.Right, all.Central, all.Central, false);

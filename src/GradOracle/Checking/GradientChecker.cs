@@ -194,18 +194,18 @@ public static partial class GradientChecker
         if (!inRange) note = "outside the range the one-sided slopes allow";
         bool matchesDeclared = declared is not { } dv ||
             Math.Abs(analytic - dv) <= o.AbsoluteTolerance + o.RelativeTolerance * Math.Max(Math.Abs(analytic), Math.Abs(dv));
-        if (!matchesDeclared) note = (note is null ? "" : note + "; ") + $"the declared rule gives {ElementCheck.F(declared!.Value)}";
+        if (!matchesDeclared) note = (note is null ? "" : note + "; ") + $"the declared rule gives {ElementCheck.Show(declared!.Value)}";
         return Make(st.Central, st.ErrorEstimate, kAllowed, true, st,
             inRange && matchesDeclared ? ElementVerdict.KinkPass : ElementVerdict.Fail, note);
 
         static string? level0Note(Stencil5 st, double h0) =>
-            st.Step < h0 ? $"near-kink within {ElementCheck.F(h0 * 2)} of x, resolved with step {ElementCheck.F(st.Step)}" : null;
+            st.Step < h0 ? $"near-kink within {ElementCheck.Show(h0 * 2)} of x, resolved with step {ElementCheck.Show(st.Step)}" : null;
     }
 
     /// <summary>
     /// 2^round(log2 v). Without log2 and pow (twice per element of every check, a few percent of a convolution's): the
     /// mantissa against √2 decides, except within rounding of √2 (and off the normal range), where log2's rounding
-    /// decides as it always has, so every step is bit for bit the one it was.
+    /// decides, so every step is exactly 2^round(log2 v).
     /// </summary>
     internal static double PowerOfTwoNear(double v)
     {

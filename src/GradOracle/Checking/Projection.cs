@@ -29,7 +29,7 @@ public sealed record Projection(int Elements, double Analytic, double Numeric, d
         string along = $"along a random direction over {Elements} elements";
         if (double.IsNaN(Numeric)) return $"an output turns non-finite {along}";
         if (IsKink) return $"kink {along} (the one-sided slopes jump: a tie or kink in the set, so it is bisected)";
-        return $"analytic {ElementCheck.F(Analytic)}, numeric {ElementCheck.F(Numeric)} {along} " +
-               $"(abs err {ElementCheck.F(Math.Abs(Analytic - Numeric))}, allowed {ElementCheck.F(Allowed)})";
+        return $"analytic {ElementCheck.Show(Analytic)}, numeric {ElementCheck.Show(Numeric)} {along} " +
+               $"(abs err {ElementCheck.Show(Math.Abs(Analytic - Numeric))}, allowed {ElementCheck.Show(Allowed)})";
     }
 }

@@ -95,7 +95,7 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
 
-    private double F(double x) => Kind switch
+    private double Value(double x) => Kind switch
     {
         ActivationKind.Relu => x <= 0 ? 0.0 : x,                 // NaN passes through, -0 becomes +0 (PyTorch's threshold)
         ActivationKind.LeakyRelu => x > 0 ? x : x * NegativeSlope,
@@ -112,11 +112,11 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     };
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, F);
+    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, Value);
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) =>
-        Elementwise.Backward(inputs, gradOutput, x => DyDx(x, F(x))); // relu: dy·0 or dy·1 exactly
+        Elementwise.Backward(inputs, gradOutput, x => DyDx(x, Value(x))); // relu: dy·0 or dy·1 exactly
 
     /// <inheritdoc/>
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;

@@ -67,7 +67,7 @@ public sealed class Gelu(bool tanh = false) : IOp, IHasJacobianStructure
 
     private static double U(double x) => SqrtTwoOverPi * (x + Kappa * x * x * x);
 
-    private double F(double x) => Tanh ? x * Sigmoid(2 * U(x)) : x * Phi(x);
+    private double Value(double x) => Tanh ? x * Sigmoid(2 * U(x)) : x * Phi(x);
 
     private double DyDx(double x)
     {
@@ -77,7 +77,7 @@ public sealed class Gelu(bool tanh = false) : IOp, IHasJacobianStructure
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, F);
+    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, Value);
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Elementwise.Backward(inputs, gradOutput, DyDx);

@@ -47,13 +47,11 @@ public static class Verifier
 
     /// <summary>The items of one shard: item k belongs to shard (k mod count) + 1.</summary>
     internal static List<WorkItem> Shard(List<WorkItem> items, VerifyOptions o) =>
-        items.Where((_, k) => k % o.ShardCount == o.ShardIndex - 1).ToList();
+        items.Where((_, k) => o.Shard.Holds(k)).ToList();
 
     /// <summary>Runs the verification; <see cref="ImplementationUnavailableException"/> when the implementation cannot be run at all.</summary>
     public static VerifyReport Run(VerifyOptions o, Action<int, int, string>? progress = null)
     {
-        if (o.ShardCount < 1 || o.ShardIndex < 1 || o.ShardIndex > o.ShardCount)
-            throw new ParameterException("--shard", $"{o.ShardIndex}/{o.ShardCount}", "must be i/n with 1 <= i <= n");
         var bad = new List<string>();
         var items = Shard(Items(o, bad), o);
         using var client = new ImplementationClient(o.Command, o.Timeout) { Interrupt = o.Interrupt };
@@ -86,7 +84,7 @@ public static class Verifier
             results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
         }
         progress?.Invoke(items.Count, items.Count, "");
-        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, $"{o.ShardIndex}/{o.ShardCount}", [.. results],
+        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, o.Shard.ToString(), [.. results],
             [.. ConventionSummary.Findings(results, declared, o.Strict)], client.Stderr, client.Restarts)
         {
             Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict, Interrupted = o.Interrupt.IsCancellationRequested,

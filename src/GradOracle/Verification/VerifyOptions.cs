@@ -16,10 +16,8 @@ public sealed record VerifyOptions
     public int Seed { get; init; } = 1;
     /// <summary>How many random cases.</summary>
     public int RandomCases { get; init; } = 100;
-    /// <summary>1-based shard index and shard count: case k runs in shard (k mod count) + 1.</summary>
-    public int ShardIndex { get; init; } = 1;
-    /// <summary>Shard count.</summary>
-    public int ShardCount { get; init; } = 1;
+    /// <summary>The part of the run to do: case k runs in shard (k mod n) + 1.</summary>
+    public Shard Shard { get; init; } = Shard.Whole;
     /// <summary>Per-request timeout.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>

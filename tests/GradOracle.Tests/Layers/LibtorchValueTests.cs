@@ -5,8 +5,8 @@ namespace GradOracle.Tests.Layers;
 
 /// <summary>
 /// Expected values obtained independently from libtorch: torch 1.13.0a0 (Debian's python3-torch),
-/// torch.nn.functional in float64, out.backward(g). The libtorch bridge (issue 4) will check these
-/// continuously; until then they pin the rules where hand-working is error-prone.
+/// torch.nn.functional in float64, out.backward(g). They pin the rules where hand-working is error-prone,
+/// independently of the TorchSharp bridge that checks them continuously.
 /// </summary>
 public class LibtorchValueTests
 {

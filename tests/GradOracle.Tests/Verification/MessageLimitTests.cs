@@ -26,10 +26,10 @@ public class MessageLimitTests
     [Test]
     public void A_merge_is_interrupted_when_any_shard_was_whatever_the_order()
     {
-        var whole = Verifier.Run(new VerifyOptions { Command = Tools.Serve, Seed = 2, RandomCases = 4, ShardIndex = 1, ShardCount = 2 });
+        var whole = Verifier.Run(new VerifyOptions { Command = Tools.Serve, Seed = 2, RandomCases = 4, Shard = new Shard(1, 2) });
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        var cut = Verifier.Run(new VerifyOptions { Command = Tools.Serve, Seed = 2, RandomCases = 4, ShardIndex = 2, ShardCount = 2, Interrupt = cancelled.Token });
+        var cut = Verifier.Run(new VerifyOptions { Command = Tools.Serve, Seed = 2, RandomCases = 4, Shard = new Shard(2, 2), Interrupt = cancelled.Token });
         Assert.That(cut.Interrupted, Is.True);
         foreach (var order in new[] { new[] { whole, cut }, [cut, whole] })
         {

@@ -171,7 +171,7 @@ public class VerifyTests
     public void Shards_split_the_cases_deterministically_and_their_reports_merge()
     {
         var full = Verifier.Run(Options(Tools.Serve, random: 30));
-        var shards = Enumerable.Range(1, 3).Select(i => Verifier.Run(Options(Tools.Serve, random: 30) with { ShardIndex = i, ShardCount = 3 })).ToList();
+        var shards = Enumerable.Range(1, 3).Select(i => Verifier.Run(Options(Tools.Serve, random: 30) with { Shard = new Shard(i, 3) })).ToList();
         var ids = shards.SelectMany(s => s.Cases.Select(c => c.Id)).ToList();
         Assert.That(ids, Is.Unique);
         Assert.That(ids.Order(StringComparer.Ordinal), Is.EqualTo(full.Cases.Select(c => c.Id).Order(StringComparer.Ordinal)));
