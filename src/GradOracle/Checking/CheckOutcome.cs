@@ -29,13 +29,15 @@ public sealed record CheckOutcome(CheckCase Case, Tensor GradOutput, GradCheckRe
     public static CheckOutcome Run(CheckCase c, int seed = 1, bool screen = false)
     {
         var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
+        // An op whose backward failed to run has no gradient to hold invariants to.
+        InvariantReport Invariants(string? error) => error is null ? InvariantsOf(c, dy) : new InvariantReport([], []);
         if (screen)
         {
             var s = ProjectionCheck.Screen(c.Op, c.Inputs, dy);
-            return new CheckOutcome(c, dy, null, s, s.Error is null ? InvariantsOf(c, dy) : new InvariantReport([], []));
+            return new CheckOutcome(c, dy, null, s, Invariants(s.Error));
         }
         var grads = GradientChecker.Check(c.Op, c.Inputs, dy);
-        return new CheckOutcome(c, dy, grads, null, grads.Error is null ? InvariantsOf(c, dy) : new InvariantReport([], []));
+        return new CheckOutcome(c, dy, grads, null, Invariants(grads.Error));
     }
 
     /// <summary>The case's op's invariants on its own gradient for <paramref name="gradOutput"/> (none for an op without invariants).</summary>

@@ -198,24 +198,24 @@ public static partial class GradientChecker
             {
                 var slots = SlotsOf(c, s.Slots, ref s.SlotsPattern);
                 int n = byColour[c].Length;
-                var (d1, d3, noise, nonFinite) = (s.AtMinus1, s.AtPlus1, s.Noise, s.NonFinite);
-                Array.Clear(d1, 0, n);
-                Array.Clear(d3, 0, n);
+                var (atMinus1, atPlus1, noise, nonFinite) = (s.AtMinus1, s.AtPlus1, s.Noise, s.NonFinite);
+                Array.Clear(atMinus1, 0, n);
+                Array.Clear(atPlus1, 0, n);
                 Array.Clear(noise, 0, n);
                 Array.Clear(nonFinite, 0, n);
                 ReadOnlySpan<double> y0 = baseOutput.Span, dy = gradOutput.Span;
-                var (vb, vc, nz, bad) = (s.MinusTerms, s.PlusTerms, s.NoiseTerms, s.NonFiniteTerms);
+                var (minusTerms, plusTerms, noiseTerms, nonFiniteTerms) = (s.MinusTerms, s.PlusTerms, s.NoiseTerms, s.NonFiniteTerms);
                 var run = new Run { Current = -1 };
                 for (int from = 0; from < y0.Length; from += Scratch.Chunk)
                 {
                     int count = Math.Min(Scratch.Chunk, y0.Length - from);
                     // Each output's terms in vectors first; a chunk where an output turned non-finite one by one instead.
                     ReadOnlySpan<double> dyc = dy.Slice(from, count), y0c = y0.Slice(from, count), m1c = m1.Slice(from, count), p1c = p1.Slice(from, count);
-                    bool clean = Accumulator.NearTerms(dyc, y0c, m1c, p1c, vb, vc, nz);
-                    if (!clean) Accumulator.NearTermsOneByOne(dyc, y0c, m1c, p1c, vb, vc, nz, bad);
-                    Scatter(slots.AsSpan(from, count), vb, vc, nz, clean ? default : bad, d1, d3, noise, nonFinite, ref run);
+                    bool clean = Accumulator.NearTerms(dyc, y0c, m1c, p1c, minusTerms, plusTerms, noiseTerms);
+                    if (!clean) Accumulator.NearTermsOneByOne(dyc, y0c, m1c, p1c, minusTerms, plusTerms, noiseTerms, nonFiniteTerms);
+                    Scatter(slots.AsSpan(from, count), minusTerms, plusTerms, noiseTerms, clean ? default : nonFiniteTerms, atMinus1, atPlus1, noise, nonFinite, ref run);
                 }
-                run.Flush(d1, d3, noise);
+                run.Flush(atMinus1, atPlus1, noise);
             }
 
             // Each output's owner in colour c as its place in the colour (-1: none or not moved), into slots, unless slots
