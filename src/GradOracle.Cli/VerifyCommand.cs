@@ -80,8 +80,9 @@ internal static class VerifyCommand
 
         var files = new Argument<string[]>("reports") { Description = "JSON reports of the shards (from verify --json).", Arity = ArgumentArity.OneOrMore };
         var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." }.WritableFile();
-        var merge = new Command("merge", "Merge the --json reports of verify's shards into one verdict.") { files, mergeJunit };
-        merge.SetAction(p => Merge(p.GetValue(files)!, p.GetValue(mergeJunit)));
+        var mergeHtml = new Option<string?>("--report") { Description = "Also write the merged HTML report (with the failing cases' heat maps)." }.WritableFile();
+        var merge = new Command("merge", "Merge the --json reports of verify's shards into one verdict.") { files, mergeJunit, mergeHtml };
+        merge.SetAction(p => Merge(p.GetValue(files)!, p.GetValue(mergeJunit), p.GetValue(mergeHtml)));
         return [verify, explain, merge];
     }
 
@@ -227,7 +228,7 @@ internal static class VerifyCommand
         return r.ExitCode;
     }
 
-    private static int Merge(string[] files, string? junit)
+    private static int Merge(string[] files, string? junit, string? html)
     {
         VerifyReport merged;
         try { merged = ReportFormats.Merge(files.Select(f => ReportFormats.FromJson(File.ReadAllText(f))).ToList()); }
@@ -236,7 +237,7 @@ internal static class VerifyCommand
             Console.Error.WriteLine($"cannot merge: {e.Message}");
             return 2;
         }
-        bool written = Write("--junit", junit, () => ReportFormats.ToJunit(merged));
+        bool written = Write("--junit", junit, () => ReportFormats.ToJunit(merged)) & Write("--report", html, () => HtmlReport.Render(merged));
         Console.WriteLine($"{merged.Count(CaseStatus.Pass)} passed, {merged.Count(CaseStatus.Fail)} failed, {merged.Count(CaseStatus.Error)} errors, {merged.Count(CaseStatus.Skipped)} skipped (seed {merged.Seed}, shards {merged.Shard})");
         foreach (var c in merged.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error)) Console.WriteLine(ReportFormats.Detail(c));
         foreach (var p in merged.Problems) Console.Error.WriteLine($"error: {p}");

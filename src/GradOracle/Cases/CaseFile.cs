@@ -27,15 +27,15 @@ public static class CaseFile
         Line(1, $"\"nan_rule\": {NullOr(c.NanRule)},");
         Line(1, $"\"attrs\": {{{string.Join(", ", c.Attributes.Select(a => $"{Q(a.Key)}: {CaseJson.Value(a.Value)}"))}}},");
         Line(1, "\"inputs\": {");
-        Members(c.Inputs.Items.Select(i => (i.Name, CaseJson.Tensor(i.Value))), 2);
+        Members(c.Inputs.Items.Select(i => (i.Name, TensorJsonConverter.Text(i.Value))), 2);
         Line(1, "},");
-        Line(1, $"\"grad_output\": {CaseJson.Tensor(c.GradOutput)},");
+        Line(1, $"\"grad_output\": {TensorJsonConverter.Text(c.GradOutput)},");
         Line(1, "\"expected\": {");
-        Line(2, $"\"output\": {CaseJson.Tensor(c.ExpectedOutput)},");
+        Line(2, $"\"output\": {TensorJsonConverter.Text(c.ExpectedOutput)},");
         Line(2, "\"grads\": {");
-        Members(c.ExpectedGrads.Items.Select(g => (g.Name, CaseJson.Tensor(g.Value))), 3);
+        Members(c.ExpectedGrads.Items.Select(g => (g.Name, TensorJsonConverter.Text(g.Value))), 3);
         Line(2, c.ExpectedIndices is null ? "}" : "},");
-        if (c.ExpectedIndices is not null) Line(2, $"\"indices\": {CaseJson.Tensor(c.ExpectedIndices)}");
+        if (c.ExpectedIndices is not null) Line(2, $"\"indices\": {TensorJsonConverter.Text(c.ExpectedIndices)}");
         Line(1, "},");
         Line(1, "\"tolerances\": {");
         Members(c.Tolerances.Select(t => (t.Key, t.Value.Exact

@@ -121,8 +121,8 @@ public static class CaseGenerator
     {
         var text = new StringBuilder(op).Append('|').Append(string.Join(",", attrs.Select(a => $"{a.Key}={CaseJson.Value(a.Value)}")))
             .Append('|').Append(tie).Append('|').Append(nan);
-        foreach (var (name, t) in inputs.Items) text.Append('|').Append(name).Append(CaseJson.Tensor(t));
-        text.Append('|').Append(CaseJson.Tensor(dy));
+        foreach (var (name, t) in inputs.Items) text.Append('|').Append(name).Append(TensorJsonConverter.Text(t));
+        text.Append('|').Append(TensorJsonConverter.Text(dy));
         ulong h = 14695981039346656037;
         foreach (var b in Encoding.UTF8.GetBytes(text.ToString())) { h ^= b; h *= 1099511628211; }
         return (h & 0xffffffff).ToString("x8");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using GradOracle.Layers;
 using GradOracle.Tensors;
@@ -7,10 +6,9 @@ using GradOracle.Tensors;
 namespace GradOracle.Cases;
 
 /// <summary>
-/// The JSON conventions shared by reference cases and (later) the protocol: tensors as
-/// {"shape": [...], "data": [...]}, row-major; every float64 as its shortest round-trip decimal; -0.0
-/// written "-0.0" (so that readers such as Python's json keep the sign); NaN and infinities as the
-/// strings "NaN", "Infinity", "-Infinity".
+/// The JSON conventions shared by reference cases, the protocol and the reports: every float64 as its shortest
+/// round-trip decimal; -0.0 written "-0.0" (so that readers such as Python's json keep the sign); NaN and
+/// infinities as the strings "NaN", "Infinity", "-Infinity"; tensors as <see cref="TensorJsonConverter"/> writes them.
 /// </summary>
 public static class CaseJson
 {
@@ -22,16 +20,6 @@ public static class CaseJson
         if (double.IsNegativeInfinity(v)) return "\"-Infinity\"";
         if (v == 0) return double.IsNegative(v) ? "-0.0" : "0";
         return v.ToString("R", CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>A tensor as one line of JSON.</summary>
-    public static string Tensor(Tensor t)
-    {
-        var sb = new StringBuilder("{\"shape\": [");
-        sb.Append(string.Join(", ", t.Shape.Dimensions)).Append("], \"data\": [");
-        var d = t.Span;
-        for (int i = 0; i < d.Length; i++) sb.Append(i > 0 ? ", " : "").Append(Number(d[i]));
-        return sb.Append("]}").ToString();
     }
 
     private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -21,9 +21,9 @@ public static class Messages
         var sb = new StringBuilder($"{{\"id\": {r.Id}, \"type\": \"run\", \"op\": {CaseJson.String(r.Op)}, \"attrs\": {{");
         sb.Append(string.Join(", ", r.Attributes.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));
         sb.Append("}, \"inputs\": {");
-        sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {CaseJson.Tensor(i.Value)}")));
+        sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {TensorJsonConverter.Text(i.Value)}")));
         sb.Append('}');
-        if (r.GradOutput is not null) sb.Append(", \"grad_output\": ").Append(CaseJson.Tensor(r.GradOutput));
+        if (r.GradOutput is not null) sb.Append(", \"grad_output\": ").Append(TensorJsonConverter.Text(r.GradOutput));
         return sb.Append('}').ToString();
     }
 
@@ -38,9 +38,9 @@ public static class Messages
     /// <summary>A run reply with output and (when asked) gradients.</summary>
     public static string RunReply(long id, Tensor output, NamedTensors? grads)
     {
-        var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {CaseJson.Tensor(output)}");
+        var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {TensorJsonConverter.Text(output)}");
         if (grads is not null)
-            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {CaseJson.Tensor(g.Value)}"))).Append('}');
+            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {TensorJsonConverter.Text(g.Value)}"))).Append('}');
         return sb.Append('}').ToString();
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using GradOracle.Checking;
-using GradOracle.Tensors;
 
 namespace GradOracle.Verification;
 
@@ -9,8 +8,8 @@ public sealed record CaseResult(
     string Id, string Op, string Attributes, string Source, CaseStatus Status, string Summary,
     ImmutableArray<TensorDiff> Diffs, ImmutableArray<string> Diagnosis, ImmutableArray<string> Notes, string Repro, double Seconds)
 {
-    /// <summary>Expected and actual tensors for the report's heat maps (not serialised).</summary>
-    public IReadOnlyDictionary<string, (Tensor Expected, Tensor Actual)>? Tensors { get; init; }
+    /// <summary>Expected and actual tensors for the report's heat maps; the JSON report keeps them for failing cases only.</summary>
+    public IReadOnlyDictionary<string, ExpectedAndActual>? Tensors { get; init; }
 
     /// <summary>Where the case's gradient is a set and the answer differs from PyTorch's choice: which conventions it follows (or breaks).</summary>
     public ImmutableArray<Convention> Conventions { get; init; } = [];

@@ -24,7 +24,7 @@ internal static class Comparison
             var e = expected[key]!;
             var a = actual[key];
             if (a is null) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], $"{key}: missing from the response")); shapes = false; continue; }
-            ev.Tensors[key] = (e, a);
+            ev.Tensors[key] = new ExpectedAndActual(e, a);
             if (a.Shape != e.Shape) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], ShapeProblem(item, ev, key, e, a))); shapes = false; continue; }
             var bad = compare.Differing(key, e, a).ToList();
             if (bad.Count == 0) continue;

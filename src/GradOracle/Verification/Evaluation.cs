@@ -25,7 +25,7 @@ internal sealed class Evaluation
     public List<string> Notes { get; } = [];
     public List<Convention> Conventions { get; } = [];
     public List<string> Situations { get; } = [];
-    public Dictionary<string, (Tensor Expected, Tensor Actual)> Tensors { get; } = [];
+    public Dictionary<string, ExpectedAndActual> Tensors { get; } = [];
 
     /// <summary>The expected tensor under a report key ("output", "grads.input").</summary>
     public Tensor ExpectedAt(string key) => Expected![key] ?? throw new KeyNotFoundException(key);
@@ -33,7 +33,7 @@ internal sealed class Evaluation
     public CaseResult ToResult(WorkItem item, VerifyOptions o, double seconds) =>
         Verifier.Result(item, o, Status, Summary, Diffs, Diagnosis, Notes, seconds) with
         {
-            Tensors = Tensors.Count > 0 ? new Dictionary<string, (Tensor, Tensor)>(Tensors) : null,
+            Tensors = Tensors.Count > 0 ? new Dictionary<string, ExpectedAndActual>(Tensors) : null,
             Conventions = [.. Conventions],
             Situations = [.. Situations],
         };

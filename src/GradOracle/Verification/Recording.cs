@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using GradOracle.Cases;
 using GradOracle.Checking;
@@ -16,16 +15,22 @@ internal static class Recording
 {
     private static string PathOf(string dir, WorkItem item) => Path.Combine(dir, item.Id.Replace('/', Path.DirectorySeparatorChar) + ".json");
 
+    private sealed record Recorded(string Id, string Op, Tensor Output, Dictionary<string, Tensor> Grads);
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { TensorJsonConverter.Instance },
+    };
+
     public static void Save(string dir, WorkItem item, Tensor output, NamedTensors grads)
     {
-        var sb = new StringBuilder("{\n");
-        sb.Append($"  \"id\": {CaseJson.String(item.Id)},\n  \"op\": {CaseJson.String(item.Oracle.Name)},\n");
-        sb.Append($"  \"output\": {CaseJson.Tensor(output)},\n  \"grads\": {{");
-        sb.Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {CaseJson.Tensor(g.Value)}")));
-        sb.Append("}\n}\n");
+        var recorded = new Recorded(item.Id, item.Oracle.Name, output, grads.Items.ToDictionary(g => g.Name, g => g.Value));
         var path = PathOf(dir, item);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        CaseStore.WriteAtomically(path, sb.ToString());
+        CaseStore.WriteAtomically(path, JsonSerializer.Serialize(recorded, Options) + "\n");
     }
 
     /// <summary>Null when the answer equals the recorded one to the dtype's precision, else what changed.</summary>
@@ -33,10 +38,12 @@ internal static class Recording
     {
         var path = PathOf(dir, item);
         if (!File.Exists(path)) return $"no recording at {path}";
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        var root = doc.RootElement;
-        var recorded = new List<(string, Tensor)> { ("output", CaseJson.ReadTensor(root.GetProperty("output"), "output")) };
-        recorded.AddRange(root.GetProperty("grads").EnumerateObject().Select(p => ($"grads.{p.Name}", CaseJson.ReadTensor(p.Value, $"grads.{p.Name}"))));
+        Recorded? file;
+        try { file = JsonSerializer.Deserialize<Recorded>(File.ReadAllText(path), Options); }
+        catch (JsonException e) { return $"the recording {path} cannot be read: {e.Message}"; }
+        if (file?.Output is null || file.Grads is null) return $"the recording {path} lacks \"output\" or \"grads\"";
+        var recorded = new List<(string, Tensor)> { ("output", file.Output) };
+        recorded.AddRange(file.Grads.Select(g => ($"grads.{g.Key}", g.Value)));
         var now = new Dictionary<string, Tensor> { ["output"] = output };
         foreach (var (n, g) in grads.Items) now[$"grads.{n}"] = g;
         double u = DtypeTolerance.UnitRoundoff(dtype);

@@ -12,13 +12,14 @@ public static class ReportFormats
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower), Cases.TensorJsonConverter.Instance },
         IgnoreReadOnlyProperties = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>The report as JSON.</summary>
-    public static string ToJson(VerifyReport r) => JsonSerializer.Serialize(r with { Cases = [.. r.Cases.Select(c => c with { Tensors = null })] }, Options);
+    /// <summary>The report as JSON; a failing case keeps its tensors, so that a merged report still draws its heat maps.</summary>
+    public static string ToJson(VerifyReport r) =>
+        JsonSerializer.Serialize(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error ? c : c with { Tensors = null })] }, Options);
 
     /// <summary>Reads a report written by <see cref="ToJson"/>.</summary>
     public static VerifyReport FromJson(string json) =>

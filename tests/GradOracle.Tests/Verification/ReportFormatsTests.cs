@@ -1,0 +1,49 @@
+using System.Collections.Immutable;
+using GradOracle.Tensors;
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Verification;
+
+public class ReportFormatsTests
+{
+    private static CaseResult Case(string id, CaseStatus status, double actual) =>
+        new(id, "relu", "", "random", status, status == CaseStatus.Pass ? "matches" : "differs", [], [], [], "gradoracle explain " + id, 0.01)
+        {
+            Tensors = new Dictionary<string, ExpectedAndActual>
+            {
+                ["grads.input"] = new(Tensor.FromArray(Shape.Of(2), [1, double.NaN]), Tensor.FromArray(Shape.Of(2), [actual, -0.0])),
+            },
+        };
+
+    private static VerifyReport Report(params CaseResult[] cases) => new("impl", "python3 impl.py", "float64", 1, "1/1", [.. cases], [], "", 0);
+
+    [Test]
+    public void A_failing_case_keeps_its_tensors_bit_for_bit_in_the_json_report()
+    {
+        var back = ReportFormats.FromJson(ReportFormats.ToJson(Report(Case("random/1/0", CaseStatus.Fail, 2))));
+        var t = back.Cases[0].Tensors!["grads.input"];
+        Assert.That(t.Expected.ToArray()[0], Is.EqualTo(1.0));
+        Assert.That(double.IsNaN(t.Expected.ToArray()[1]));
+        Assert.That(t.Actual.ToArray()[0], Is.EqualTo(2.0));
+        Assert.That(double.IsNegative(t.Actual.ToArray()[1]), "-0.0 keeps its sign");
+    }
+
+    [Test]
+    public void A_passing_case_leaves_its_tensors_out_of_the_json_report()
+    {
+        var back = ReportFormats.FromJson(ReportFormats.ToJson(Report(Case("random/1/0", CaseStatus.Pass, 1))));
+        Assert.That(back.Cases[0].Tensors, Is.Null);
+    }
+
+    [Test]
+    public void A_merged_report_still_draws_the_heat_maps_of_its_shards_failures()
+    {
+        var failing = Case("random/1/0", CaseStatus.Fail, 2) with
+        {
+            Diffs = [new TensorDiff("grads.input", 1, 2, ["grads.input[0]: expected 1, got 2"], null)],
+        };
+        var shards = new[] { Report(failing) with { Shard = "1/2" }, Report(Case("random/1/1", CaseStatus.Pass, 1)) with { Shard = "2/2" } };
+        var merged = ReportFormats.Merge([.. shards.Select(s => ReportFormats.FromJson(ReportFormats.ToJson(s)))]);
+        Assert.That(HtmlReport.Render(merged), Does.Contain("<table class=\"heat\">"));
+    }
+}
