@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: the tiling plan and the loops that read it are one piece of arithmetic, and the
+// bit-for-bit agreement with the reference depends on both at once; split apart, neither half can be checked alone.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;

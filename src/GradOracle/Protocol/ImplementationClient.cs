@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: restarts, timeouts, pipelining and the child's lifetime share one piece of state
+// (the process and its pending replies); each rule is only correct together with the others.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
