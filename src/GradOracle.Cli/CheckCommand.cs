@@ -1,3 +1,4 @@
+using GradOracle.Layers;
 using System.CommandLine;
 using GradOracle.Checking;
 using GradOracle.Tensors;

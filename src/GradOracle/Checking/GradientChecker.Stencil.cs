@@ -1,3 +1,4 @@
+using GradOracle.Layers;
 using System.Runtime.Intrinsics;
 
 namespace GradOracle.Checking;

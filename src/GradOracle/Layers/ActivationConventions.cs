@@ -1,5 +1,4 @@
 using System.Globalization;
-using GradOracle.Checking;
 using GradOracle.Tensors;
 
 namespace GradOracle.Layers;

@@ -1,4 +1,3 @@
-using GradOracle.Checking;
 using GradOracle.Geometry;
 using GradOracle.Tensors;
 

@@ -1,4 +1,3 @@
-using GradOracle.Checking;
 using GradOracle.Tensors;
 
 namespace GradOracle.Layers;
@@ -52,7 +51,7 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : IOp, IHasJacobi
     }
 
     /// <inheritdoc/>
-    public GradOracle.Checking.JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => GradOracle.Checking.JacobianStructure.Diagonal;
+    public GradOracle.Layers.JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => GradOracle.Layers.JacobianStructure.Diagonal;
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) => inputs["input"].Reshape(OutputShape(inputs["input"].Shape));

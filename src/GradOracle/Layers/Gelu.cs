@@ -1,4 +1,3 @@
-using GradOracle.Checking;
 using GradOracle.Tensors;
 using static MathNet.Numerics.SpecialFunctions;
 

@@ -1,5 +1,4 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using GradOracle.Checking;
 using GradOracle.Tensors;
 
 namespace GradOracle.Layers;

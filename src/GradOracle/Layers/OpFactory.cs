@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using GradOracle.Checking;
 
 namespace GradOracle.Layers;
 

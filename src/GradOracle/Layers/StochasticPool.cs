@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using GradOracle.Checking;
 using GradOracle.Geometry;
 using GradOracle.Tensors;
 

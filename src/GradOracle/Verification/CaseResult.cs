@@ -1,5 +1,5 @@
+using GradOracle.Layers;
 using System.Collections.Immutable;
-using GradOracle.Checking;
 
 namespace GradOracle.Verification;
 

@@ -49,7 +49,7 @@ public static class HtmlReport
         var shape = expected.Shape;
         int rows = shape.Rank >= 2 ? shape[shape.Rank - 2] : 1, cols = shape[shape.Rank - 1];
         int slices = Math.Min(shape.Count / Math.Max(1, rows * cols), 4);
-        double scale = Math.Max(1e-300, Math.Max(Checking.Tolerance.MaxAbs(expected), Checking.Tolerance.MaxAbs(actual)));
+        double scale = Math.Max(1e-300, Math.Max(Layers.Tolerance.MaxAbs(expected), Layers.Tolerance.MaxAbs(actual)));
         for (int s = 0; s < slices; s++)
         {
             var coords = shape.Coordinates(s * rows * cols);

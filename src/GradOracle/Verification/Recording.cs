@@ -1,6 +1,5 @@
 using System.Text.Json;
 using GradOracle.Cases;
-using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 

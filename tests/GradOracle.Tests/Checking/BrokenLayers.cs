@@ -28,7 +28,7 @@ internal sealed class BrokenAvgPool(AvgPool reference, BrokenAvgPool.Bug bug) : 
         ? OpFactory.TryWith(reference, inputs.Names, ("divisor_override", 1))!.Backward(inputs, gradOutput)["input"] // copying = dividing by 1
         : GradOracle.Tests.Verification.PlantedBugs.Predicted(reference, inputs, gradOutput, "overlapping windows overwrite"));
 
-    public GradOracle.Checking.InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
+    public GradOracle.Layers.InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
         reference.CheckInvariants(inputs, gradOutput, gradients);
 }
 

@@ -1,3 +1,4 @@
+using GradOracle.Layers;
 using GradOracle.Checking;
 
 namespace GradOracle.Tests.Checking;

@@ -1,5 +1,5 @@
+using GradOracle.Layers;
 using System.Collections.Immutable;
-using GradOracle.Checking;
 using GradOracle.Verification;
 
 namespace GradOracle.Tests.Verification;

@@ -1,7 +1,7 @@
 using GradOracle.Tensors;
 using MathNet.Numerics.Random;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>Seeded, reproducible input tensors for checks: distinct values, ties, non-negative values, uniforms.</summary>
 public static class Samples

@@ -1,6 +1,6 @@
 using GradOracle.Geometry;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>Colours of positions in one plane by their residues modulo each axis's window span.</summary>
 public sealed class WindowColouring

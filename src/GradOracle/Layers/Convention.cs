@@ -1,7 +1,7 @@
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>What one answer did in one situation: which choice, at how many places, said in a sentence.</summary>
-/// <param name="Situation">The situation's key (<see cref="Checking.Situation.Key"/>).</param>
+/// <param name="Situation">The situation's key (<see cref="Layers.Situation.Key"/>).</param>
 /// <param name="Choice">A declarable choice (<c>last</c>, <c>propagate_first</c>, <c>1</c>), or <c>other</c> / <c>mixed</c> for a valid answer no one choice names.</param>
 /// <param name="Places">How many windows or elements the choice decided.</param>
 /// <param name="Text">The sentence for reports, with PyTorch's choice beside it.</param>

@@ -1,4 +1,4 @@
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>One broken invariant: which, and what was seen.</summary>
 /// <param name="Invariant">The invariant's name, e.g. "sum(dx) = sum(dy)".</param>

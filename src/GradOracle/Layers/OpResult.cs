@@ -1,7 +1,6 @@
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>An op's output and its gradients (by input name): an implementation's answer, or the oracle's.</summary>
 /// <param name="Output">The forward's output.</param>

@@ -1,6 +1,6 @@
-using GradOracle.Checking;
+using GradOracle.Layers;
 
-namespace GradOracle.Tests.Checking;
+namespace GradOracle.Tests.Layers;
 
 /// <summary>The split feasibility flow: any split it is shown is feasible; a change of the total beyond the allowances is not.</summary>
 public class SplitFeasibilityTests

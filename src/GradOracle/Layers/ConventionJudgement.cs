@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// Where an answer that differs from the expected rule's falls, for an op whose gradient is a set at some

@@ -1,6 +1,6 @@
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// The one rule by which an implementation's values are held to expected ones: both rounded to the

@@ -1,7 +1,6 @@
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>One configuration of one layer, with its inputs, for the built-in check.</summary>
 /// <param name="Op">The layer.</param>

@@ -1,8 +1,7 @@
-using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Tests.Checking;
+namespace GradOracle.Tests.Layers;
 
 /// <summary>
 /// The invariants that are sums which cancel (batch norm's two, softmax's and cross-entropy's rows, a convolution's
@@ -10,7 +9,7 @@ namespace GradOracle.Tests.Checking;
 /// another order than the oracle's (so their rounding differs), and on wrong ones. An allowance scaled by the
 /// cancelled result would fail the correct ones.
 /// </summary>
-public class CancellingInvariantTests
+public class LayerInvariantsTests
 {
     private static Tensor Dy(Shape shape, int seed) => Samples.Scaled(shape, seed, 2);
 

@@ -2,9 +2,9 @@ using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Tests.Checking;
+namespace GradOracle.Tests.Layers;
 
-public class InvariantTests
+public class PoolingInvariantsTests
 {
     private static InvariantReport Check(IHasInvariants op, Tensor x, Tensor dy, double[] dx) =>
         op.CheckInvariants(NamedTensors.Input(x), dy, NamedTensors.Input(Tensor.FromArray(x.Shape, dx)));

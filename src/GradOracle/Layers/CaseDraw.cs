@@ -1,7 +1,6 @@
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// One random draw in progress, handed to an op's descriptor to draw its case from: the seeded generator, the common

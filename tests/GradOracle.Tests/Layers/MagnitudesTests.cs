@@ -1,8 +1,7 @@
-using GradOracle.Checking;
 using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Tests.Checking;
+namespace GradOracle.Tests.Layers;
 
 /// <summary>What ops state each element sums: enough for a correct answer in another precision, and nothing where nothing is summed.</summary>
 public class MagnitudesTests

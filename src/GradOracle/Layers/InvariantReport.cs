@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>The invariants checked on one gradient and those that broke.</summary>
 public sealed class InvariantReport

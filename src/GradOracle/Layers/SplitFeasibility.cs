@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// Whether windows that each pass a total, split without a change of sign over their own receivers, can add up

@@ -1,6 +1,6 @@
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>An op that knows its Jacobian's sparsity, so that finite differences can be compressed.</summary>
 public interface IHasJacobianStructure

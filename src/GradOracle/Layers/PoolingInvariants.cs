@@ -1,8 +1,7 @@
 using GradOracle.Geometry;
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// Invariants of the pooling layers, as functions of any input gradient (ours or another

@@ -1,7 +1,6 @@
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>Shared forms of <see cref="IHasMagnitudes"/>.</summary>
 public static class Magnitudes

@@ -1,7 +1,6 @@
-using GradOracle.Layers;
 using GradOracle.Tensors;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>Invariants of convolution, linear, the activations, softmax, cross-entropy and batch norm, on any gradient.</summary>
 public static class LayerInvariants

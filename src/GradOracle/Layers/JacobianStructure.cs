@@ -1,6 +1,6 @@
 using GradOracle.Geometry;
 
-namespace GradOracle.Checking;
+namespace GradOracle.Layers;
 
 /// <summary>
 /// The sparsity of an op's Jacobian with respect to one input, as a colouring (Curtis, Powell and Reid):
