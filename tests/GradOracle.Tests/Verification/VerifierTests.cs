@@ -6,7 +6,7 @@ using GradOracle.Verification;
 namespace GradOracle.Tests.Verification;
 
 /// <summary>`gradoracle verify` end to end, against real child processes.</summary>
-public class VerifyTests
+public class VerifierTests
 {
     private static readonly CaseStore Cases = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory);
 

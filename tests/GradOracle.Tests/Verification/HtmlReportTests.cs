@@ -2,7 +2,7 @@ using GradOracle.Verification;
 
 namespace GradOracle.Tests.Verification;
 
-public class ReportTests
+public class HtmlReportTests
 {
     [Test]
     public void The_html_report_is_self_contained_and_renders_in_headless_chromium()

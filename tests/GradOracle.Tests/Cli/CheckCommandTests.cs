@@ -1,6 +1,7 @@
 using GradOracle.Checking;
+using GradOracle.Tests.Verification;
 
-namespace GradOracle.Tests.Verification;
+namespace GradOracle.Tests.Cli;
 
 /// <summary>`gradoracle check`, run as a child process.</summary>
 public class CheckCommandTests

@@ -1,6 +1,6 @@
 using GradOracle.Tensors;
 
-namespace GradOracle.Tests;
+namespace GradOracle.Tests.Tensors;
 
 public class TensorTests
 {
