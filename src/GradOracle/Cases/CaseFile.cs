@@ -69,10 +69,6 @@ public static class CaseFile
     private static readonly System.Text.RegularExpressions.Regex Measured =
         new("\"max_relative_difference\": [^}]*", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    /// <summary>The fields every case must have (the schema's "required" list).</summary>
-    public static IReadOnlyList<string> RequiredFields { get; } =
-        ["format", "id", "op", "description", "flags", "tie_policy", "nan_rule", "attrs", "inputs", "grad_output", "expected", "tolerances", "provenance"];
-
     /// <summary>
     /// Reads and validates a case; any content that breaks the format (malformed JSON, a member of the wrong
     /// JSON kind, a string the JSON cannot decode, a tensor past <see cref="Limits"/>) is a
@@ -99,35 +95,22 @@ public static class CaseFile
     {
         if (root.ValueKind != JsonValueKind.Object) throw new CaseFormatException("$", "a case is a JSON object");
         RefuseAmbiguousText(root, "$");
-        foreach (var f in RequiredFields) CaseJson.Required(root, f, "$");
-        OnlyFields(root, "$", RequiredFields, "unknown field");
+        Place(root);
+        if (CommittedSchema.Case.FirstProblem(root) is { } broken) throw broken;
 
-        if (Str(root.GetProperty("format"), "format") != ReferenceCase.Format)
-            throw new CaseFormatException("format", $"expected \"{ReferenceCase.Format}\"");
-        var id = Str(root.GetProperty("id"), "id");
-        var op = Str(root.GetProperty("op"), "op");
-        if (!IsOpName(op))
-            throw new CaseFormatException("op", $"{CaseJson.String(op)} must be lowercase letters, digits and '_' (the schema's id pattern)");
-        if (!id.StartsWith(op + "/", StringComparison.Ordinal) || id.Length == op.Length + 1 || id.AsSpan(op.Length + 1).ContainsAny("/\\ "))
-            throw new CaseFormatException("id", $"{CaseJson.String(id)} must be \"{op}/<name>\" with no further '/', '\\' or spaces");
-        var flagsEl = root.GetProperty("flags");
-        if (flagsEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException("flags", "expected an array of strings");
-        var flags = flagsEl.EnumerateArray().Select((f, i) => Str(f, $"flags[{i}]")).ToImmutableArray();
-        var tie = StrOrNull(root.GetProperty("tie_policy"), "tie_policy");
-        var nan = StrOrNull(root.GetProperty("nan_rule"), "nan_rule");
-        if (tie is not null && !PoolingRuleNames.TiePolicies.Contains(tie)) throw new CaseFormatException("tie_policy", $"{CaseJson.String(tie)} is not one of {string.Join(", ", PoolingRuleNames.TiePolicies)}");
-        if (nan is not null && !PoolingRuleNames.NanRules.Contains(nan)) throw new CaseFormatException("nan_rule", $"{CaseJson.String(nan)} is not one of {string.Join(", ", PoolingRuleNames.NanRules)}");
+        // The schema holds from here: members are there and of their kinds.
+        var id = Str(root, "id");
+        var op = Str(root, "op");
+        var flags = root.GetProperty("flags").EnumerateArray().Select(f => f.GetString()!).ToImmutableArray();
         var attrs = CaseJson.ReadAttributes(root.GetProperty("attrs"), "attrs");
         var inputs = Named(root.GetProperty("inputs"), "inputs");
         var gradOutput = ReadTensor(root.GetProperty("grad_output"), "grad_output");
-        var expected = Object(root.GetProperty("expected"), "expected");
-        OnlyFields(expected, "expected", ExpectedFields, "unknown field (expected holds output, grads and, for max pooling, indices)");
-        var output = ReadTensor(CaseJson.Required(expected, "output", "expected"), "expected.output");
-        var grads = Named(CaseJson.Required(expected, "grads", "expected"), "expected.grads");
+        var expected = root.GetProperty("expected");
+        var output = ReadTensor(expected.GetProperty("output"), "expected.output");
+        var grads = Named(expected.GetProperty("grads"), "expected.grads");
         var indices = expected.TryGetProperty("indices", out var ix) ? ReadTensor(ix, "expected.indices") : null;
-        var tolerances = Object(root.GetProperty("tolerances"), "tolerances");
-        var tol = tolerances.EnumerateObject().Select(t => KeyValuePair.Create(t.Name, Tolerance(t.Value, $"tolerances.{t.Name}"))).ToImmutableArray();
-        var c = new ReferenceCase(id, op, Str(root.GetProperty("description"), "description"), flags, tie, nan, attrs, inputs, gradOutput,
+        var tol = root.GetProperty("tolerances").EnumerateObject().Select(t => KeyValuePair.Create(t.Name, Tolerance(t.Value, $"tolerances.{t.Name}"))).ToImmutableArray();
+        var c = new ReferenceCase(id, op, Str(root, "description"), flags, StrOrNull(root, "tie_policy"), StrOrNull(root, "nan_rule"), attrs, inputs, gradOutput,
             output, grads, indices, tol, Provenance(root.GetProperty("provenance")));
         foreach (var (key, _) in c.ExpectedTensors())
             if (!tol.Any(t => t.Key == key)) throw new CaseFormatException("tolerances", $"no tolerance for expected tensor \"{key}\"");
@@ -136,8 +119,20 @@ public static class CaseFile
         return c;
     }
 
-    private static readonly string[] ExpectedFields = ["output", "grads", "indices"];
-    private static readonly string[] TensorFields = ["shape", "data"];
+    /// <summary>
+    /// The op and the id name a file's place in a store, so they are held to the store's rule before anything else:
+    /// the op lowercase letters, digits and '_', the id "&lt;op&gt;/&lt;name&gt;" with no further separator.
+    /// </summary>
+    private static void Place(JsonElement root)
+    {
+        if (!root.TryGetProperty("op", out var opEl) || opEl.ValueKind != JsonValueKind.String
+            || !root.TryGetProperty("id", out var idEl) || idEl.ValueKind != JsonValueKind.String) return;
+        string op = opEl.GetString()!, id = idEl.GetString()!;
+        if (!IsOpName(op))
+            throw new CaseFormatException("op", $"{CaseJson.String(op)} must be lowercase letters, digits and '_' (the schema's id pattern)");
+        if (!id.StartsWith(op + "/", StringComparison.Ordinal) || id.Length == op.Length + 1 || id.AsSpan(op.Length + 1).ContainsAny("/\\ "))
+            throw new CaseFormatException("id", $"{CaseJson.String(id)} must be \"{op}/<name>\" with no further '/', '\\' or spaces");
+    }
 
     private static bool IsOpName(string op) => op.Length > 0 && op.All(ch => ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
 
@@ -145,27 +140,9 @@ public static class CaseFile
     internal static bool IsId(string id) =>
         id.IndexOf('/') is var slash and > 0 && IsOpName(id[..slash]) && slash < id.Length - 1 && !id.AsSpan(slash + 1).ContainsAny("/\\ ");
 
-    private static string Str(JsonElement e, string path) =>
-        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new CaseFormatException(path, $"expected a string, found {Found(e)}");
+    private static string Str(JsonElement parent, string name) => parent.GetProperty(name).GetString()!;
 
-    private static string? StrOrNull(JsonElement e, string path) => e.ValueKind == JsonValueKind.Null ? null : Str(e, path);
-
-    private static JsonElement Object(JsonElement e, string path) =>
-        e.ValueKind == JsonValueKind.Object ? e : throw new CaseFormatException(path, $"expected an object, found {Found(e)}");
-
-    /// <summary>What a member holds, for messages: its JSON text when short, else its kind.</summary>
-    private static string Found(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Object or JsonValueKind.Array => $"an {e.ValueKind.ToString().ToLowerInvariant()}",
-        _ when e.GetRawText() is { Length: <= 40 } raw => raw,
-        _ => $"a long {e.ValueKind.ToString().ToLowerInvariant()}",
-    };
-
-    private static void OnlyFields(JsonElement e, string path, IReadOnlyCollection<string> known, string rule)
-    {
-        foreach (var p in e.EnumerateObject())
-            if (!known.Contains(p.Name)) throw new CaseFormatException(Member(path, p.Name), rule);
-    }
+    private static string? StrOrNull(JsonElement parent, string name) => parent.GetProperty(name) is { ValueKind: not JsonValueKind.Null } e ? e.GetString() : null;
 
     private static string Member(string path, string name) => path == "$" ? name : $"{path}.{name}";
 
@@ -202,58 +179,35 @@ public static class CaseFile
         }
     }
 
-    private static NamedTensors Named(JsonElement e, string path)
-    {
-        if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, "expected an object of named tensors");
-        return new NamedTensors(e.EnumerateObject().Select(p => (p.Name, ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray());
-    }
+    private static NamedTensors Named(JsonElement e, string path) =>
+        new(e.EnumerateObject().Select(p => (p.Name, ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray());
 
     private static Tensor ReadTensor(JsonElement e, string path)
     {
-        if (e.ValueKind == JsonValueKind.Object) OnlyFields(e, path, TensorFields, "unknown field (a tensor is {\"shape\": [...], \"data\": [...]})");
         // Shape refuses a tensor past the element limit before anything is allocated; here that is the file's fault.
         try { return CaseJson.ReadTensor(e, path); }
         catch (ParameterException x) { throw new CaseFormatException(path + ".shape", x.Message); }
     }
 
-    private static CaseTolerance Tolerance(JsonElement e, string path)
-    {
-        const string Rule = "a tolerance is {\"exact\": true} or {\"atol\": a, \"rtol\": r}";
-        if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, $"expected an object: {Rule}");
-        bool exact = e.TryGetProperty("exact", out var ex);
-        OnlyFields(e, path, exact ? ["exact"] : ["atol", "rtol"], $"unknown field: {Rule}");
-        if (exact) return ex.ValueKind == JsonValueKind.True ? CaseTolerance.ExactMatch : throw new CaseFormatException(path + ".exact", "must be true when present");
-        return new CaseTolerance(false, Bound(e, "atol", path), Bound(e, "rtol", path));
-    }
-
-    /// <summary>atol or rtol: finite and non-negative, since an infinite or NaN bound would pass any value and a negative one none.</summary>
-    private static double Bound(JsonElement tolerance, string name, string path)
-    {
-        var v = CaseJson.ReadNumber(CaseJson.Required(tolerance, name, path), $"{path}.{name}");
-        return double.IsFinite(v) && v >= 0 ? v
-            : throw new CaseFormatException($"{path}.{name}", $"must be a finite number >= 0, found {CaseJson.Number(v)} " +
-                (v < 0 ? "(a negative tolerance passes nothing)" : "(an infinite or NaN tolerance would pass any value)"));
-    }
+    // The schema allows any non-negative JSON number; one past float64's range is refused here.
+    private static CaseTolerance Tolerance(JsonElement e, string path) => e.TryGetProperty("exact", out _) ? CaseTolerance.ExactMatch
+        : new CaseTolerance(false, CaseJson.ReadNumber(e.GetProperty("atol"), $"{path}.atol"), CaseJson.ReadNumber(e.GetProperty("rtol"), $"{path}.rtol"));
 
     private static CaseProvenance Provenance(JsonElement e)
     {
-        Object(e, "provenance");
-        var gen = CaseJson.Required(e, "generator", "provenance");
-        var fd = Object(CaseJson.Required(e, "finite_differences", "provenance"), "provenance.finite_differences");
-        var lt = Object(CaseJson.Required(e, "libtorch", "provenance"), "provenance.libtorch");
-        return new CaseProvenance(Str(gen, "provenance.generator"),
-            CaseJson.ReadNumber(CaseJson.Required(fd, "max_abs_error", "provenance.finite_differences"), "provenance.finite_differences.max_abs_error"),
+        var fd = e.GetProperty("finite_differences");
+        var lt = e.GetProperty("libtorch");
+        return new CaseProvenance(Str(e, "generator"),
+            CaseJson.ReadNumber(fd.GetProperty("max_abs_error"), "provenance.finite_differences.max_abs_error"),
             Count(fd, "elements", "provenance.finite_differences"),
             Count(fd, "kinks", "provenance.finite_differences"),
-            StrOrNull(CaseJson.Required(lt, "version", "provenance.libtorch"), "provenance.libtorch.version"),
+            StrOrNull(lt, "version"),
             lt.TryGetProperty("max_relative_difference", out var d) ? CaseJson.ReadNumber(d, "provenance.libtorch.max_relative_difference") : null,
-            lt.TryGetProperty("none", out var n) ? StrOrNull(n, "provenance.libtorch.none") : null);
+            lt.TryGetProperty("none", out var n) && n.ValueKind != JsonValueKind.Null ? n.GetString() : null);
     }
 
-    private static int Count(JsonElement parent, string name, string path)
-    {
-        var e = CaseJson.Required(parent, name, path);
-        return e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) && v >= 0 ? v
-            : throw new CaseFormatException($"{path}.{name}", $"expected a non-negative integer (at most {int.MaxValue}), found {Found(e)}");
-    }
+    // The schema's integers have no upper bound; a count is an int.
+    private static int Count(JsonElement parent, string name, string path) =>
+        parent.GetProperty(name).TryGetInt32(out var v) ? v
+            : throw new CaseFormatException($"{path}.{name}", $"expected a non-negative integer (at most {int.MaxValue}), found {CaseJson.Found(parent.GetProperty(name))}");
 }

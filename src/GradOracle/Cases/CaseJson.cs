@@ -71,6 +71,14 @@ public static class CaseJson
         e.ValueKind == JsonValueKind.Number && e.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && e.TryGetInt32(out var v) ? v
             : throw new CaseFormatException(path, $"expected an integer, found {(e.ValueKind == JsonValueKind.Number ? Clip(e.GetRawText()) : Kind(e))}");
 
+    /// <summary>What a member holds, for messages: its JSON text when short, else its kind.</summary>
+    public static string Found(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object or JsonValueKind.Array => Kind(e),
+        _ when e.GetRawText() is { Length: <= 40 } raw => raw,
+        _ => $"a long {e.ValueKind.ToString().ToLowerInvariant()}",
+    };
+
     /// <summary>A JSON value's kind as the error messages name it.</summary>
     public static string Kind(JsonElement e) => e.ValueKind switch
     {

@@ -13,16 +13,6 @@ public class ReferenceCaseTests
     private static List<ReferenceCase> Committed() => Store.VerifiedFiles().Select(CaseStore.Load).ToList();
 
     [Test]
-    public void A_case_written_and_read_back_is_written_to_the_same_bytes()
-    {
-        foreach (var path in Store.VerifiedFiles().Take(40))
-        {
-            var text = File.ReadAllText(path);
-            Assert.That(CaseFile.Write(CaseFile.Read(text)), Is.EqualTo(text), path);
-        }
-    }
-
-    [Test]
     public void The_committed_set_has_at_least_150_cases_with_unique_ids_matching_their_paths()
     {
         var files = Store.VerifiedFiles();
@@ -91,66 +81,9 @@ public class ReferenceCaseTests
     }
 
     [Test]
-    public void Files_that_differ_only_in_libtorchs_measured_difference_hold_the_same_case()
-    {
-        var text = File.ReadAllText(Store.VerifiedFiles().First(f => File.ReadAllText(f).Contains("max_relative_difference")));
-        var other = System.Text.RegularExpressions.Regex.Replace(text, "(\"max_relative_difference\": )[^}]*", "${1}9.5E-17");
-        Assert.That(other, Is.Not.EqualTo(text));
-        Assert.That(CaseFile.SameCase(text, other), Is.True);
-        Assert.That(CaseFile.SameCase(text, text.Replace("\"generator\"", "\"generator \"")), Is.False);
-    }
-
-    [Test]
     public void Verify_passes_on_the_committed_set()
     {
         var results = CaseVerifier.Verify(Store, TorchCrossCheck.IfAvailable());
         Assert.That(results.Where(r => !r.Passed).Select(r => $"{r.Id}: {string.Join("; ", r.Problems)}"), Is.Empty);
-    }
-
-    [Test]
-    public void The_schema_requires_exactly_the_fields_the_reader_requires()
-    {
-        using var schema = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Store.Root, CaseStore.SchemaFile)));
-        var required = schema.RootElement.GetProperty("required").EnumerateArray().Select(e => e.GetString()).ToList();
-        Assert.That(required, Is.EqualTo(CaseFile.RequiredFields));
-        Assert.That(schema.RootElement.GetProperty("properties").GetProperty("format").GetProperty("const").GetString(), Is.EqualTo(ReferenceCase.Format));
-    }
-
-    [Test]
-    public void Every_case_validates_against_the_json_schema_with_an_independent_validator()
-    {
-        var schema = CommittedSchema.Load(Path.Combine(Store.Root, CaseStore.SchemaFile));
-        var bad = Store.VerifiedFiles().Select(f => (f, p: schema.Problems(File.ReadAllText(f)))).Where(x => x.p.Count > 0).ToList();
-        Assert.That(Store.VerifiedFiles(), Has.Count.EqualTo(166));
-        Assert.That(bad, Is.Empty, string.Join("\n", bad.Select(x => $"{x.f}: {string.Join("; ", x.p)}")));
-    }
-
-    [Test]
-    public void A_document_that_breaks_the_schema_is_reported_at_the_place_it_breaks()
-    {
-        var schema = CommittedSchema.Load(Path.Combine(Store.Root, CaseStore.SchemaFile));
-        var text = File.ReadAllText(Store.VerifiedFiles()[0]);
-        var broken = System.Text.Json.Nodes.JsonNode.Parse(text)!;
-        broken["tie_policy"] = "sideways";
-        var problems = schema.Problems(broken.ToJsonString());
-        Assert.That(problems, Has.Some.StartsWith("at /tie_policy: "), string.Join("; ", problems));
-        Assert.That(schema.Problems("{\"format\": 1"), Has.Some.StartsWith("not JSON"));
-    }
-
-    [TestCase("{}", "$: missing required field \"format\"")]
-    [TestCase("[1]", "$: a case is a JSON object")]
-    public void Malformed_documents_are_refused_naming_where(string json, string message)
-    {
-        var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(json));
-        Assert.That(e!.Message, Is.EqualTo(message));
-    }
-
-    [Test]
-    public void A_bad_number_deep_in_a_case_is_refused_with_its_json_path()
-    {
-        var text = File.ReadAllText(Store.VerifiedFiles()[0]);
-        var broken = text.Replace("\"grad_output\": {\"shape\": [", "\"grad_output\": {\"shape\": [\"x\", ");
-        var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(broken));
-        Assert.That(e!.Path, Is.EqualTo("grad_output.shape[0]"));
     }
 }
