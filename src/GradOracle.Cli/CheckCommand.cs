@@ -36,7 +36,7 @@ internal static class CheckCommand
 
     private static Row RunCase(CheckCase c, int seed, bool fast, bool useTorch)
     {
-        var o = CheckOutcome.Run(c, seed, screen: fast);
+        var o = CheckOutcome.Of(c, seed, screen: fast);
         return new Row(o, useTorch ? TorchParity.Compare(c.Op, c.Inputs, o.GradOutput) : null);
     }
 

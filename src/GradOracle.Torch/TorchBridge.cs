@@ -59,7 +59,7 @@ public static class TorchBridge
     /// own list). Never throws for libtorch's own errors: they come back in <see cref="TorchAnswer.Error"/>,
     /// and its warnings in <see cref="TorchAnswer.Warnings"/>.
     /// </summary>
-    public static TorchAnswer Run(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput, IReadOnlyCollection<string> differentiable)
+    public static TorchAnswer Call(string op, OpAttributes attrs, NamedTensors inputs, Tensor? gradOutput, IReadOnlyCollection<string> differentiable)
     {
         if (!Availability.IsAvailable) throw new InvalidOperationException(Availability.Message);
         if (!TorchFunctions.Forward.TryGetValue(op, out var forward))

@@ -59,15 +59,15 @@ public sealed class TorchOp : IOp
         OpFactory.Knows(name) && TorchFunctions.Forward.ContainsKey(OpFactory.Describe(name).TorchName(name));
 
     /// <summary>Forward and (with <paramref name="gradOutput"/>) backward in one libtorch call.</summary>
-    public TorchAnswer Run(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Run(torchName, torchAttrs, inputs, gradOutput, [.. DifferentiableInputs]);
+    public TorchAnswer Call(NamedTensors inputs, Tensor? gradOutput) => TorchBridge.Call(torchName, torchAttrs, inputs, gradOutput, [.. DifferentiableInputs]);
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => Unwrap(Run(inputs, null)).Output;
+    public Tensor Forward(NamedTensors inputs) => Unwrap(Call(inputs, null)).Output;
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
-        var answer = Unwrap(Run(inputs, gradOutput));
+        var answer = Unwrap(Call(inputs, gradOutput));
         return new NamedTensors(DifferentiableInputs.Select(n => (n, answer.Tensors[$"grad.{n}"])).ToArray());
     }
 

@@ -31,7 +31,7 @@ public static class TorchParity
         {
             if (torch is TorchOp single)
             {
-                var a = single.Run(inputs, gradOutput);
+                var a = single.Call(inputs, gradOutput);
                 if (a.Error is not null) throw new TorchException(a.Error);
                 yT = a.Output;
                 gT = new NamedTensors(op.DifferentiableInputs.Select(n => (n, a.Tensors[$"grad.{n}"])).ToArray());

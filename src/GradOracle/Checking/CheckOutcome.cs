@@ -26,7 +26,7 @@ public sealed record CheckOutcome(CheckCase Case, Tensor GradOutput, GradCheckRe
     /// Runs one case: the op's own gradient through the checker (every element, or with <paramref name="screen"/> one
     /// random projection, bisected on failure) and the op's invariants.
     /// </summary>
-    public static CheckOutcome Run(CheckCase c, int seed = 1, bool screen = false)
+    public static CheckOutcome Of(CheckCase c, int seed = 1, bool screen = false)
     {
         var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, seed);
         // An op whose backward failed to run has no gradient to hold invariants to.

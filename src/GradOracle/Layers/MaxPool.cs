@@ -80,7 +80,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         Invariants = [PoolingInvariants.OnlyAtMaxima, PoolingInvariants.SumPreserved, PoolingInvariants.OneReceiverPerWindow, PoolingInvariants.Euler],
         TorchLacks = m => m.TiePolicy != TiePolicy.First || m.NanRule != NanRule.Propagate ? "libtorch follows tie_policy=first and nan_rule=propagate only" : null,
         TorchCall = m => m.Windows.TorchEquivalent(m.Name, m.Attributes),
-        SelectedIndices = (m, inputs) => m.Run(inputs["input"]).Indices,
+        SelectedIndices = (m, inputs) => m.ForwardWithIndices(inputs["input"]).Indices,
         KnownBugs = Bugs,
         DrawCase = draw,
         DrawWeight = drawWeight,
@@ -126,7 +126,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     public WindowGeometry GeometryFor(Shape inputShape) => Windows.For(inputShape);
 
     /// <summary>Forward: pooled values and recorded indices.</summary>
-    public MaxPoolResult Run(Tensor input)
+    public MaxPoolResult ForwardWithIndices(Tensor input)
     {
         var (g, planes, outShape) = Windows.Begin(input);
         var output = new double[outShape.Count];
@@ -148,7 +148,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => Run(inputs["input"]).Output;
+    public Tensor Forward(NamedTensors inputs) => ForwardWithIndices(inputs["input"]).Output;
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)

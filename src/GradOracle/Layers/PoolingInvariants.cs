@@ -90,7 +90,7 @@ public static class PoolingInvariants
         }
 
         if (op.TiePolicy != TiePolicy.All)
-            EulerIdentity(r, input, gradInput, gradOutput, op.Run(input).Output);
+            EulerIdentity(r, input, gradInput, gradOutput, op.ForwardWithIndices(input).Output);
         return r.Build();
     }
 

@@ -106,13 +106,13 @@ public sealed class StochasticPool : IOp, IHasWindows, IHasInvariants, IHasJacob
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) =>
-        Training ? Sample(inputs["input"], inputs["uniforms"]).Output : Evaluate(inputs["input"], null);
+        Training ? Sample(inputs["input"], inputs["uniforms"]).Output : EvaluationMode(inputs["input"], null);
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
         var input = inputs["input"];
-        if (!Training) return NamedTensors.Input(Evaluate(input, gradOutput));
+        if (!Training) return NamedTensors.Input(EvaluationMode(input, gradOutput));
         var selected = Sample(input, inputs["uniforms"]).Indices;
         Tensor.RequireShape("grad_output", gradOutput, selected.Shape);
         int inPlane = input.Count / Math.Max(1, input.Shape[0] * input.Shape[1]);
@@ -125,7 +125,7 @@ public sealed class StochasticPool : IOp, IHasWindows, IHasInvariants, IHasJacob
     }
 
     /// <summary>Evaluation forward (<paramref name="gradOutput"/> null) or its input gradient.</summary>
-    private Tensor Evaluate(Tensor input, Tensor? gradOutput)
+    private Tensor EvaluationMode(Tensor input, Tensor? gradOutput)
     {
         var (g, planes, outShape) = Begin(input, gradOutput);
         var result = new double[gradOutput is null ? outShape.Count : input.Count];

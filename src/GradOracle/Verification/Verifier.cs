@@ -80,7 +80,7 @@ public static class Verifier
                 continue;
             }
             var sw = Stopwatch.StartNew();
-            var eval = Evaluate(client, item, hello.Dtype, o, declared, deadline);
+            var eval = VerifyCase(client, item, hello.Dtype, o, declared, deadline);
             results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
         }
         progress?.Invoke(items.Count, items.Count, "");
@@ -96,7 +96,7 @@ public static class Verifier
         new(item.Id, item.Oracle.Name, item.Oracle.AttributeText, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
 
     /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
-    internal static Evaluation Evaluate(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared, DateTime? deadline = null)
+    internal static Evaluation VerifyCase(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared, DateTime? deadline = null)
     {
         var inputs = DtypeTolerance.Round(item.Inputs, dtype);
         var dy = DtypeTolerance.Round(item.GradOutput, dtype);

@@ -11,7 +11,7 @@ public class CheckSuiteTests
     [TestCaseSource(nameof(Cases))]
     public void Every_built_in_configuration_passes_finite_differences_and_invariants(CheckCase c)
     {
-        var outcome = CheckOutcome.Run(c);
+        var outcome = CheckOutcome.Of(c);
         Assert.That(outcome.Gradients!.Passed, Is.True, outcome.Gradients!.Describe());
         Assert.That(outcome.Invariants.Holds, Is.True, outcome.Invariants.ToString());
         Assert.That(outcome.Gradients!.Checked, Is.GreaterThan(0));
@@ -34,7 +34,7 @@ public class CheckSuiteTests
     [Test]
     public void Ties_in_the_suite_are_detected_as_kinks()
     {
-        var tied = CheckSuite.Pooling().Where(c => c.Exercises.Contains("ties")).Select(c => CheckOutcome.Run(c)).ToList();
+        var tied = CheckSuite.Pooling().Where(c => c.Exercises.Contains("ties")).Select(c => CheckOutcome.Of(c)).ToList();
         Assert.That(tied.All(o => o.Gradients!.Kinks > 0), Is.True);
     }
 
@@ -42,7 +42,7 @@ public class CheckSuiteTests
     public void The_screen_outcome_reports_screened_elements_and_the_invariants()
     {
         var c = CheckSuite.All().First(c => c.Op.Name == "conv2d");
-        var o = CheckOutcome.Run(c, seed: 1, screen: true);
+        var o = CheckOutcome.Of(c, seed: 1, screen: true);
         Assert.That(o.Gradients, Is.Null);
         Assert.That(o.Screen!.Passed, Is.True, o.Describe());
         Assert.That(o.Elements, Is.EqualTo(o.Screen.Screened).And.GreaterThan(0));

@@ -71,7 +71,7 @@ public class LibtorchValueTests
         // max_pool2d(arange(25).reshape(1,1,5,5), 2, stride=2, padding=1, ceil_mode=True): 3x3, not 4x4.
         var op = MaxPool.Create(2, [2], [2], [1], ceilMode: true);
         var x = Tensor.Create(Shape.Of(1, 1, 5, 5), i => i);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.Shape, Is.EqualTo(Shape.Of(1, 1, 3, 3)));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 0, 2, 4, 10, 12, 14, 20, 22, 24 }));
         Assert.That(T.Grad(op, x, Fill([1, 1, 3, 3], 1)),
@@ -84,7 +84,7 @@ public class LibtorchValueTests
     public void Ceil_mode_output_sizes_match_libtorch(int n, int expected)
     {
         var op = MaxPool.Create(2, [3], [2], [1], ceilMode: true);
-        Assert.That(op.Run(Fill([1, 1, n, n], 0)).Output.Shape, Is.EqualTo(Shape.Of(1, 1, expected, expected)));
+        Assert.That(op.ForwardWithIndices(Fill([1, 1, n, n], 0)).Output.Shape, Is.EqualTo(Shape.Of(1, 1, expected, expected)));
     }
 
     [Test]
@@ -93,7 +93,7 @@ public class LibtorchValueTests
         // [[1, nan], [nan, 2]]: libtorch records index 2, the last NaN in scan order.
         var op = MaxPool.Create(2, [2]);
         var x = T.Of([1, 1, 2, 2], 1, double.NaN, double.NaN, 2);
-        Assert.That(op.Run(x).Indices.Data, Is.EqualTo(new long[] { 2 }));
+        Assert.That(op.ForwardWithIndices(x).Indices.Data, Is.EqualTo(new long[] { 2 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 1, 1], 1.5)), Is.EqualTo(new[] { 0.0, 0, 1.5, 0 }));
     }
 
@@ -102,7 +102,7 @@ public class LibtorchValueTests
     {
         var op = MaxPool.Create(2, [2], [1]);
         var x = Fill([1, 1, 3, 3], 1);
-        Assert.That(op.Run(x).Indices.Data, Is.EqualTo(new long[] { 0, 1, 3, 4 }));
+        Assert.That(op.ForwardWithIndices(x).Indices.Data, Is.EqualTo(new long[] { 0, 1, 3, 4 }));
         Assert.That(T.Grad(op, x, Fill([1, 1, 2, 2], 1)), Is.EqualTo(new double[] { 1, 1, 0, 1, 1, 0, 0, 0, 0 }));
     }
 

@@ -12,7 +12,7 @@ public class MaxPoolTests
         // Seed document: forward [1 3; 2 2] -> 3, backward [3] -> [0 3; 0 0].
         var op = MaxPool.Create(2, [2]);
         var x = T.Of([1, 1, 2, 2], 1, 3, 2, 2);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { 3.0 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 1 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 1, 1], 3)), Is.EqualTo(new[] { 0.0, 3, 0, 0 }));
@@ -27,7 +27,7 @@ public class MaxPoolTests
     {
         var op = MaxPool.Create(2, [2], tiePolicy: policy);
         var x = T.Of([1, 1, 2, 2], 5, 5, 1, 5);
-        Assert.That(op.Run(x).Indices.Data, Is.EqualTo(new[] { index }));
+        Assert.That(op.ForwardWithIndices(x).Indices.Data, Is.EqualTo(new[] { index }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 1, 1], 3)), Is.EqualTo(expected));
     }
 
@@ -56,7 +56,7 @@ public class MaxPoolTests
         // [NaN 1; NaN 2]: NaN wins; of the NaNs at 0 and 2 the last in scan order (2) is recorded.
         var op = MaxPool.Create(2, [2]);
         var x = T.Of([1, 1, 2, 2], double.NaN, 1, double.NaN, 2);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(double.IsNaN(r.Output.At(0)));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 2 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 1, 1], 1.5)), Is.EqualTo(new[] { 0.0, 0, 1.5, 0 }));
@@ -76,7 +76,7 @@ public class MaxPoolTests
     {
         var op = MaxPool.Create(2, [2], nanRule: NanRule.Ignore);
         var x = T.Of([1, 1, 2, 2], double.NaN, 1, double.NaN, 2);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { 2.0 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 3 }));
     }
@@ -86,7 +86,7 @@ public class MaxPoolTests
     {
         var op = MaxPool.Create(1, [2], nanRule: NanRule.Ignore);
         var x = T.Of([1, 1, 4], double.NaN, double.NaN, 1, 2);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 0, 3 }));
         Assert.That(double.IsNaN(r.Output.At(0)));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 2], 1, 2)), Is.EqualTo(new[] { 1.0, 0, 0, 2 }));
@@ -97,8 +97,8 @@ public class MaxPoolTests
     {
         // [-0, +0 | +0, -0], k=2: first keeps -0 then +0; last keeps +0 then -0.
         var x = T.Of([1, 1, 4], -0.0, 0.0, 0.0, -0.0);
-        var first = MaxPool.Create(1, [2]).Run(x);
-        var last = MaxPool.Create(1, [2], tiePolicy: TiePolicy.Last).Run(x);
+        var first = MaxPool.Create(1, [2]).ForwardWithIndices(x);
+        var last = MaxPool.Create(1, [2], tiePolicy: TiePolicy.Last).ForwardWithIndices(x);
         Assert.That(first.Indices.Data, Is.EqualTo(new long[] { 0, 2 }));
         Assert.That(first.Output.ToArray().Select(double.IsNegative), Is.EqualTo(new[] { true, false }));
         Assert.That(last.Indices.Data, Is.EqualTo(new long[] { 1, 3 }));
@@ -110,7 +110,7 @@ public class MaxPoolTests
     {
         var op = MaxPool.Create(1, [2]);
         var x = T.Of([1, 1, 4], double.NegativeInfinity, double.NegativeInfinity, 3, 3);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { double.NegativeInfinity, 3 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 0, 2 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 2], 1, 2)), Is.EqualTo(new[] { 1.0, 0, 2, 0 }));
@@ -122,7 +122,7 @@ public class MaxPoolTests
         // k=3, s=2, p=1 over [1..5]: windows {0,1}, {1,2,3}, {3,4} (padding never wins, even over negatives).
         var op = MaxPool.Create(1, [3], [2], [1]);
         var x = T.Of([1, 1, 5], -5, -4, -3, -2, -1);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { -4.0, -2, -1 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 1, 3, 4 }));
     }
@@ -143,7 +143,7 @@ public class MaxPoolTests
         // k=2, d=3 over [9, 8, 7, 1, 0]: window 0 taps {0, 3} -> 9; window 1 taps {1, 4} -> 8 (stride 1).
         var op = MaxPool.Create(1, [2], [1], dilation: [3]);
         var x = T.Of([1, 1, 5], 9, 8, 7, 1, 0);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { 9.0, 8 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 2], 1, 2)), Is.EqualTo(new[] { 1.0, 2, 0, 0, 0 }));
     }
@@ -164,7 +164,7 @@ public class MaxPoolTests
         // (1,1,2,2,2) with one 2x2x2 window: the max 8 sits at flat index 5.
         var op = MaxPool.Create(3, [2]);
         var x = T.Of([1, 1, 2, 2, 2], 1, 2, 3, 4, 5, 8, 7, 6);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { 8.0 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 5 }));
     }
@@ -175,7 +175,7 @@ public class MaxPoolTests
         // Two channels: each index counts from the start of its own plane, as PyTorch returns them.
         var op = MaxPool.Create(1, [2]);
         var x = T.Of([1, 2, 2], 1, 2, 4, 3);
-        Assert.That(op.Run(x).Indices.Data, Is.EqualTo(new long[] { 1, 0 }));
+        Assert.That(op.ForwardWithIndices(x).Indices.Data, Is.EqualTo(new long[] { 1, 0 }));
     }
 
     [Test]
@@ -184,7 +184,7 @@ public class MaxPoolTests
         // 7 -> 3 over 1..7: windows [0,3), [2,5), [4,7) -> 3, 5, 7 at 2, 4, 6.
         var op = MaxPool.Adaptive(1, [3]);
         var x = T.Of([1, 1, 7], 1, 2, 3, 4, 5, 6, 7);
-        var r = op.Run(x);
+        var r = op.ForwardWithIndices(x);
         Assert.That(r.Output.ToArray(), Is.EqualTo(new[] { 3.0, 5, 7 }));
         Assert.That(r.Indices.Data, Is.EqualTo(new long[] { 2, 4, 6 }));
         Assert.That(T.Grad(op, x, T.Of([1, 1, 3], 1, 2, 3)), Is.EqualTo(new[] { 0.0, 0, 1, 0, 2, 0, 3 }));
@@ -202,7 +202,7 @@ public class MaxPoolTests
     [Test]
     public void Input_of_the_wrong_rank_is_refused_naming_its_shape()
     {
-        var e = Assert.Throws<ParameterException>(() => MaxPool.Create(2, [2]).Run(Tensor.Zeros(Shape.Of(4, 4))));
+        var e = Assert.Throws<ParameterException>(() => MaxPool.Create(2, [2]).ForwardWithIndices(Tensor.Zeros(Shape.Of(4, 4))));
         Assert.That(e!.ParamName, Is.EqualTo("input.shape"));
         Assert.That(e.Message, Does.Contain("(4, 4)").And.Contain("rank 4"));
     }

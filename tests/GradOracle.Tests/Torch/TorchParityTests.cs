@@ -80,7 +80,7 @@ public class TorchParityTests
         TorchRequirement.Ensure();
         var x = T.Of([1, 1, 2, 2], 5, 5, 1, 5);
         var torch = (TorchOp)TorchOp.For(MaxPool.Create(2, [2]), out _)!;
-        var a = torch.Run(NamedTensors.Input(x), T.Of([1, 1, 1, 1], 3));
+        var a = torch.Call(NamedTensors.Input(x), T.Of([1, 1, 1, 1], 3));
         Assert.That(a.Tensors["indices"].ToArray(), Is.EqualTo(new[] { 0.0 }));
         Assert.That(a.Tensors["grad.input"].ToArray(), Is.EqualTo(new[] { 3.0, 0, 0, 0 }));
     }
@@ -100,7 +100,7 @@ public class TorchParityTests
         TorchRequirement.Ensure();
         // k = 3, p = 2, d = 2: within half the dilated kernel, over kernel_size/2; libtorch 2.10 refuses it, so the oracle does.
         var attrs = new OpAttributes(("kernel_size", new[] { 3, 3 }), ("stride", new[] { 2, 2 }), ("padding", new[] { 2, 2 }), ("dilation", new[] { 2, 2 }), ("ceil_mode", false));
-        var a = TorchBridge.Run("max_pool2d", attrs, NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), null, []);
+        var a = TorchBridge.Call("max_pool2d", attrs, NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 9, 9), 3)), null, []);
         Assert.That(a.Error, Does.Contain("pad should be smaller than or equal to half of kernel size"));
         Assert.That(() => MaxPool.Create(2, [3], [2], [2], [2]), Throws.TypeOf<ParameterException>());
     }
@@ -109,10 +109,10 @@ public class TorchParityTests
     public void A_libtorch_error_comes_back_as_a_message_not_a_crash()
     {
         TorchRequirement.Ensure();
-        var a = TorchBridge.Run("conv2d", new OpAttributes(("stride", new[] { 1, 1 }), ("padding", new[] { 0, 0 }), ("dilation", new[] { 1, 1 }), ("groups", 1)),
+        var a = TorchBridge.Call("conv2d", new OpAttributes(("stride", new[] { 1, 1 }), ("padding", new[] { 0, 0 }), ("dilation", new[] { 1, 1 }), ("groups", 1)),
             new NamedTensors(("input", Tensor.Zeros(Shape.Of(1, 3, 4, 4))), ("weight", Tensor.Zeros(Shape.Of(2, 2, 3, 3)))), null, []);
         Assert.That(a.Error, Does.Contain("expected input[1, 3, 4, 4] to have 2 channels").IgnoreCase.Or.Contain("channels"));
-        var unknown = TorchBridge.Run("no_such_op", OpAttributes.None, NamedTensors.Input(Tensor.Zeros(Shape.Of(1))), null, []);
+        var unknown = TorchBridge.Call("no_such_op", OpAttributes.None, NamedTensors.Input(Tensor.Zeros(Shape.Of(1))), null, []);
         Assert.That(unknown.Error, Does.Contain("no op 'no_such_op'"));
     }
 
@@ -121,7 +121,7 @@ public class TorchParityTests
     {
         TorchRequirement.Ensure();
         var op = (TorchOp)TorchOp.For(Convolution.Create(1, padding: ConvPadding.Same, bias: false), out _)!;
-        var a = op.Run(new NamedTensors(("input", T.Of([1, 1, 3], 1, 2, 3)), ("weight", T.Of([1, 1, 2], 1, 10))), null);
+        var a = op.Call(new NamedTensors(("input", T.Of([1, 1, 3], 1, 2, 3)), ("weight", T.Of([1, 1, 2], 1, 10))), null);
         Assert.That(a.Error, Is.Null);
         Assert.That(a.Warnings, Does.Contain("padding='same'"));
         Assert.That(a.Output.ToArray(), Is.EqualTo(new[] { 21.0, 32, 3 }), "libtorch agrees with the hand-worked 'same' padding");
