@@ -50,7 +50,7 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
             Build = build,
             Exact = a => a.Kind == ActivationKind.Relu, // dy·0 or dy·1
             Kinks = ActivationConventions.Of(plain.Kind),
-            Invariants = plain.Kind == ActivationKind.Relu ? [LayerInvariants.ReluMask] : [],
+            Invariants = plain.Kind == ActivationKind.Relu ? [ReluMask] : [],
             DrawCase = d =>
             {
                 var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed);
@@ -138,5 +138,31 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.Activation(this, inputs["input"], gradOutput, gradients["input"]);
+        InvariantsOf(this, inputs["input"], gradOutput, gradients["input"]);
+
+    /// <summary>Name: relu's gradient.</summary>
+    public const string ReluMask = "dx = dy * [x > 0] exactly off 0, within [0, 1]·dy at 0";
+
+    /// <summary>
+    /// relu: dx = dy·[x &gt; 0] bit for bit away from 0, and at x = 0 a value between 0 and dy (relu has no derivative there:
+    /// any slope in [0, 1] is valid). Other activations have no exact invariant.
+    /// </summary>
+    private static InvariantReport InvariantsOf(Activation op, Tensor x, Tensor dy, Tensor dx)
+    {
+        var r = new InvariantReport.Builder();
+        if (op.Kind != ActivationKind.Relu) return r.Build();
+        if (dx.Shape != x.Shape) { r.Violated(ReluMask, $"dx has shape {dx.Shape}, the input {x.Shape}"); return r.Build(); }
+        for (int i = 0; i < x.Count; i++)
+        {
+            double v = x.At(i), d = dx.At(i), g = dy.At(i);
+            if (double.IsNaN(v)) continue;
+            bool ok = v > 0 ? d.Equals(g) : v < 0 ? d == 0 : d >= Math.Min(0, g) && d <= Math.Max(0, g);
+            if (ok) continue;
+            r.Violated(ReluMask, $"input[{string.Join(", ", x.Shape.Coordinates(i))}] = {Tensor.FormatNumber(v)}: dx = {Tensor.FormatNumber(d)}, " +
+                (v == 0 ? $"outside [0, 1]·dy = [{Tensor.FormatNumber(Math.Min(0, g))}, {Tensor.FormatNumber(Math.Max(0, g))}]" : $"dy·[x > 0] = {Tensor.FormatNumber(v > 0 ? g : 0)}"));
+            return r.Build();
+        }
+        r.Checked(ReluMask);
+        return r.Build();
+    }
 }

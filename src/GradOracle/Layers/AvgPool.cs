@@ -71,7 +71,7 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
         Inputs = [new("input")],
         Attributes = attributes,
         Build = build,
-        Invariants = [PoolingInvariants.SumPreserved, PoolingInvariants.Euler, PoolingInvariants.EvenSpread],
+        Invariants = [PoolingInvariants.SumPreserved, PoolingInvariants.Euler, EvenSpread],
         TorchCall = a => a.Windows.TorchEquivalent(a.Name, a.Attributes),
         KnownBugs = Bugs,
         DrawCase = draw,
@@ -201,5 +201,48 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
-        => PoolingInvariants.AvgPool(this, inputs["input"], gradOutput, gradients["input"]);
+        => InvariantsOf(this, inputs["input"], gradOutput, gradients["input"]);
+
+    /// <summary>Name: global average pooling spreads dy evenly.</summary>
+    public const string EvenSpread = "dx = dy / spatial size everywhere";
+
+    /// <summary>Average pooling: sum(dx) = Σ dy·(in-bounds count / divisor); global pooling also dx = dy/size everywhere; PoolingInvariants.Euler's identity.</summary>
+    private static InvariantReport InvariantsOf(AvgPool op, Tensor input, Tensor gradOutput, Tensor gradInput)
+    {
+        var r = new InvariantReport.Builder();
+        var g = op.Windows.For(input.Shape);
+        if (!PoolingInvariants.ShapesFit(r, input, gradInput, gradOutput, PoolingWindows.OutputShape(input.Shape, g))) return r.Build();
+        var dx = gradInput.ToArray(); var dy = gradOutput.ToArray();
+        int planes = input.Shape[0] * input.Shape[1];
+        double expected = 0, copied = 0, magnitude = 0;
+        var divisors = new HashSet<double>();
+        for (int o = 0; o < g.OutputPlaneSize; o++)
+        {
+            double divisor = op.Divisor(g, o), cells = g.InBoundsWindowSize(o);
+            divisors.Add(divisor);
+            for (int p = 0; p < planes; p++)
+            {
+                double w = dy[p * g.OutputPlaneSize + o];
+                expected += w * cells / divisor;
+                copied += w * cells;
+                magnitude += Math.Abs(w * cells / divisor) + Math.Abs(w);
+            }
+        }
+        r.SumsAgree(PoolingInvariants.SumPreserved, PoolingInvariants.Sum(dx), expected, magnitude, dx.Length + dy.Length, actual =>
+            Math.Abs(actual - copied) <= Tolerance.SumRounding(dx.Length + dy.Length, magnitude * Math.Max(1, divisors.Max()))
+                ? (divisors.Count == 1
+                    ? $"mean-pool gradient copied to every window cell instead of divided by {divisors.First():R}: {divisors.First():R}x too large"
+                    : "mean-pool gradient copied to every window cell instead of divided by each window's divisor")
+                : "");
+
+        if (op.Name.StartsWith("global_", StringComparison.Ordinal))
+        {
+            int size = g.InputPlaneSize;
+            int bad = Enumerable.Range(0, dx.Length).FirstOrDefault(i => !Tolerance.WithinUlps(dx[i], dy[i / size] / size), -1);
+            if (bad < 0) r.Checked(EvenSpread);
+            else r.Violated(EvenSpread, $"input{PoolingInvariants.Coords(input.Shape, bad)} gets {Tensor.FormatNumber(dx[bad])}, dy/size = {Tensor.FormatNumber(dy[bad / size])}/{size} = {Tensor.FormatNumber(dy[bad / size] / size)}");
+        }
+        PoolingInvariants.EulerIdentity(r, input, gradInput, gradOutput, op.Forward(NamedTensors.Input(input)));
+        return r.Build();
+    }
 }

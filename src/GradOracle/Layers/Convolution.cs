@@ -53,7 +53,7 @@ public sealed class Convolution : IOp, IHasReferencePath, IForwardInto, IHasInva
             new("groups", "a positive integer dividing in_channels and out_channels", "1"),
         ],
         Build = a => Create(a.Rank, a.Ints("stride", [1]), PaddingOf(a), a.Ints("dilation", [1]), a.Int("groups", 1), a.Has("bias")),
-        Invariants = [LayerInvariants.BiasIsSumOfGradOutput],
+        Invariants = [BiasIsSumOfGradOutput],
         KnownBugs = Bugs,
         DrawCase = d =>
         {
@@ -322,5 +322,35 @@ public sealed class Convolution : IOp, IHasReferencePath, IForwardInto, IHasInva
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.Convolution(this, inputs, gradOutput, gradients);
+        InvariantsOf(this, inputs, gradOutput, gradients);
+
+    /// <summary>Name: convolution's bias gradient.</summary>
+    public const string BiasIsSumOfGradOutput = "grad_bias = sum of grad_output over batch and space";
+
+    /// <summary>Convolution: grad_bias[c] = Σ over batch and space of grad_output[:, c].</summary>
+    private static InvariantReport InvariantsOf(Convolution op, NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
+    {
+        var r = new InvariantReport.Builder();
+        if (!op.HasBias || !gradients.Contains("bias")) return r.Build();
+        var a = AxisLayout.Of(gradOutput.Shape, 1);
+        var db = gradients["bias"];
+        if (db.Shape != Shape.Of(a.Length)) { r.Violated(BiasIsSumOfGradOutput, $"grad_bias has shape {db.Shape}, expected ({a.Length})"); return r.Build(); }
+        for (int c = 0; c < a.Length; c++)
+        {
+            double sum = 0, mag = 0;
+            for (int o = 0; o < a.Outer; o++) for (int i = 0; i < a.Inner; i++) { sum += gradOutput.At(a.At(o, c, i)); mag += Math.Abs(gradOutput.At(a.At(o, c, i))); }
+            r.SumsAgree(BiasIsSumOfGradOutput, db.At(c), sum, mag, a.Outer * a.Inner, actual => Explain(actual, sum, a, gradOutput, c));
+            if (r.Build().Broke(BiasIsSumOfGradOutput)) break;
+        }
+        return r.Build();
+    }
+    private static string Explain(double actual, double expected, AxisLayout a, Tensor dy, int c)
+    {
+        if (a.Outer > 1 && Math.Abs(actual * a.Outer - expected) <= 1e-9 * (Math.Abs(expected) + 1))
+            return $"grad_bias is the sum divided by the batch size {a.Outer}: a mean-loss convention baked into the layer";
+        double first = 0;
+        for (int i = 0; i < a.Inner; i++) first += dy.At(a.At(0, c, i));
+        return a.Outer > 1 && Math.Abs(actual - first) <= 1e-9 * (Math.Abs(first) + 1)
+            ? "grad_bias equals the first sample's sum alone: the sum over the batch is missing" : "";
+    }
 }

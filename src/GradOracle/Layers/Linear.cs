@@ -16,7 +16,7 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         Name = "linear",
         Inputs = [new("input"), new("weight"), new("bias", Optional: true)],
         Build = a => new Linear(a.Has("bias")),
-        Invariants = [LayerInvariants.WeightIsProduct],
+        Invariants = [WeightIsProduct],
         KnownBugs = (l, inputs, dy) =>
         {
             var x = inputs["input"];
@@ -141,5 +141,31 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients) =>
-        LayerInvariants.Linear(this, inputs, gradOutput, gradients);
+        InvariantsOf(this, inputs, gradOutput, gradients);
+
+    /// <summary>Name: linear's weight gradient.</summary>
+    public const string WeightIsProduct = "grad_weight = dY^T X";
+
+    /// <summary>Linear: grad_weight = dY^T X and grad_bias = Σ dY over the leading dimensions.</summary>
+    private static InvariantReport InvariantsOf(Linear op, NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
+    {
+        var r = new InvariantReport.Builder();
+        var x = inputs["input"];
+        var w = inputs["weight"];
+        var dw = gradients["weight"];
+        if (dw.Shape != w.Shape) { r.Violated(WeightIsProduct, $"grad_weight has shape {dw.Shape}, the weight {w.Shape}"); return r.Build(); }
+        int outF = w.Shape[0], inF = w.Shape[1], rows = x.Count / Math.Max(inF, 1);
+        string? bad = null;
+        for (int o = 0; o < outF && bad is null; o++)
+            for (int i = 0; i < inF && bad is null; i++)
+            {
+                double sum = 0, mag = 0;
+                for (int n = 0; n < rows; n++) { double t = gradOutput.At(n * outF + o) * x.At(n * inF + i); sum += t; mag += Math.Abs(t); }
+                if (Math.Abs(dw.At(o * inF + i) - sum) > Tolerance.SumRounding(rows, mag))
+                    bad = $"grad_weight[{o}, {i}] = {Tensor.FormatNumber(dw.At(o * inF + i))}, (dY^T X)[{o}, {i}] = {Tensor.FormatNumber(sum)}" +
+                          (rows > 1 && Math.Abs(dw.At(o * inF + i) * rows - sum) <= Tolerance.SumRounding(rows, mag) * rows ? $": divided by the batch size {rows}" : "");
+            }
+        if (bad is null) r.Checked(WeightIsProduct); else r.Violated(WeightIsProduct, bad);
+        return r.Build();
+    }
 }

@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: max pooling's forward, its backward under every tie and NaN rule, its descriptor
+// and its invariants are one layer told whole; how answers are judged against the valid set is in MaxPoolConventions.cs.
 using System.Collections.Immutable;
 using GradOracle.Geometry;
 using GradOracle.Tensors;
@@ -77,7 +79,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         Build = build,
         Exact = _ => true,
         Kinks = [MaxPoolConventions.Ties, MaxPoolConventions.Nan],
-        Invariants = [PoolingInvariants.OnlyAtMaxima, PoolingInvariants.SumPreserved, PoolingInvariants.OneReceiverPerWindow, PoolingInvariants.Euler],
+        Invariants = [OnlyAtMaxima, PoolingInvariants.SumPreserved, OneReceiverPerWindow, PoolingInvariants.Euler],
         TorchLacks = m => m.TiePolicy != TiePolicy.First || m.NanRule != NanRule.Propagate ? "libtorch follows tie_policy=first and nan_rule=propagate only" : null,
         TorchCall = m => m.Windows.TorchEquivalent(m.Name, m.Attributes),
         SelectedIndices = (m, inputs) => m.ForwardWithIndices(inputs["input"]).Indices,
@@ -280,7 +282,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
-        => PoolingInvariants.MaxPool(this, inputs["input"], gradOutput, gradients["input"]);
+        => InvariantsOf(this, inputs["input"], gradOutput, gradients["input"]);
 
     /// <summary>The backward with overlapping windows overwriting each other instead of accumulating (a known bug).</summary>
     private Tensor Overwriting(Tensor x, Tensor dy)
@@ -329,5 +331,80 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
             }
         }
         return Tensor.FromArray(x.Shape, dx);
+    }
+
+    /// <summary>Name: the gradient lands only on window maxima.</summary>
+    public const string OnlyAtMaxima = "gradient only at window maxima";
+    /// <summary>Name: first/last give each window's gradient to one input.</summary>
+    public const string OneReceiverPerWindow = "at most one input per window receives its gradient";
+
+    /// <summary>Max pooling: gradient only at maxima; sum preserved (scaled by tie counts under All); one receiver per window under First/Last; PoolingInvariants.Euler's identity.</summary>
+    private static InvariantReport InvariantsOf(MaxPool op, Tensor input, Tensor gradOutput, Tensor gradInput)
+    {
+        var r = new InvariantReport.Builder();
+        var g = op.GeometryFor(input.Shape);
+        if (!PoolingInvariants.ShapesFit(r, input, gradInput, gradOutput, PoolingWindows.OutputShape(input.Shape, g))) return r.Build();
+        var x = input.Span; var dx = gradInput.ToArray(); var dy = gradOutput.ToArray();
+        int planes = input.Shape[0] * input.Shape[1];
+        var maxOf = new int[input.Count]; // how many windows each input position is a maximum of
+        var taps = new int[g.MaxWindowSize]; var kt = new int[g.MaxWindowSize]; var maxima = new int[g.MaxWindowSize];
+        double expectedSum = 0, magnitude = 0;
+        var tieCounts = new int[planes * g.OutputPlaneSize];
+        for (int p = 0; p < planes; p++)
+        {
+            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                int n = g.Gather(o, taps, kt);
+                int m = Layers.MaxPool.Maxima(plane, taps.AsSpan(0, n), op.NanRule, maxima);
+                for (int i = 0; i < m; i++) maxOf[p * g.InputPlaneSize + maxima[i]]++;
+                bool nanWins = double.IsNaN(plane[maxima[0]]);
+                // What the window passes on, in units of its gradient: Theano's rule copies it to every tie; a NaN
+                // window under propagate_none passes nothing.
+                int receivers = nanWins ? (op.NanRule == NanRule.PropagateNone ? 0 : 1) : op.TiePolicy == TiePolicy.All ? m : 1;
+                tieCounts[p * g.OutputPlaneSize + o] = nanWins ? 0 : m; // NaNs are not ties: the NaN rule routes them
+                double w = dy[p * g.OutputPlaneSize + o];
+                expectedSum += w * receivers;
+                magnitude += Math.Abs(w) * receivers;
+            }
+        }
+
+        var stray = Enumerable.Range(0, dx.Length).Where(i => dx[i] != 0 && maxOf[i] == 0).ToList();
+        if (stray.Count == 0) r.Checked(OnlyAtMaxima);
+        else
+        {
+            var i = stray[0];
+            r.Violated(OnlyAtMaxima, $"{stray.Count} input(s) receive gradient without being the maximum of any window containing them; " +
+                $"first: input{PoolingInvariants.Coords(input.Shape, i)} = {Tensor.FormatNumber(x[i])} gets {Tensor.FormatNumber(dx[i])}");
+        }
+
+        r.SumsAgree(PoolingInvariants.SumPreserved, PoolingInvariants.Sum(dx), expectedSum, magnitude, dx.Length + dy.Length);
+
+        if (op.TiePolicy is TiePolicy.First or TiePolicy.Last)
+        {
+            string? bad = null;
+            for (int p = 0; p < planes && bad is null; p++)
+            {
+                var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+                for (int o = 0; o < g.OutputPlaneSize && bad is null; o++)
+                {
+                    if (tieCounts[p * g.OutputPlaneSize + o] < 2) continue;
+                    int n = g.Gather(o, taps, kt);
+                    int m = Layers.MaxPool.Maxima(plane, taps.AsSpan(0, n), op.NanRule, maxima);
+                    // Only maxima that no other window claims can be credited to this window alone.
+                    int got = 0;
+                    for (int i = 0; i < m; i++)
+                        if (dx[p * g.InputPlaneSize + maxima[i]] != 0 && maxOf[p * g.InputPlaneSize + maxima[i]] == 1) got++;
+                    if (got > 1)
+                        bad = $"output window {PoolingInvariants.OutCoords(input.Shape, g, p, o)} gave its gradient to {got} of its {m} tied maxima; " +
+                              $"tie_policy={op.TiePolicy.ToString().ToLowerInvariant()} sends it to one";
+                }
+            }
+            if (bad is null) r.Checked(OneReceiverPerWindow); else r.Violated(OneReceiverPerWindow, bad);
+        }
+
+        if (op.TiePolicy != TiePolicy.All)
+            PoolingInvariants.EulerIdentity(r, input, gradInput, gradOutput, op.ForwardWithIndices(input).Output);
+        return r.Build();
     }
 }

@@ -36,7 +36,7 @@ public sealed class StochasticPool : IOp, IHasWindows, IHasInvariants, IHasJacob
         ],
         Build = a => Create(a.Rank, a.Ints("kernel_size"), a.OptionalInts("stride"), a.Bool("ceil_mode", false), a.Bool("training", true)),
         Exact = s => s.Training,
-        Invariants = [PoolingInvariants.OnlyAtSelected, PoolingInvariants.SumPreserved, PoolingInvariants.Euler],
+        Invariants = [OnlyAtSelected, PoolingInvariants.SumPreserved, PoolingInvariants.Euler],
         TorchLacks = _ => "libtorch has no stochastic pooling",
         // The sampled position moves with the input, so differences of the forward cross selection boundaries.
         FiniteDifferencesOfForward = false,
@@ -167,5 +167,30 @@ public sealed class StochasticPool : IOp, IHasWindows, IHasInvariants, IHasJacob
 
     /// <inheritdoc/>
     public InvariantReport CheckInvariants(NamedTensors inputs, Tensor gradOutput, NamedTensors gradients)
-        => PoolingInvariants.StochasticPool(this, inputs, gradOutput, gradients["input"]);
+        => InvariantsOf(this, inputs, gradOutput, gradients["input"]);
+
+    /// <summary>Name: stochastic pooling routes only to sampled positions.</summary>
+    public const string OnlyAtSelected = "gradient only at selected positions";
+
+    /// <summary>Stochastic pooling: in training, gradient only at the sampled positions and sum(dx) = sum(dy); always PoolingInvariants.Euler's identity.</summary>
+    private static InvariantReport InvariantsOf(StochasticPool op, NamedTensors inputs, Tensor gradOutput, Tensor gradInput)
+    {
+        var r = new InvariantReport.Builder();
+        var input = inputs["input"];
+        var g = op.Windows.For(input.Shape);
+        if (!PoolingInvariants.ShapesFit(r, input, gradInput, gradOutput, PoolingWindows.OutputShape(input.Shape, g))) return r.Build();
+        var dx = gradInput.ToArray(); var dy = gradOutput.ToArray();
+        if (op.Training)
+        {
+            var sel = op.Sample(input, inputs["uniforms"]).Indices;
+            var selected = new bool[input.Count];
+            for (int i = 0; i < sel.Data.Length; i++) selected[i / g.OutputPlaneSize * g.InputPlaneSize + (int)sel.Data[i]] = true;
+            int stray = Enumerable.Range(0, dx.Length).FirstOrDefault(i => dx[i] != 0 && !selected[i], -1);
+            if (stray < 0) r.Checked(OnlyAtSelected);
+            else r.Violated(OnlyAtSelected, $"input{PoolingInvariants.Coords(input.Shape, stray)} gets {Tensor.FormatNumber(dx[stray])} but no window selected it");
+            r.SumsAgree(PoolingInvariants.SumPreserved, PoolingInvariants.Sum(dx), PoolingInvariants.Sum(dy), PoolingInvariants.SumAbs(dy), dx.Length + dy.Length);
+        }
+        PoolingInvariants.EulerIdentity(r, input, gradInput, gradOutput, op.Forward(inputs));
+        return r.Build();
+    }
 }

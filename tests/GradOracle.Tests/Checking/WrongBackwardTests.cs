@@ -79,7 +79,7 @@ public class WrongBackwardTests
         });
         var result = CheckWithInvariants(broken, ConvInputs(), out var invariants);
         Assert.That(result.Failures.Select(f => f.Tensor).Distinct(), Is.EqualTo(new[] { "bias" }));
-        Assert.That(invariants.Broke(LayerInvariants.BiasIsSumOfGradOutput), Is.True);
+        Assert.That(invariants.Broke(Convolution.BiasIsSumOfGradOutput), Is.True);
         Assert.That(invariants.ToString(), Does.Contain("the sum over the batch is missing"));
     }
 
@@ -107,8 +107,8 @@ public class WrongBackwardTests
         });
         var result = CheckWithInvariants(broken, inputs, out var invariants);
         Assert.That(result.Failures.Select(f => f.Tensor).Distinct(), Is.EqualTo(new[] { "input" }));
-        Assert.That(invariants.Broke(LayerInvariants.BatchNormSum), Is.True);
-        Assert.That(invariants.Broke(LayerInvariants.BatchNormOrthogonal), Is.True);
+        Assert.That(invariants.Broke(BatchNorm.BatchNormSum), Is.True);
+        Assert.That(invariants.Broke(BatchNorm.BatchNormOrthogonal), Is.True);
         Assert.That(invariants.ToString(), Does.Contain("channel 0: sum(dx) = ").And.Contain("where rounding allows"));
     }
 
@@ -163,7 +163,7 @@ public class WrongBackwardTests
         var relu = Activation.Relu();
         var x = T.Of([3], -1, 0, 1);
         var atZero = relu.CheckInvariants(NamedTensors.Input(x), T.Of([3], 1, 1, 1), NamedTensors.Input(T.Of([3], 0, 2, 1)));
-        Assert.That(atZero.Broke(LayerInvariants.ReluMask), Is.True);
+        Assert.That(atZero.Broke(Activation.ReluMask), Is.True);
         Assert.That(atZero.ToString(), Does.Contain("input[1] = 0: dx = 2, outside [0, 1]·dy = [0, 1]"));
         var below = relu.CheckInvariants(NamedTensors.Input(x), T.Of([3], 1, 1, 1), NamedTensors.Input(T.Of([3], 1, 0, 1)));
         Assert.That(below.ToString(), Does.Contain("input[0] = -1: dx = 1, dy·[x > 0] = 0"));

@@ -60,7 +60,7 @@ public class LayerInvariantsTests
         var inputs = new NamedTensors(("input", x), ("weight", Samples.Positive(Shape.Of(3), 5)), ("bias", Samples.Scaled(Shape.Of(3), 6, 1)));
         var dy = Dy(x.Shape, 7);
         var report = bn.CheckInvariants(inputs, dy, NamedTensors.Input(GradOracle.Tests.Verification.PlantedBugs.Predicted(bn, inputs, dy, "batch-norm backward without")));
-        Assert.That(report.Broke(LayerInvariants.BatchNormSum), Is.True, report.ToString());
+        Assert.That(report.Broke(BatchNorm.BatchNormSum), Is.True, report.ToString());
     }
 
     [TestCase(false)]
@@ -125,7 +125,7 @@ public class LayerInvariantsTests
             var grads = conv.Backward(inputs, dy).With("bias", db);
             Assert.That(conv.CheckInvariants(inputs, dy, grads).Holds, Is.True, $"trial {trial}");
             var firstOnly = grads.With("bias", Tensor.Create(Shape.Of(2), c => Enumerable.Range(0, 8).Sum(i => dy.At(c * 8 + i))));
-            Assert.That(conv.CheckInvariants(inputs, dy, firstOnly).Broke(LayerInvariants.BiasIsSumOfGradOutput), Is.True);
+            Assert.That(conv.CheckInvariants(inputs, dy, firstOnly).Broke(Convolution.BiasIsSumOfGradOutput), Is.True);
         }
     }
 

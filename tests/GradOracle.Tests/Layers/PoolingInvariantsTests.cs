@@ -28,7 +28,7 @@ public class PoolingInvariantsTests
         // [1 3; 2 2] -> the gradient belongs at the 3 (position 1), not at position 2.
         var op = MaxPool.Create(2, [2]);
         var report = Check(op, T.Of([1, 1, 2, 2], 1, 3, 2, 2), T.Of([1, 1, 1, 1], 1), [0, 0, 1, 0]);
-        Assert.That(report.Broke(PoolingInvariants.OnlyAtMaxima), Is.True);
+        Assert.That(report.Broke(MaxPool.OnlyAtMaxima), Is.True);
         Assert.That(report.ToString(), Does.Contain("input[0, 0, 1, 0] = 2 gets 1"));
     }
 
@@ -37,7 +37,7 @@ public class PoolingInvariantsTests
     {
         var op = MaxPool.Create(2, [2]);
         var report = Check(op, T.Of([1, 1, 2, 2], 5, 5, 1, 5), T.Of([1, 1, 1, 1], 3), [1, 1, 0, 1]);
-        Assert.That(report.Broke(PoolingInvariants.OneReceiverPerWindow), Is.True);
+        Assert.That(report.Broke(MaxPool.OneReceiverPerWindow), Is.True);
         Assert.That(report.Broke(PoolingInvariants.SumPreserved), Is.False, "split shares still add up to dy");
         Assert.That(report.ToString(), Does.Contain("gave its gradient to 3 of its 3 tied maxima"));
     }
@@ -83,7 +83,7 @@ public class PoolingInvariantsTests
         var dy = T.Of([1, 1, 1], 2);
         Assert.That(Check(op, x, dy, [0.5, 0.5, 0.5, 0.5]).Holds, Is.True);
         var report = Check(op, x, dy, [2, 0, 0, 0]);
-        Assert.That(report.Broke(PoolingInvariants.EvenSpread), Is.True);
+        Assert.That(report.Broke(AvgPool.EvenSpread), Is.True);
         Assert.That(report.Broke(PoolingInvariants.SumPreserved), Is.False, "the sum alone cannot see this bug");
     }
 
@@ -97,7 +97,7 @@ public class PoolingInvariantsTests
         var good = op.CheckInvariants(inputs, dy, NamedTensors.Input(T.Of([1, 1, 4], 0, 1, 2, 0)));
         var bad = op.CheckInvariants(inputs, dy, NamedTensors.Input(T.Of([1, 1, 4], 1, 0, 2, 0)));
         Assert.That(good.Holds, Is.True, good.ToString());
-        Assert.That(bad.Broke(PoolingInvariants.OnlyAtSelected), Is.True);
+        Assert.That(bad.Broke(StochasticPool.OnlyAtSelected), Is.True);
     }
 
     [Test]
