@@ -47,6 +47,10 @@ internal static class OptionRules
     public static Option<string?> ExistingFolder(this Option<string?> o) =>
         Rule(o, v => v is null || Directory.Exists(v) ? null : "is not an existing directory");
 
+    /// <summary>A file the command reads: it exists.</summary>
+    public static Option<string?> ExistingFile(this Option<string?> o) =>
+        Rule(o, v => v is null || File.Exists(v) ? null : "is not an existing file");
+
     private static string? Writable(string dir)
     {
         var probe = Path.Combine(dir, $".gradoracle-write-check-{Environment.ProcessId}");

@@ -11,7 +11,8 @@ internal static class VerifyCommand
 {
     private sealed class Common
     {
-        public readonly Option<string> Impl = new Option<string>("--impl") { Description = "The implementation's command line (protocol v1 on stdin/stdout).", Required = true }.NotBlank();
+        public readonly Option<string> Impl = new Option<string>("--impl") { Description = "The implementation's command line (protocol v1 on stdin/stdout); default: \"impl\" of gradoracle.json." }.NotBlank();
+        public readonly Option<string?> Config = new Option<string?>("--config") { Description = "A gradoracle.json of defaults and known failures (default: ./gradoracle.json when there is one); flags override it." }.ExistingFile();
         public readonly Option<string?> Cases = new Option<string?>("--cases") { Description = "reference-cases directory (default: the checkout's, if any)." }.ExistingFolder();
         public readonly Option<bool> NoReference = new("--no-reference") { Description = "Skip the reference cases; random cases only." };
         public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the random cases (default: a fresh one, printed)." };
@@ -24,28 +25,38 @@ internal static class VerifyCommand
 
         public void AddTo(Command c)
         {
-            c.Add(Impl); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd);
+            c.Add(Impl); c.Add(Config); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd);
             Limits.AddTo(c);
         }
 
+        /// <summary>The options of this run: each flag given on the command line, else the config file's value, else the flag's default.</summary>
         public VerifyOptions Options(ParseResult p, string? filter = null, Shard? shard = null, string? record = null, string? against = null)
         {
             Limits.Apply(p);
+            var path = p.GetValue(Config) ?? (File.Exists(VerifyConfig.FileName) ? VerifyConfig.FileName : null);
+            var config = path is null ? new VerifyConfig() : VerifyConfig.Load(path);
+            T Pick<T>(Option<T> flag, T? fromConfig) where T : struct => Given(p, flag) || fromConfig is null ? p.GetValue(flag) : fromConfig.Value;
+            T? PickNullable<T>(Option<T?> flag, T? fromConfig) where T : struct => Given(p, flag) ? p.GetValue(flag) : fromConfig ?? p.GetValue(flag);
+            var command = Given(p, Impl) ? p.GetValue(Impl) : config.Impl
+                ?? throw new ParameterException("--impl", "(none)", $"is required: the implementation's command line, here or as \"impl\" in {path ?? VerifyConfig.FileName}");
             CaseStore? store = null;
-            if (!p.GetValue(NoReference))
+            if (!Pick(NoReference, config.NoReference))
             {
-                var dir = p.GetValue(Cases);
+                var dir = Given(p, Cases) ? p.GetValue(Cases) : config.Cases;
                 if (dir is not null) store = new CaseStore(dir);
                 else try { store = CaseStore.FindFromCheckout(); } catch (DirectoryNotFoundException) { store = null; }
             }
             return new VerifyOptions
             {
-                Command = p.GetValue(Impl)!, Cases = store, Seed = p.GetValue(Seed) ?? Environment.TickCount & 0xFFFFF,
-                RandomCases = p.GetValue(Random), Timeout = TimeSpan.FromSeconds(p.GetValue(Timeout)),
-                Filter = filter, Shard = shard ?? Shard.Whole, RecordDir = record, AgainstDir = against, Strict = p.GetValue(Strict),
-                Budget = p.GetValue(Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
+                Command = command!, Cases = store, Seed = PickNullable(Seed, config.Seed) ?? Environment.TickCount & 0xFFFFF,
+                RandomCases = Pick(Random, config.Random), Timeout = TimeSpan.FromSeconds(Pick(Timeout, config.Timeout)),
+                Filter = filter, Shard = shard ?? Shard.Whole, RecordDir = record, AgainstDir = against, Strict = Pick(Strict, config.Strict),
+                Budget = PickNullable(Budget, config.Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
+                KnownFailures = config.KnownFailures,
             };
         }
+
+        private static bool Given(ParseResult p, Option o) => p.GetResult(o) is { Implicit: false };
     }
 
     public static IEnumerable<Command> Create()
@@ -60,23 +71,14 @@ internal static class VerifyCommand
         var filter = new Option<string?>("--filter") { Description = "Only cases whose id contains this text." };
         var verify = new Command("verify", "Check an implementation's outputs and gradients against the oracle through protocol v1.") { json, junit, report, shard, record, against, filter };
         common.AddTo(verify);
-        verify.SetAction(p =>
-        {
-            Shard part;
-            try { part = Shard.Parse(p.GetValue(shard)!); }
-            catch (ParameterException x)
-            {
-                Console.Error.WriteLine(x.Message);
-                return 2;
-            }
-            return Verify(common.Options(p, p.GetValue(filter), part, p.GetValue(record), p.GetValue(against)), p.GetValue(json), p.GetValue(junit), p.GetValue(report));
-        });
+        verify.SetAction(p => Usage(() => common.Options(p, p.GetValue(filter), Shard.Parse(p.GetValue(shard)!), p.GetValue(record), p.GetValue(against)),
+            o => Verify(o, p.GetValue(json), p.GetValue(junit), p.GetValue(report))));
 
         var explainCommon = new Common();
         var caseId = new Argument<string>("case-id") { Description = "A reference case id (max_pool2d/ties-1a2b3c4d) or random/<seed>/<k>." };
         var explain = new Command("explain", "Run one case against an implementation and explain every difference.") { caseId };
         explainCommon.AddTo(explain);
-        explain.SetAction(p => Explain(explainCommon.Options(p), p.GetValue(caseId)!));
+        explain.SetAction(p => Usage(() => explainCommon.Options(p), o => Explain(o, p.GetValue(caseId)!)));
 
         var files = new Argument<string[]>("reports") { Description = "JSON reports of the shards (from verify --json).", Arity = ArgumentArity.OneOrMore };
         var mergeJunit = new Option<string?>("--junit") { Description = "Also write the merged JUnit XML report." }.WritableFile();
@@ -84,6 +86,19 @@ internal static class VerifyCommand
         var merge = new Command("merge", "Merge the --json reports of verify's shards into one verdict.") { files, mergeJunit, mergeHtml };
         merge.SetAction(p => Merge(p.GetValue(files)!, p.GetValue(mergeJunit), p.GetValue(mergeHtml)));
         return [verify, explain, merge];
+    }
+
+    /// <summary>Builds the run's options and runs it; an option (or config field) that breaks its rule is a usage error, exit 2.</summary>
+    private static int Usage(Func<VerifyOptions> options, Func<VerifyOptions, int> run)
+    {
+        VerifyOptions o;
+        try { o = options(); }
+        catch (ParameterException x)
+        {
+            Console.Error.WriteLine(x.Message);
+            return 2;
+        }
+        return run(o);
     }
 
     private static int Verify(VerifyOptions o, bool json, string? junit, string? html)
@@ -168,9 +183,10 @@ internal static class VerifyCommand
         if (failing.Count > 20) console.WriteLine($"\n(details of the other {failing.Count - 20} failing case(s): --json or --report FILE.html)");
         foreach (var f in r.Findings) console.MarkupLine(Markup.Escape($"finding: {f}"));
         if (r.Restarts > 0) console.WriteLine($"the implementation was restarted {r.Restarts} time(s) after crashes or hangs");
+        if (r.TimeSummary() is { } time) console.MarkupLine(Markup.Escape(time));
         console.WriteLine();
         foreach (var p in r.Problems) console.MarkupLine($"[red]error:[/] {Markup.Escape(p)}");
-        console.WriteLine($"{r.Count(CaseStatus.Pass)} passed, {r.Count(CaseStatus.Fail)} failed, {r.Count(CaseStatus.Error)} errors, {r.Count(CaseStatus.Skipped)} skipped (seed {r.Seed}, shard {r.Shard})");
+        console.WriteLine($"{r.Counts} (seed {r.Seed}, shard {r.Shard})");
     }
 
     /// <summary>
@@ -180,7 +196,7 @@ internal static class VerifyCommand
     internal static Table ReportTable(VerifyReport r)
     {
         var table = new Table().Border(TableBorder.Simple).AddColumn("case").AddColumn("op").AddColumn("status").AddColumn("detail");
-        foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status == CaseStatus.Error)))
+        foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status is CaseStatus.Error or CaseStatus.KnownFailure)))
             table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary));
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Skipped).GroupBy(SkipReason).OrderByDescending(g => g.Count()))
             table.AddRow($"{g.Count()} case(s)", Markup.Escape(Ops(g)), Status(CaseStatus.Skipped), Markup.Escape(g.Key));
@@ -209,6 +225,7 @@ internal static class VerifyCommand
         CaseStatus.Pass => "[green]pass[/]",
         CaseStatus.Fail => "[red]FAIL[/]",
         CaseStatus.Error => "[red]ERROR[/]",
+        CaseStatus.KnownFailure => "[yellow]known[/]",
         _ => "[grey]skipped[/]",
     };
 
@@ -238,7 +255,7 @@ internal static class VerifyCommand
             return 2;
         }
         bool written = Write("--junit", junit, () => ReportFormats.ToJunit(merged)) & Write("--report", html, () => HtmlReport.Render(merged));
-        Console.WriteLine($"{merged.Count(CaseStatus.Pass)} passed, {merged.Count(CaseStatus.Fail)} failed, {merged.Count(CaseStatus.Error)} errors, {merged.Count(CaseStatus.Skipped)} skipped (seed {merged.Seed}, shards {merged.Shard})");
+        Console.WriteLine($"{merged.Counts} (seed {merged.Seed}, shards {merged.Shard})");
         foreach (var c in merged.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error)) Console.WriteLine(ReportFormats.Detail(c));
         foreach (var p in merged.Problems) Console.Error.WriteLine($"error: {p}");
         return !written && merged.ExitCode == 0 ? 2 : merged.ExitCode;

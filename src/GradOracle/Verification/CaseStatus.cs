@@ -11,4 +11,6 @@ public enum CaseStatus
     Skipped,
     /// <summary>The implementation errored, crashed, hung or answered garbage.</summary>
     Error,
+    /// <summary>Failed or errored, and listed as a known failure with its reason: reported, but it does not fail the run.</summary>
+    KnownFailure,
 }

@@ -22,10 +22,10 @@ public static class HtmlReport
           .Append(".case{border:1px solid #ccc;border-radius:6px;padding:0.6em 1em;margin:1em 0}.fail{color:#b00}.pass{color:#070}")
           .Append("code,pre{background:#f6f6f6;padding:0.1em 0.3em}caption{font-size:11px;caption-side:top;text-align:left}</style></head><body>");
         sb.Append($"<h1>GradOracle verify: {E(r.Implementation)} ({E(r.Dtype)})</h1>");
-        sb.Append($"<p id=\"summary\"><span class=\"pass\">{r.Count(CaseStatus.Pass)} passed</span>, <span class=\"fail\">{r.Count(CaseStatus.Fail)} failed</span>, {r.Count(CaseStatus.Error)} errors, {r.Count(CaseStatus.Skipped)} skipped; seed {r.Seed}, shard {E(r.Shard)}; command <code>{E(r.Command)}</code></p>");
+        sb.Append($"<p id=\"summary\"><span class=\"pass\">{r.Count(CaseStatus.Pass)} passed</span>, <span class=\"fail\">{r.Count(CaseStatus.Fail)} failed</span>, {r.Count(CaseStatus.Error)} errors, {r.Count(CaseStatus.Skipped)} skipped{(r.Count(CaseStatus.KnownFailure) > 0 ? $", {r.Count(CaseStatus.KnownFailure)} known failures" : "")}; seed {r.Seed}, shard {E(r.Shard)}; command <code>{E(r.Command)}</code></p>");
         foreach (var p in r.Problems) sb.Append($"<p class=\"fail\">error: {E(p)}</p>");
         foreach (var f in r.Findings) sb.Append($"<p class=\"finding\">{E(f)}</p>");
-        foreach (var c in r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error))
+        foreach (var c in r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure))
         {
             sb.Append($"<div class=\"case\"><h2 class=\"fail\">{E(c.Id)}</h2><p>{E(c.Op)} {E(c.Attributes)}</p><p><b>{E(c.Status.ToString())}</b>: {E(c.Summary)}</p>");
             if (c.Conventions.Length > 0) sb.Append("<ul class=\"conventions\">").Append(string.Concat(c.Conventions.Select(v => $"<li>{(v.Valid ? "convention" : "outside the valid set")}: {E(v.Text)}</li>"))).Append("</ul>");

@@ -19,7 +19,7 @@ public static class ReportFormats
 
     /// <summary>The report as JSON; a failing case keeps its tensors, so that a merged report still draws its heat maps.</summary>
     public static string ToJson(VerifyReport r) =>
-        JsonSerializer.Serialize(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error ? c : c with { Tensors = null })] }, Options);
+        JsonSerializer.Serialize(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure ? c : c with { Tensors = null })] }, Options);
 
     /// <summary>Reads a report written by <see cref="ToJson"/>.</summary>
     public static VerifyReport FromJson(string json) =>
@@ -52,7 +52,7 @@ public static class ReportFormats
             new XAttribute("tests", r.Cases.Length),
             new XAttribute("failures", r.Count(CaseStatus.Fail)),
             new XAttribute("errors", r.Count(CaseStatus.Error)),
-            new XAttribute("skipped", r.Count(CaseStatus.Skipped)),
+            new XAttribute("skipped", r.Count(CaseStatus.Skipped) + r.Count(CaseStatus.KnownFailure)),
             new XAttribute("time", r.Cases.Sum(c => c.Seconds).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)),
             new XElement("properties",
                 new XElement("property", new XAttribute("name", "dtype"), new XAttribute("value", r.Dtype)),
@@ -67,7 +67,7 @@ public static class ReportFormats
                 {
                     case CaseStatus.Fail: tc.Add(new XElement("failure", new XAttribute("message", c.Summary), body)); break;
                     case CaseStatus.Error: tc.Add(new XElement("error", new XAttribute("message", c.Summary), body)); break;
-                    case CaseStatus.Skipped: tc.Add(new XElement("skipped", new XAttribute("message", c.Summary))); break;
+                    case CaseStatus.Skipped or CaseStatus.KnownFailure: tc.Add(new XElement("skipped", new XAttribute("message", c.Summary))); break;
                 }
                 return tc;
             }),

@@ -84,8 +84,9 @@ public static class Verifier
             results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
         }
         progress?.Invoke(items.Count, items.Count, "");
-        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, o.Shard.ToString(), [.. results],
-            [.. ConventionSummary.Findings(results, declared, o.Strict)], client.Stderr, client.Restarts)
+        var (judged, listed) = KnownFailure.Apply(results, o.KnownFailures, o.Strict, unmatched: o.Shard == Verification.Shard.Whole && o.Filter is null);
+        return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, o.Shard.ToString(), [.. judged],
+            [.. ConventionSummary.Findings(results, declared, o.Strict), .. listed], client.Stderr, client.Restarts)
         {
             Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict, Interrupted = o.Interrupt.IsCancellationRequested,
         };

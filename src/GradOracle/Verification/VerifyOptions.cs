@@ -51,6 +51,9 @@ public sealed record VerifyOptions
     /// <summary>Elements per input that <see cref="FiniteDifferenceMode.Sampled"/> checks.</summary>
     public int SampledElements { get; init; } = 16;
 
+    /// <summary>Cases expected to fail, with their reasons (<see cref="KnownFailure"/>).</summary>
+    public IReadOnlyList<KnownFailure> KnownFailures { get; init; } = [];
+
     /// <summary>Interrupts the run (Ctrl-C): the cases not yet started are skipped, said so, and the report still comes out.</summary>
     public CancellationToken Interrupt { get; init; }
 }

@@ -22,6 +22,11 @@ public sealed record VerifyReport(
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
 
+    /// <summary>"N passed, N failed, N errors, N skipped", with ", N known failures" when there are any.</summary>
+    public string Counts =>
+        $"{Count(CaseStatus.Pass)} passed, {Count(CaseStatus.Fail)} failed, {Count(CaseStatus.Error)} errors, {Count(CaseStatus.Skipped)} skipped" +
+        (Count(CaseStatus.KnownFailure) > 0 ? $", {Count(CaseStatus.KnownFailure)} known failures" : "");
+
     /// <summary>The run's errors, and "nothing was tested" when no case ran.</summary>
     public IReadOnlyList<string> Problems =>
     [
@@ -30,6 +35,16 @@ public sealed record VerifyReport(
         .. Cases.All(c => c.Status == CaseStatus.Skipped)
             ? [$"nothing was tested: {(Cases.Length == 0 ? "no case was run" : $"all {Cases.Length} case(s) were skipped")}"] : Array.Empty<string>(),
     ];
+
+    /// <summary>"time: 12.3 s in 240 cases; slowest: id 1.20 s, ..." (the <paramref name="most"/> slowest cases), or null when none took time.</summary>
+    public string? TimeSummary(int most = 5)
+    {
+        var timed = Cases.Where(c => c.Seconds > 0).ToList();
+        if (timed.Count == 0) return null;
+        var slowest = timed.OrderByDescending(c => c.Seconds).ThenBy(c => c.Id, StringComparer.Ordinal).Take(most);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return string.Create(inv, $"time: {timed.Sum(c => c.Seconds):0.0} s in {timed.Count} cases; slowest: {string.Join(", ", slowest.Select(c => string.Create(inv, $"{c.Id} {c.Seconds:0.00} s")))}");
+    }
 
     /// <summary>The summary of a case the interrupt left unrun.</summary>
     public const string InterruptedSummary = "not run: the run was interrupted";

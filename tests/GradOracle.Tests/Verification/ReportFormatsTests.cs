@@ -46,4 +46,12 @@ public class ReportFormatsTests
         var merged = ReportFormats.Merge([.. shards.Select(s => ReportFormats.FromJson(ReportFormats.ToJson(s)))]);
         Assert.That(HtmlReport.Render(merged), Does.Contain("<table class=\"heat\">"));
     }
+
+    [Test]
+    public void The_time_summary_names_the_slowest_cases_first()
+    {
+        var r = Report(Case("a", CaseStatus.Pass, 1) with { Seconds = 0.5 }, Case("b", CaseStatus.Pass, 1) with { Seconds = 2.25 }, Case("c", CaseStatus.Skipped, 1) with { Seconds = 0 });
+        Assert.That(r.TimeSummary(1), Is.EqualTo("time: 2.8 s in 2 cases; slowest: b 2.25 s"));
+        Assert.That(Report(Case("c", CaseStatus.Skipped, 1) with { Seconds = 0 }).TimeSummary(), Is.Null);
+    }
 }

@@ -1,0 +1,52 @@
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Verification;
+
+public class VerifyConfigTests
+{
+    private string dir = "";
+
+    [SetUp]
+    public void MakeDirectory()
+    {
+        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-config-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+    }
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(dir, true);
+
+    private string Write(string json)
+    {
+        var path = Path.Combine(dir, VerifyConfig.FileName);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Test]
+    public void A_config_is_read_with_comments_and_its_cases_path_is_taken_from_its_folder()
+    {
+        var c = VerifyConfig.Load(Write("""
+            {
+              // the layers under test
+              "impl": "python3 layers.py", "cases": "golden", "seed": 7, "random": 50, "strict": true, "timeout": 3,
+              "known_failures": [{"case": "max_pool2d/*", "reason": "ties not done"}],
+            }
+            """));
+        Assert.That((c.Impl, c.Seed, c.Random, c.Strict, c.Timeout), Is.EqualTo(("python3 layers.py", (int?)7, (int?)50, (bool?)true, (double?)3)));
+        Assert.That(c.Cases, Is.EqualTo(Path.Combine(dir, "golden")));
+        Assert.That(c.KnownFailures, Is.EqualTo(new[] { new KnownFailure("max_pool2d/*", "ties not done") }));
+    }
+
+    [TestCase("""{"imp": "x"}""", "--config = ", "imp")]
+    [TestCase("""{"random": -1}""", "random = -1: must be at least 0", "")]
+    [TestCase("""{"timeout": 0}""", "timeout = 0: must be a finite number of seconds above 0", "")]
+    [TestCase("""{"known_failures": [{"case": "relu/*"}]}""", "known_failures[0].reason = null: must say why", "")]
+    [TestCase("""{"known_failures": [{"case": " ", "reason": "r"}]}""", "known_failures[0].case =  : must name a case id", "")]
+    [TestCase("""{"impl": 3}""", "is not a valid gradoracle.json", "impl")]
+    public void A_config_that_breaks_a_rule_is_refused_naming_the_field(string json, string message, string field)
+    {
+        var e = Assert.Throws<ParameterException>(() => VerifyConfig.Load(Write(json)));
+        Assert.That(e!.Message, Does.Contain(message).And.Contain(field));
+    }
+}
