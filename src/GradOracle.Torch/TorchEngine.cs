@@ -1,5 +1,6 @@
 using GradOracle.Layers;
 using GradOracle.Protocol;
+using GradOracle.Tensors;
 
 namespace GradOracle.Torch;
 
@@ -34,4 +35,9 @@ public sealed class TorchEngine : IServeEngine
 
     /// <inheritdoc/>
     public IOp? Answering(IOp op, out string? whyNot) => TorchOp.For(op, out whyNot);
+
+    /// <summary>libtorch's own indices (return_indices=True), from one more forward call; null for ops without them.</summary>
+    public Tensor? Indices(IOp answering, NamedTensors inputs) =>
+        answering is TorchOp t && t.Reference.Descriptor.Indices(t.Reference, inputs) is not null
+            && t.Call(inputs, null) is { Error: null } a && a.Tensors.Contains("indices") ? a.Tensors["indices"] : null;
 }

@@ -1,4 +1,5 @@
 using GradOracle.Layers;
+using GradOracle.Tensors;
 
 namespace GradOracle.Protocol;
 
@@ -22,4 +23,10 @@ public interface IServeEngine
     /// <paramref name="whyNot"/> when this engine has no counterpart: the request is then answered unsupported.
     /// </summary>
     IOp? Answering(IOp op, out string? whyNot);
+
+    /// <summary>
+    /// What the answering op selected, for ops that select (max pooling's argmax: a flat index into each (N, C) input
+    /// plane, as integral numbers), sent beside the output; null for other ops.
+    /// </summary>
+    Tensor? Indices(IOp answering, NamedTensors inputs);
 }

@@ -35,12 +35,13 @@ public static class Messages
         return $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]{declared}}}";
     }
 
-    /// <summary>A run reply with output and (when asked) gradients.</summary>
-    public static string RunReply(long id, Tensor output, NamedTensors? grads)
+    /// <summary>A run reply with output, (when asked) gradients and (for ops that select) the selected indices.</summary>
+    public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null)
     {
         var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {TensorJsonConverter.Text(output)}");
         if (grads is not null)
             sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {TensorJsonConverter.Text(g.Value)}"))).Append('}');
+        if (indices is not null) sb.Append(", \"indices\": ").Append(TensorJsonConverter.Text(indices));
         return sb.Append('}').ToString();
     }
 

@@ -1,4 +1,5 @@
 using GradOracle.Layers;
+using GradOracle.Tensors;
 
 namespace GradOracle.Protocol;
 
@@ -28,4 +29,8 @@ public sealed class OracleEngine : IServeEngine
         whyNot = null;
         return op;
     }
+
+    /// <inheritdoc/>
+    public Tensor? Indices(IOp answering, NamedTensors inputs) =>
+        answering.Descriptor.Indices(answering, inputs) is { } ix ? Tensor.FromArray(ix.Shape, [.. ix.Data.Select(v => (double)v)]) : null;
 }

@@ -67,6 +67,17 @@ public class ServerTests
         Assert.That(doc.RootElement.GetProperty("error").GetString(), Does.Contain(expected));
     }
 
+    [TestCase("first", 2)]
+    [TestCase("last", 3)]
+    public void A_max_pool_reply_carries_the_index_its_tie_policy_selects(string tie, int index)
+    {
+        // Input [[1, 1], [2, 2]]: the maxima 2, 2 sit at flat indices 2 and 3 of the plane (worked by hand).
+        var reply = Server.Answer("""{"id": 9, "type": "run", "op": "max_pool2d", "attrs": {"kernel_size": [2, 2], "tie_policy": "TIE"}, "inputs": {"input": {"shape": [1, 1, 2, 2], "data": [1, 1, 2, 2]}}}""".Replace("TIE", tie));
+        Assert.That(reply, Is.EqualTo("""{"id": 9, "output": {"shape": [1, 1, 1, 1], "data": [2]}, "indices": {"shape": [1, 1, 1, 1], "data": [INDEX]}}""".Replace("INDEX", index.ToString())));
+        var relu = Server.Answer("""{"id": 10, "type": "run", "op": "relu", "attrs": {}, "inputs": {"input": {"shape": [1], "data": [1]}}}""");
+        Assert.That(relu, Does.Not.Contain("indices"), "only ops that select send them");
+    }
+
     [Test]
     public void A_line_past_the_length_limit_is_refused_unbuffered_and_the_next_line_is_answered()
     {

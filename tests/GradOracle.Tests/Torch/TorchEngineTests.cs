@@ -38,6 +38,7 @@ public class TorchEngineTests
         // Tied maxima 2, 2 route to the first, as PyTorch's kernel does (worked by hand).
         var run = Server.Answer("""{"id": 2, "type": "run", "op": "max_pool2d", "attrs": {"kernel_size": [2, 2]}, "inputs": {"input": {"shape": [1, 1, 2, 2], "data": [1, 1, 2, 2]}}, "grad_output": {"shape": [1, 1, 1, 1], "data": [3]}}""", engine);
         Assert.That(run, Does.Contain("\"grads\": {\"input\": {\"shape\": [1, 1, 2, 2], \"data\": [0, 0, 3, 0]}}"));
+        Assert.That(run, Does.EndWith(", \"indices\": {\"shape\": [1, 1, 1, 1], \"data\": [2]}}"), "libtorch's own argmax, the first of the tied 2s");
         var refused = Server.Answer("""{"id": 3, "type": "run", "op": "conv2d", "attrs": {}, "inputs": {"input": {"shape": [1, 3, 1, 1], "data": [0, 0, 0]}, "weight": {"shape": [1, 2, 1, 1], "data": [1, 1]}}}""", engine);
         Assert.That(refused, Does.Contain("\"error\"").And.Contain("expected input[1, 3, 1, 1] to have 2 channels"));
         var split = Server.Answer("""{"id": 4, "type": "run", "op": "max_pool1d", "attrs": {"kernel_size": [2], "tie_policy": "split"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1, 1]}}}""", engine);
