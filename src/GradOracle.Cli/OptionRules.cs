@@ -15,6 +15,9 @@ internal static class OptionRules
     /// <summary>An optional number of seconds: finite and above zero when given.</summary>
     public static Option<double?> Seconds(this Option<double?> o) => Rule(o, v => v is null || double.IsFinite(v.Value) && v > 0 ? null : "must be a finite number of seconds above 0");
 
+    /// <summary>A finite number at or above zero.</summary>
+    public static Option<double> NonNegative(this Option<double> o) => Rule(o, v => double.IsFinite(v) && v >= 0 ? null : "must be a finite number at or above 0");
+
     /// <summary>An integer within [min, max].</summary>
     public static Option<int> Within(this Option<int> o, int min, int max = int.MaxValue) =>
         Rule(o, v => v >= min && v <= max ? null : max == int.MaxValue ? $"must be at least {min}" : $"must be between {min} and {max}");

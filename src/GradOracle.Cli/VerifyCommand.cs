@@ -21,11 +21,13 @@ internal static class VerifyCommand
         public readonly Option<double?> Budget = new Option<double?>("--budget") { Description = "Seconds for the whole run: cases not started in time are skipped and finite-difference checks cut short, said in the report." }.Seconds();
         public readonly Option<FiniteDifferenceMode> Fd = new("--fd") { Description = "A float64 implementation's backward against finite differences of its own forward: all elements, a projection screen (cheap where the op is smooth), a seeded sample per input, or none.", DefaultValueFactory = _ => FiniteDifferenceMode.All };
         public readonly LimitOptions Limits = new();
+        public readonly Option<int> Repeat = new Option<int>("--repeat") { Description = "Send every case K times and fail any answer that differs from the first (GPU kernels with atomics).", DefaultValueFactory = _ => 1 }.Within(1, 1000);
+        public readonly Option<double> NondetTol = new Option<double>("--nondet-tol") { Description = "How far --repeat's answers may differ, element by element (gradcheck's nondet_tol); default 0: bit for bit.", DefaultValueFactory = _ => 0 }.NonNegative();
         public readonly Option<bool> Strict = new("--strict") { Description = "Where a gradient is a set (ties, NaN windows, relu at 0), accept only PyTorch's choice, not any valid one." };
 
         public void AddTo(Command c)
         {
-            c.Add(Impl); c.Add(Config); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd);
+            c.Add(Impl); c.Add(Config); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd); c.Add(Repeat); c.Add(NondetTol);
             Limits.AddTo(c);
         }
 
@@ -52,7 +54,7 @@ internal static class VerifyCommand
                 RandomCases = Pick(Random, config.Random), Timeout = TimeSpan.FromSeconds(Pick(Timeout, config.Timeout)),
                 Filter = filter, Shard = shard ?? Shard.Whole, RecordDir = record, AgainstDir = against, Strict = Pick(Strict, config.Strict),
                 Budget = PickNullable(Budget, config.Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
-                KnownFailures = config.KnownFailures,
+                KnownFailures = config.KnownFailures, Repeat = p.GetValue(Repeat), NondeterminismTolerance = p.GetValue(NondetTol),
             };
         }
 

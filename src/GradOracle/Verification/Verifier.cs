@@ -122,7 +122,8 @@ public static class Verifier
             return ev;
         }
 
-        var outcome = client.Run(new RunRequest(0, item.Oracle.Name, item.Attributes, inputs, dy));
+        var run = new RunRequest(0, item.Oracle.Name, item.Attributes, inputs, dy);
+        var outcome = client.Run(run);
         switch (outcome)
         {
             case Outcome.Failed when o.Interrupt.IsCancellationRequested:
@@ -152,6 +153,11 @@ public static class Verifier
         }
 
         Comparison.Judge(item, ev);
+        if (Repetition.Difference(client, run, ev.Actual, o.Repeat, o.NondeterminismTolerance) is { } varies)
+        {
+            if (ev.Status == CaseStatus.Pass) { ev.Status = CaseStatus.Fail; ev.Summary = varies; }
+            else ev.Notes.Add(varies);
+        }
         Record(item, ev, o);
         if (ev.Status == CaseStatus.Pass && dtype == "float64") SelfConsistency(client, item, ev, o, deadline);
         if (ev.Status == CaseStatus.Fail)

@@ -51,6 +51,12 @@ public sealed record VerifyOptions
     /// <summary>Elements per input that <see cref="FiniteDifferenceMode.Sampled"/> checks.</summary>
     public int SampledElements { get; init; } = 16;
 
+    /// <summary>How many times each case is sent (--repeat): the answers after the first must equal it.</summary>
+    public int Repeat { get; init; } = 1;
+
+    /// <summary>How far repeated answers may differ, element by element (gradcheck's nondet_tol); 0: bit for bit.</summary>
+    public double NondeterminismTolerance { get; init; }
+
     /// <summary>Cases expected to fail, with their reasons (<see cref="KnownFailure"/>).</summary>
     public IReadOnlyList<KnownFailure> KnownFailures { get; init; } = [];
 
