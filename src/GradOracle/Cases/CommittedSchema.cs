@@ -47,7 +47,8 @@ public sealed class CommittedSchema
         try
         {
             var built = JsonSchema.FromText(json, new BuildOptions { SchemaRegistry = new SchemaRegistry() }, baseUri);
-            return new CommittedSchema(built, JsonDocument.Parse(json).RootElement.Clone(), path);
+            using var doc = JsonDocument.Parse(json);
+            return new CommittedSchema(built, doc.RootElement.Clone(), path);
         }
         catch (Exception e) when (e is JsonException or JsonSchemaException or ArgumentException)
         {
