@@ -60,21 +60,30 @@ internal static class CheckCommand
 
         var rows = cases.Select(c => RunCase(c, seed, fast, useTorch)).ToList();
         // --fast: the screen has no per-element worst error; its cost in forward passes takes that column.
-        var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("layer").AddColumn("configuration").AddColumn(new TableColumn(fast ? "screened" : "elements").RightAligned())
-            .AddColumn(new TableColumn("kinks").RightAligned()).AddColumn(new TableColumn(fast ? "forward passes" : "worst error").RightAligned())
-            .AddColumn("invariants").AddColumn("libtorch").AddColumn("verdict");
+        // Narrow (an 80-column terminal): the layer and its configuration share one column, the only one that wraps.
+        bool narrow = console.Profile.Width < 140;
+        var table = new Table().Border(TableBorder.Simple).AddColumn(narrow ? "layer, configuration" : "layer");
+        if (!narrow) table.AddColumn("configuration");
+        string[] headers = narrow ? [fast ? "screened" : "elems", "kinks", fast ? "passes" : "worst", "invar.", "torch", "verdict"]
+            : [fast ? "screened" : "elements", "kinks", fast ? "forward passes" : "worst error", "invariants", "libtorch", "verdict"];
+        for (int i = 0; i < headers.Length; i++)
+        {
+            var column = new TableColumn(headers[i]).NoWrap();
+            if (i < 3) column.RightAligned();
+            if (narrow) column.Padding(1, 0, 0, 0);
+            table.AddColumn(column);
+        }
         foreach (var r in rows)
         {
-            table.AddRow(
-                Markup.Escape(r.Outcome.Case.Op.Name),
-                Markup.Escape(r.Outcome.Case.Configuration),
+            var name = Markup.Escape(r.Outcome.Case.Op.Name);
+            var configuration = Markup.Escape(r.Outcome.Case.Configuration);
+            table.AddRow([.. narrow ? [$"{name} {configuration}"] : new[] { name, configuration },
                 r.Outcome.Elements.ToString(),
                 r.Outcome.Kinks.ToString(),
                 r.Outcome.Gradients?.WorstAbsoluteError.ToString("0.0e+0") ?? r.Outcome.Screen!.ForwardPasses.ToString(),
                 r.Outcome.Invariants.Holds ? $"{r.Outcome.Invariants.Checked.Length} hold" : $"[red]{r.Outcome.Invariants.Violations.Length} broken[/]",
                 TorchCell(r.Parity),
-                r.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
+                r.Passed ? "[green]pass[/]" : "[red]FAIL[/]"]);
         }
         console.Write(table);
 

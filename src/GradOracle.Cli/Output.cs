@@ -14,7 +14,9 @@ internal static class Output
             Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
             ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
         });
-        if (redirected) console.Profile.Width = 240;
+        // COLUMNS, when set, is the reader's width, piped or not; a pipe without it gets rows wide enough not to wrap.
+        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns >= 40) console.Profile.Width = columns;
+        else if (redirected) console.Profile.Width = 240;
         return console;
     }
 }

@@ -197,7 +197,9 @@ internal static class VerifyCommand
     /// </summary>
     internal static Table ReportTable(VerifyReport r)
     {
-        var table = new Table().Border(TableBorder.Simple).AddColumn("case").AddColumn("op").AddColumn("status").AddColumn("detail");
+        // Ids and statuses never wrap; the op list and the detail take what width is left (80 columns included).
+        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("case").NoWrap()).AddColumn("op")
+            .AddColumn(new TableColumn("status").NoWrap()).AddColumn("detail");
         foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status is CaseStatus.Error or CaseStatus.KnownFailure)))
             table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary));
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Skipped).GroupBy(SkipReason).OrderByDescending(g => g.Count()))
