@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests use: Debian's python3-numpy (the example NumPy
-# implementation runs on /usr/bin/python3) and chromium (the HTML report is rendered headless).
+# implementation runs on /usr/bin/python3), python3-torch (the PyTorch adapter's end-to-end test) and
+# chromium (the HTML report is rendered headless).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 missing=()
 /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || missing+=(python3-numpy)
+/usr/bin/python3 -c "import torch" >/dev/null 2>&1 || missing+=(python3-torch)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ${missing[@]+"${missing[@]}"}
-echo "install-test-tools: $(/usr/bin/python3 -c 'import numpy; print("numpy", numpy.__version__)'), $(chromium --version 2>/dev/null | head -1)"
+echo "install-test-tools: $(/usr/bin/python3 -c 'import numpy, torch; print("numpy", numpy.__version__ + ", torch", torch.__version__)'), $(chromium --version 2>/dev/null | head -1)"

@@ -1,0 +1,54 @@
+using GradOracle.Tests.Verification;
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Adapters;
+
+/// <summary>src/adapters/pytorch/gradoracle_torch.py end to end on Debian's python3-torch: torch.nn.functional itself, and a custom autograd.Function right and wrong.</summary>
+public class PyTorchAdapterTests
+{
+    private static string Adapter(string args) =>
+        $"/usr/bin/python3 {Tools.Quote(Path.Combine(Tools.Root, "src", "adapters", "pytorch", "gradoracle_torch.py"))} {args}";
+
+    private static string MyOps => $"--module {Tools.Quote(Path.Combine(Tools.Root, "examples", "pytorch", "my_ops.py"))}";
+
+    private static void RequireTorch() =>
+        Tools.Require(Tools.Run("/usr/bin/python3", "-c \"import torch\"", out _) == 0, "Debian's python3-torch");
+
+    private static VerifyReport Run(string command, int random = 150) => Verifier.Run(new VerifyOptions
+    {
+        Command = command, Cases = GradOracle.Cases.CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory),
+        Seed = 1, RandomCases = random, Timeout = TimeSpan.FromSeconds(60),
+    });
+
+    private static string Why(VerifyReport r) => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail));
+
+    [Test]
+    public void Torch_nn_functional_itself_passes_every_op_it_has()
+    {
+        RequireTorch();
+        var r = Run(Adapter("--functional"));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(250));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Skipped).Select(c => c.Op).Distinct(), Has.All.StartsWith("stochastic_pool"));
+    }
+
+    [TestCase("float64")]
+    [TestCase("float32")]
+    public void A_correct_custom_autograd_function_passes_in_its_dtype(string dtype)
+    {
+        RequireTorch();
+        var r = Run(Adapter($"{MyOps} --dtype {dtype}"));
+        Assert.That(r.Dtype, Is.EqualTo(dtype));
+        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Op).Distinct(), Is.EqualTo(new[] { "linear" }));
+    }
+
+    [Test]
+    public void A_custom_backward_with_a_planted_bug_fails_and_is_named()
+    {
+        RequireTorch();
+        var r = Run("MY_OPS_BUG=1 " + Adapter(MyOps));
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).SelectMany(c => c.Diagnosis), Has.Some.Contains("grads.weight: weight gradient divided by the batch size"));
+    }
+}
