@@ -1,0 +1,62 @@
+using GradOracle.Tests.Verification;
+using GradOracle.Verification;
+
+namespace GradOracle.Tests.Adapters;
+
+/// <summary>src/adapters/cpp/gradoracle_adapter.hpp end to end: examples/cpp/layers.cpp built with g++, right and with a planted bug.</summary>
+public class CppAdapterTests
+{
+    private string dir = "";
+
+    [SetUp]
+    public void MakeDirectory()
+    {
+        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-cpp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+    }
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(dir, true);
+
+    private string Build(string name, string defines = "")
+    {
+        Tools.Require(Tools.Run("g++", "--version", out _) == 0, "g++");
+        Tools.Require(File.Exists("/usr/include/nlohmann/json.hpp"), "Debian's nlohmann-json3-dev");
+        var binary = Path.Combine(dir, name);
+        var source = Path.Combine(Tools.Root, "examples", "cpp", "layers.cpp");
+        var include = Path.Combine(Tools.Root, "src", "adapters", "cpp");
+        var start = new System.Diagnostics.ProcessStartInfo("g++") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", "-I", include, source, "-o", binary }.Concat(defines.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+            start.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var log = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        Assert.That(p.ExitCode, Is.Zero, log.Result);
+        return binary;
+    }
+
+    private static VerifyReport Run(string binary) => Verifier.Run(new VerifyOptions
+    {
+        Command = Tools.Quote(binary), Cases = GradOracle.Cases.CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory),
+        Seed = 3, RandomCases = 150, Timeout = TimeSpan.FromSeconds(20),
+    });
+
+    [Test]
+    public void The_cpp_example_passes_its_ops_and_its_print_reaches_stderr_not_the_replies()
+    {
+        var r = Run(Build("layers"));
+        Assert.That(r.ExitCode, Is.Zero, string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail)));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Op).Distinct(), Is.EquivalentTo(new[] { "relu", "linear" }));
+        Assert.That(r.Stderr, Does.Contain("this print goes to stderr"));
+        Assert.That(r.Restarts, Is.Zero);
+    }
+
+    [Test]
+    public void The_cpp_example_with_its_planted_bug_fails_and_is_named()
+    {
+        var r = Run(Build("layers-bug", "-DPLANTED_BUG"));
+        Assert.That(r.ExitCode, Is.EqualTo(1));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).Select(c => c.Op).Distinct(), Is.EqualTo(new[] { "linear" }));
+        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).SelectMany(c => c.Diagnosis), Has.Some.Contains("grads.weight: weight gradient divided by the batch size"));
+    }
+}
