@@ -4,25 +4,13 @@ using GradOracle.Verification;
 namespace GradOracle.Tests.Adapters;
 
 /// <summary>src/adapters/cpp/gradoracle_adapter.hpp end to end: examples/cpp/layers.cpp built with g++, right and with a planted bug.</summary>
-public class CppAdapterTests
+public class CppAdapterTests : TempDirectoryFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-cpp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(dir, true);
-
     private string Build(string name, string defines = "")
     {
         Tools.Require(Tools.Run("g++", "--version", out _) == 0, "g++");
         Tools.Require(File.Exists("/usr/include/nlohmann/json.hpp"), "Debian's nlohmann-json3-dev");
-        var binary = Path.Combine(dir, name);
+        var binary = Path.Combine(Dir, name);
         var source = Path.Combine(Tools.Root, "examples", "cpp", "layers.cpp");
         var include = Path.Combine(Tools.Root, "src", "adapters", "cpp");
         var start = new System.Diagnostics.ProcessStartInfo("g++") { RedirectStandardOutput = true, RedirectStandardError = true };

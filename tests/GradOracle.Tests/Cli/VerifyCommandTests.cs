@@ -4,23 +4,11 @@ using GradOracle.Tests.Verification;
 namespace GradOracle.Tests.Cli;
 
 /// <summary>`gradoracle verify` as a CI job runs it: from a folder holding gradoracle.json, with no arguments.</summary>
-public class VerifyCommandTests
+public class VerifyCommandTests : TempDirectoryFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-ci-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(dir, true);
-
     private int Verify(string args, out string output)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
         foreach (var a in new[] { Tools.CliDll, "verify" }.Concat(args.Split(' ', StringSplitOptions.RemoveEmptyEntries))) start.ArgumentList.Add(a);
         using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -30,7 +18,7 @@ public class VerifyCommandTests
         return p.ExitCode;
     }
 
-    private void Config(string knownFailures) => File.WriteAllText(Path.Combine(dir, "gradoracle.json"), $$"""
+    private void Config(string knownFailures) => File.WriteAllText(Path.Combine(Dir, "gradoracle.json"), $$"""
         {
           "impl": "/usr/bin/python3 {{Path.Combine(Tools.Root, "examples", "quickstart", "layers.py")}} --bug",
           "cases": "{{Path.Combine(Tools.Root, "reference-cases")}}",
@@ -72,7 +60,7 @@ public class VerifyCommandTests
     {
         Assert.That(Verify("", out var output), Is.EqualTo(2), output);
         Assert.That(output, Does.Contain("--impl = (none): is required").And.Contain("gradoracle.json"));
-        File.WriteAllText(Path.Combine(dir, "gradoracle.json"), """{"known_failures": [{"case": "x"}]}""");
+        File.WriteAllText(Path.Combine(Dir, "gradoracle.json"), """{"known_failures": [{"case": "x"}]}""");
         Assert.That(Verify("--impl true", out output), Is.EqualTo(2), output);
         Assert.That(output, Does.Contain("known_failures[0].reason = null: must say why"));
     }

@@ -2,23 +2,11 @@ using GradOracle.Verification;
 
 namespace GradOracle.Tests.Verification;
 
-public class VerifyConfigTests
+public class VerifyConfigTests : TempDirectoryFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        dir = Path.Combine(Path.GetTempPath(), $"gradoracle-config-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(dir, true);
-
     private string Write(string json)
     {
-        var path = Path.Combine(dir, VerifyConfig.FileName);
+        var path = Path.Combine(Dir, VerifyConfig.FileName);
         File.WriteAllText(path, json);
         return path;
     }
@@ -34,7 +22,7 @@ public class VerifyConfigTests
             }
             """));
         Assert.That((c.Impl, c.Seed, c.Random, c.Strict, c.Timeout), Is.EqualTo(("python3 layers.py", (int?)7, (int?)50, (bool?)true, (double?)3)));
-        Assert.That(c.Cases, Is.EqualTo(Path.Combine(dir, "golden")));
+        Assert.That(c.Cases, Is.EqualTo(Path.Combine(Dir, "golden")));
         Assert.That(c.KnownFailures, Is.EqualTo(new[] { new KnownFailure("max_pool2d/*", "ties not done") }));
     }
 
