@@ -23,28 +23,17 @@ public class CppAdapterTests : TempDirectoryFixture
         return binary;
     }
 
-    private static VerifyReport Run(string binary) => Verifier.Run(new VerifyOptions
-    {
-        Command = Tools.Quote(binary), Cases = GradOracle.Cases.CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory),
-        Seed = 3, RandomCases = 150, Timeout = TimeSpan.FromSeconds(20),
-    });
-
     [Test]
     public void The_cpp_example_passes_its_ops_and_its_print_reaches_stderr_not_the_replies()
     {
-        var r = Run(Build("layers"));
-        Assert.That(r.ExitCode, Is.Zero, string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail)));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Op).Distinct(), Is.EquivalentTo(new[] { "relu", "linear" }));
+        var r = AdapterRuns.Verify(Tools.Quote(Build("layers")));
+        AdapterRuns.AssertPasses(r, "relu", "linear");
         Assert.That(r.Stderr, Does.Contain("this print goes to stderr"));
-        Assert.That(r.Restarts, Is.Zero);
     }
 
     [Test]
     public void The_cpp_example_with_its_planted_bug_fails_and_is_named()
     {
-        var r = Run(Build("layers-bug", "-DPLANTED_BUG"));
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).Select(c => c.Op).Distinct(), Is.EqualTo(new[] { "linear" }));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).SelectMany(c => c.Diagnosis), Has.Some.Contains("grads.weight: weight gradient divided by the batch size"));
+        AdapterRuns.AssertFailsNamed(AdapterRuns.Verify(Tools.Quote(Build("layers-bug", "-DPLANTED_BUG"))), "linear", AdapterRuns.DividedWeight);
     }
 }

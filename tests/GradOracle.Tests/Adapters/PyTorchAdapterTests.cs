@@ -14,11 +14,7 @@ public class PyTorchAdapterTests
     private static void RequireTorch() =>
         Tools.Require(Tools.Run("/usr/bin/python3", "-c \"import torch\"", out _) == 0, "Debian's python3-torch");
 
-    private static VerifyReport Run(string command, int random = 150) => Verifier.Run(new VerifyOptions
-    {
-        Command = command, Cases = GradOracle.Cases.CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory),
-        Seed = 1, RandomCases = random, Timeout = TimeSpan.FromSeconds(60),
-    });
+    private static VerifyReport Run(string command) => AdapterRuns.Verify(command, seed: 1);
 
     private static string Why(VerifyReport r) => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail));
 
@@ -39,16 +35,13 @@ public class PyTorchAdapterTests
         RequireTorch();
         var r = Run(Adapter($"{MyOps} --dtype {dtype}"));
         Assert.That(r.Dtype, Is.EqualTo(dtype));
-        Assert.That(r.ExitCode, Is.Zero, Why(r));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Op).Distinct(), Is.EqualTo(new[] { "linear" }));
+        AdapterRuns.AssertPasses(r, "linear");
     }
 
     [Test]
     public void A_custom_backward_with_a_planted_bug_fails_and_is_named()
     {
         RequireTorch();
-        var r = Run("MY_OPS_BUG=1 " + Adapter(MyOps));
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Fail).SelectMany(c => c.Diagnosis), Has.Some.Contains("grads.weight: weight gradient divided by the batch size"));
+        AdapterRuns.AssertFailsNamed(Run("MY_OPS_BUG=1 " + Adapter(MyOps)), "linear", AdapterRuns.DividedWeight);
     }
 }

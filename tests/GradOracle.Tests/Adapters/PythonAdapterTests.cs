@@ -11,19 +11,12 @@ public class PythonAdapterTests
 {
     private static readonly string Quickstart = $"/usr/bin/python3 {Tools.Quote(Path.Combine(Tools.Root, "examples", "quickstart", "layers.py"))}";
 
-    private static VerifyOptions Options(string command) => new()
-    {
-        Command = command, Cases = GradOracle.Cases.CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory),
-        Seed = 5, RandomCases = 200, Timeout = TimeSpan.FromSeconds(20),
-    };
-
     [Test]
     public void The_quickstart_layers_pass_every_relu_and_linear_case_and_skip_the_rest()
     {
         Tools.RequireNumPy();
-        var r = Verifier.Run(Options(Quickstart));
-        Assert.That(r.ExitCode, Is.Zero, string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail)));
-        Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Pass).Select(c => c.Op).Distinct(), Is.EquivalentTo(new[] { "relu", "linear" }));
+        var r = AdapterRuns.Verify(Quickstart, seed: 5, random: 200);
+        AdapterRuns.AssertPasses(r, "relu", "linear");
         Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(10));
     }
 
@@ -31,11 +24,7 @@ public class PythonAdapterTests
     public void The_quickstart_planted_bug_fails_and_is_named()
     {
         Tools.RequireNumPy();
-        var r = Verifier.Run(Options(Quickstart + " --bug"));
-        Assert.That(r.ExitCode, Is.EqualTo(1));
-        var failing = r.Cases.Where(c => c.Status == CaseStatus.Fail).ToList();
-        Assert.That(failing.Select(c => c.Op).Distinct(), Is.EqualTo(new[] { "linear" }));
-        Assert.That(failing.SelectMany(c => c.Diagnosis), Has.Some.Contains("grads.weight: weight gradient divided by the batch size"));
+        AdapterRuns.AssertFailsNamed(AdapterRuns.Verify(Quickstart + " --bug", seed: 5, random: 200), "linear", AdapterRuns.DividedWeight);
     }
 
     [Test]
@@ -54,9 +43,8 @@ public class PythonAdapterTests
         {
             File.Copy(Path.Combine(Tools.Root, "src", "adapters", "python", "gradoracle_adapter.py"), Path.Combine(dir, "gradoracle_adapter.py"));
             File.WriteAllText(Path.Combine(dir, "my_layers.py"), code);
-            var r = Verifier.Run(Options($"/usr/bin/python3 {Tools.Quote(Path.Combine(dir, "my_layers.py"))}"));
-            Assert.That(r.ExitCode, Is.Zero, string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail)));
-            Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(10));
+            var r = AdapterRuns.Verify($"/usr/bin/python3 {Tools.Quote(Path.Combine(dir, "my_layers.py"))}", seed: 5, random: 200);
+            AdapterRuns.AssertPasses(r, "relu", "linear");
         }
         finally { Directory.Delete(dir, true); }
     }
