@@ -183,6 +183,9 @@ internal static class VerifyCommand
             console.WriteLine(ReportFormats.Detail(c));
         }
         if (failing.Count > 20) console.WriteLine($"\n(details of the other {failing.Count - 20} failing case(s): --json or --report FILE.html)");
+        var exercised = r.Coverage.Where(c => c.Ran > 0).ToList();
+        if (exercised.Count > 0) console.WriteLine();
+        foreach (var c in exercised) console.MarkupLine(Markup.Escape($"coverage: {c}"));
         foreach (var f in r.Findings) console.MarkupLine(Markup.Escape($"finding: {f}"));
         if (r.Restarts > 0) console.WriteLine($"the implementation was restarted {r.Restarts} time(s) after crashes or hangs");
         if (r.TimeSummary() is { } time) console.MarkupLine(Markup.Escape(time));

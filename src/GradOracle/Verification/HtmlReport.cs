@@ -40,6 +40,7 @@ public static class HtmlReport
             }
             sb.Append($"<p>reproduce: <code>{E(c.Repro)}</code></p></div>");
         }
+        sb.Append("<h2>Coverage</h2><ul class=\"coverage\">").Append(string.Concat(r.Coverage.Select(c => $"<li>{E(c.ToString())}</li>"))).Append("</ul>");
         if (r.Stderr.Length > 0) sb.Append("<h2>stderr</h2><pre>").Append(E(r.Stderr)).Append("</pre>");
         return sb.Append("</body></html>").ToString();
     }

@@ -18,8 +18,12 @@ public static class ReportFormats
     };
 
     /// <summary>The report as JSON; a failing case keeps its tensors, so that a merged report still draws its heat maps.</summary>
-    public static string ToJson(VerifyReport r) =>
-        JsonSerializer.Serialize(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure ? c : c with { Tensors = null })] }, Options);
+    public static string ToJson(VerifyReport r)
+    {
+        var node = JsonSerializer.SerializeToNode(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure ? c : c with { Tensors = null })] }, Options)!;
+        node["coverage"] = JsonSerializer.SerializeToNode(r.Coverage, Options); // derived from the cases: written for readers, not read back
+        return node.ToJsonString(Options);
+    }
 
     /// <summary>Reads a report written by <see cref="ToJson"/>.</summary>
     public static VerifyReport FromJson(string json) =>
@@ -57,7 +61,8 @@ public static class ReportFormats
             new XElement("properties",
                 new XElement("property", new XAttribute("name", "dtype"), new XAttribute("value", r.Dtype)),
                 new XElement("property", new XAttribute("name", "seed"), new XAttribute("value", r.Seed)),
-                new XElement("property", new XAttribute("name", "shard"), new XAttribute("value", r.Shard))),
+                new XElement("property", new XAttribute("name", "shard"), new XAttribute("value", r.Shard)),
+                r.Coverage.Select(c => new XElement("property", new XAttribute("name", $"coverage.{c.Op}"), new XAttribute("value", c.ToString())))),
             r.Cases.Select(c =>
             {
                 var tc = new XElement("testcase", new XAttribute("classname", c.Op), new XAttribute("name", c.Id),

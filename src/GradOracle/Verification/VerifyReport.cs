@@ -19,6 +19,9 @@ public sealed record VerifyReport(
     /// <summary>Whether the run was interrupted before its last case.</summary>
     public bool Interrupted { get; init; }
 
+    /// <summary>Per op: what ran and how it ended, the situations that arose, and why cases were skipped.</summary>
+    public ImmutableArray<OpCoverage> Coverage => OpCoverage.Of(Cases);
+
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
 

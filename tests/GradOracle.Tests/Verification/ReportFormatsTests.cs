@@ -54,4 +54,22 @@ public class ReportFormatsTests
         Assert.That(r.TimeSummary(1), Is.EqualTo("time: 2.8 s in 2 cases; slowest: b 2.25 s"));
         Assert.That(Report(Case("c", CaseStatus.Skipped, 1) with { Seconds = 0 }).TimeSummary(), Is.Null);
     }
+
+    [Test]
+    public void Coverage_counts_per_op_what_ran_the_situations_that_arose_and_why_cases_were_skipped()
+    {
+        var r = Report(
+            Case("max_pool2d/a", CaseStatus.Pass, 1) with { Op = "max_pool2d", Situations = ["tie_policy"] },
+            Case("max_pool2d/b", CaseStatus.Fail, 2) with { Op = "max_pool2d", Situations = ["tie_policy", "nan_rule"] },
+            Case("max_pool2d/c", CaseStatus.Skipped, 1) with { Op = "max_pool2d", Summary = "the implementation answered unsupported: no dilation", Situations = ["nan_rule"] },
+            Case("relu/d", CaseStatus.Pass, 1));
+        var pool = r.Coverage.Single(c => c.Op == "max_pool2d");
+        Assert.That((pool.Ran, pool.Passed, pool.Failed), Is.EqualTo((2, 1, 1)));
+        Assert.That(pool.Situations, Is.EquivalentTo(new Dictionary<string, int> { ["tie_policy"] = 2, ["nan_rule"] = 1 }), "a skipped case exercised nothing");
+        Assert.That(pool.ToString(), Is.EqualTo("max_pool2d: 2 ran (1 passed, 1 failed); situations: nan_rule in 1, tie_policy in 2; 1 skipped: 1 the implementation answered unsupported: no dilation"));
+        Assert.That(ReportFormats.ToJson(r), Does.Contain("\"coverage\"").And.Contain("\"tie_policy\": 2"));
+        Assert.That(ReportFormats.ToJunit(r), Does.Contain("name=\"coverage.max_pool2d\""));
+        Assert.That(HtmlReport.Render(r), Does.Contain("<ul class=\"coverage\"><li>max_pool2d: 2 ran"));
+        Assert.That(ReportFormats.FromJson(ReportFormats.ToJson(r)).Coverage, Has.Length.EqualTo(2), "the JSON report still reads back");
+    }
 }
