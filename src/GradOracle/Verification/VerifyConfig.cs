@@ -62,6 +62,9 @@ public sealed record VerifyConfig
             Rule(!string.IsNullOrWhiteSpace(k!.Case), $"known_failures[{i}].case", k.Case, "must name a case id or a pattern with '*'");
             Rule(!string.IsNullOrWhiteSpace(k.Reason), $"known_failures[{i}].reason", k.Reason, "must say why the case fails (it is shown beside it)");
         }
-        return config.Cases is null ? config : config with { Cases = Path.GetFullPath(config.Cases, Path.GetDirectoryName(Path.GetFullPath(path))!) };
+        if (config.Cases is null) return config;
+        var cases = Path.GetFullPath(config.Cases, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Rule(Directory.Exists(cases), "cases", cases, "is not an existing directory (a relative path is taken from the file's folder)");
+        return config with { Cases = cases };
     }
 }

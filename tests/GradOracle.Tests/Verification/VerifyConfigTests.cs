@@ -14,6 +14,7 @@ public class VerifyConfigTests : TempDirectoryFixture
     [Test]
     public void A_config_is_read_with_comments_and_its_cases_path_is_taken_from_its_folder()
     {
+        Directory.CreateDirectory(Path.Combine(Dir, "golden"));
         var c = VerifyConfig.Load(Write("""
             {
               // the layers under test
@@ -32,6 +33,7 @@ public class VerifyConfigTests : TempDirectoryFixture
     [TestCase("""{"known_failures": [{"case": "relu/*"}]}""", "known_failures[0].reason = null: must say why", "")]
     [TestCase("""{"known_failures": [{"case": " ", "reason": "r"}]}""", "known_failures[0].case =  : must name a case id", "")]
     [TestCase("""{"impl": 3}""", "is not a valid gradoracle.json", "impl")]
+    [TestCase("""{"cases": "missing"}""", "cases = ", "is not an existing directory")]
     public void A_config_that_breaks_a_rule_is_refused_naming_the_field(string json, string message, string field)
     {
         var e = Assert.Throws<ParameterException>(() => VerifyConfig.Load(Write(json)));
