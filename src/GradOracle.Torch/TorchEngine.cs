@@ -38,6 +38,6 @@ public sealed class TorchEngine : IServeEngine
 
     /// <summary>libtorch's own indices (return_indices=True), from one more forward call; null for ops without them.</summary>
     public Tensor? Indices(IOp answering, NamedTensors inputs) =>
-        answering is TorchOp t && t.Reference.Descriptor.Indices(t.Reference, inputs) is not null
+        answering is TorchOp t && t.Reference.Descriptor.SelectsIndices
             && t.Call(inputs, null) is { Error: null } a && a.Tensors.Contains("indices") ? a.Tensors["indices"] : null;
 }

@@ -62,6 +62,9 @@ public abstract class OpDescriptor
     /// <summary>The positions the forward selected (max pooling's indices), an output besides the result; null when the op has none.</summary>
     public abstract IndexTensor? Indices(IOp op, NamedTensors inputs);
 
+    /// <summary>Whether the op's results include the indices it selected (max pooling's argmax), without computing them.</summary>
+    public abstract bool SelectsIndices { get; }
+
     /// <summary>A random case of the op, or null when it draws none.</summary>
     public abstract CheckCase? Draw(CaseDraw draw);
 

@@ -52,5 +52,8 @@ public sealed class OpDescriptor<TOp> : OpDescriptor where TOp : class, IOp
     public override IndexTensor? Indices(IOp op, NamedTensors inputs) => op is TOp t && SelectedIndices is { } f ? f(t, inputs) : null;
 
     /// <inheritdoc/>
+    public override bool SelectsIndices => SelectedIndices is not null;
+
+    /// <inheritdoc/>
     public override CheckCase? Draw(CaseDraw draw) => DrawCase?.Invoke(draw);
 }
