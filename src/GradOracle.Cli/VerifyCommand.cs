@@ -175,7 +175,7 @@ internal static class VerifyCommand
         if (r.Declared.Count > 0)
             console.MarkupLine(Markup.Escape($"declared conventions (held strictly): {string.Join(", ", r.Declared.Select(d => $"{d.Key}={d.Value}"))}"));
         if (r.Strict) console.MarkupLine("--strict: where a gradient is a set, only PyTorch's choice passes");
-        console.Write(ReportTable(r));
+        console.Write(ReportTable(r, console.Profile.Width));
         var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).ToList();
         foreach (var c in failing.Take(20))
         {
@@ -196,23 +196,27 @@ internal static class VerifyCommand
 
     /// <summary>
     /// Every failure and error a row of its own, first; skipped cases a row per reason; passes a row per op. The case
-    /// counts of the rows add up to the closing line's.
+    /// counts of the rows add up to the closing line's. Narrower than 120 columns the op joins the detail, so that the
+    /// detail, the one column that wraps, keeps half the width.
     /// </summary>
-    internal static Table ReportTable(VerifyReport r)
+    internal static Table ReportTable(VerifyReport r, int width)
     {
-        // Ids and statuses never wrap; the op list and the detail take what width is left (80 columns included).
-        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("case").NoWrap()).AddColumn("op")
-            .AddColumn(new TableColumn("status").NoWrap()).AddColumn("detail");
+        bool narrow = width < 120;
+        var table = new Table().Border(TableBorder.Simple).AddColumn(new TableColumn("case").NoWrap());
+        if (!narrow) table.AddColumn("op");
+        table.AddColumn(new TableColumn("status").NoWrap()).AddColumn("detail");
+        void Row(string id, string op, CaseStatus status, string detail) =>
+            table.AddRow([Markup.Escape(id), .. narrow ? [] : new[] { Markup.Escape(op) }, Status(status),
+                Markup.Escape(!narrow || op.Length == 0 ? detail : detail.Length == 0 ? op : $"{op}: {detail}")]);
         foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status is CaseStatus.Error or CaseStatus.KnownFailure)))
-            table.AddRow(Markup.Escape(c.Id), Markup.Escape(c.Op), Status(c.Status), Markup.Escape(c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary));
+            Row(c.Id, narrow && c.Id.StartsWith(c.Op + "/", StringComparison.Ordinal) ? "" : c.Op, c.Status, c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary);
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Skipped).GroupBy(SkipReason).OrderByDescending(g => g.Count()))
-            table.AddRow($"{g.Count()} case(s)", Markup.Escape(Ops(g)), Status(CaseStatus.Skipped), Markup.Escape(g.Key));
+            Row($"{g.Count()} case(s)", Ops(g), CaseStatus.Skipped, g.Key);
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Pass).GroupBy(c => c.Op).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var conventions = g.SelectMany(c => c.Conventions.Select(v => $"{v.Situation}={v.Choice}").Distinct()).GroupBy(v => v)
                 .Select(v => $"{v.Key} in {v.Count()}").ToList();
-            table.AddRow($"{g.Count()} case(s)", Markup.Escape(g.Key), Status(CaseStatus.Pass),
-                Markup.Escape(conventions.Count == 0 ? "" : "valid conventions other than PyTorch's: " + string.Join(", ", conventions)));
+            Row($"{g.Count()} case(s)", g.Key, CaseStatus.Pass, conventions.Count == 0 ? "" : "valid conventions other than PyTorch's: " + string.Join(", ", conventions));
         }
         return table;
     }

@@ -16,4 +16,7 @@ public sealed record CaseResult(
 
     /// <summary>The keys of the situations (ties, a NaN window, relu at 0) that arise in this case's inputs.</summary>
     public ImmutableArray<string> Situations { get; init; } = [];
+
+    /// <summary>The op's attributes as text by name (padding: "[1, 1]"), for the run's coverage.</summary>
+    public ImmutableDictionary<string, string> AttributeValues { get; init; } = ImmutableDictionary<string, string>.Empty;
 }

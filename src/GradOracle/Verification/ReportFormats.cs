@@ -84,7 +84,7 @@ public static class ReportFormats
     public static string Detail(CaseResult c)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{c.Id} ({c.Op} {c.Attributes}): {c.Status.ToString().ToUpperInvariant()}: {c.Summary}");
+        sb.AppendLine($"{c.Id} ({(c.Attributes.Length == 0 ? c.Op : $"{c.Op} {c.Attributes}")}): {c.Status.ToString().ToUpperInvariant()}: {c.Summary}");
         foreach (var d in c.Diffs)
         {
             sb.AppendLine($"  {(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ")}");

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Diagnostics;
 using GradOracle.Cases;
 using GradOracle.Checking;
@@ -94,7 +95,17 @@ public static class Verifier
 
     internal static CaseResult Result(WorkItem item, VerifyOptions o, CaseStatus status, string summary,
         IEnumerable<TensorDiff> diffs, IEnumerable<string> diagnosis, IEnumerable<string> notes, double seconds) =>
-        new(item.Id, item.Oracle.Name, item.Oracle.AttributeText, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds);
+        new(item.Id, item.Oracle.Name, item.Oracle.AttributeText, item.Source, status, summary, [.. diffs], [.. diagnosis], [.. notes], item.Repro(o), seconds)
+        {
+            AttributeValues = Exercised(item),
+        };
+
+    /// <summary>The case's attribute values, and for each optional input whether it was given ("bias": "given").</summary>
+    private static ImmutableDictionary<string, string> Exercised(WorkItem item) =>
+        item.Oracle.Attributes.Select(a => KeyValuePair.Create(a.Key, OpAttributes.Format(a.Value)))
+            .Concat(item.Oracle.Descriptor.Inputs.Where(i => i.Optional)
+                .Select(i => KeyValuePair.Create($"input {i.Name}", item.Inputs.Contains(i.Name) ? "given" : "left out")))
+            .ToImmutableDictionary();
 
     /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
     internal static Evaluation VerifyCase(ImplementationClient client, WorkItem item, string dtype, VerifyOptions o, IReadOnlyDictionary<string, string> declared, DateTime? deadline = null)

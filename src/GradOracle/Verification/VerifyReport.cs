@@ -19,8 +19,8 @@ public sealed record VerifyReport(
     /// <summary>Whether the run was interrupted before its last case.</summary>
     public bool Interrupted { get; init; }
 
-    /// <summary>Per op: what ran and how it ended, the situations that arose, and why cases were skipped.</summary>
-    public ImmutableArray<OpCoverage> Coverage => OpCoverage.Of(Cases);
+    /// <summary>Per op: what ran and how it ended, the attribute values and situations exercised, and why cases were skipped.</summary>
+    public ImmutableArray<OpCoverage> Coverage => OpCoverage.Of(Cases, Dtype);
 
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);

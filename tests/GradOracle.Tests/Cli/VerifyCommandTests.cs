@@ -6,9 +6,10 @@ namespace GradOracle.Tests.Cli;
 /// <summary>`gradoracle verify` as a CI job runs it: from a folder holding gradoracle.json, with no arguments.</summary>
 public class VerifyCommandTests : TempDirectoryFixture
 {
-    private int Verify(string args, out string output)
+    private int Verify(string args, out string output, int? columns = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
+        if (columns is not null) start.Environment["COLUMNS"] = columns.ToString();
         foreach (var a in new[] { Tools.CliDll, "verify" }.Concat(args.Split(' ', StringSplitOptions.RemoveEmptyEntries))) start.ArgumentList.Add(a);
         using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -63,5 +64,19 @@ public class VerifyCommandTests : TempDirectoryFixture
         File.WriteAllText(Path.Combine(Dir, "gradoracle.json"), """{"known_failures": [{"case": "x"}]}""");
         Assert.That(Verify("--impl true", out output), Is.EqualTo(2), output);
         Assert.That(output, Does.Contain("known_failures[0].reason = null: must say why"));
+    }
+
+    [TestCase(80)]
+    [TestCase(200)]
+    public void The_verify_table_fits_the_width_and_keeps_whole_case_ids(int columns)
+    {
+        Tools.RequireNumPy();
+        Config("");
+        Assert.That(Verify("", out var output, columns), Is.EqualTo(1), output);
+        var table = output[..output.IndexOf("\n\nlinear/", StringComparison.Ordinal)].Split('\n');
+        Assert.That(table.Max(l => l.TrimEnd().Length), Is.LessThanOrEqualTo(columns), output);
+        Assert.That(table, Has.Some.Match(@"^\s+linear/no-bias-leading-dims-59da9828\s+(linear\s+)?FAIL\s"), "an id is never wrapped or cut");
+        Assert.That(table, Has.Some.Match(columns < 120 ? @"^\s+random/3/\d+\s+FAIL\s+linear: grads\.weight" : @"^\s+random/3/\d+\s+linear\s+FAIL\s+grads\.weight"),
+            "narrow, the op joins the detail where the id does not name it");
     }
 }

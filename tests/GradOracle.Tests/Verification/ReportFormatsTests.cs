@@ -66,10 +66,33 @@ public class ReportFormatsTests
         var pool = r.Coverage.Single(c => c.Op == "max_pool2d");
         Assert.That((pool.Ran, pool.Passed, pool.Failed), Is.EqualTo((2, 1, 1)));
         Assert.That(pool.Situations, Is.EquivalentTo(new Dictionary<string, int> { ["tie_policy"] = 2, ["nan_rule"] = 1 }), "a skipped case exercised nothing");
-        Assert.That(pool.ToString(), Is.EqualTo("max_pool2d: 2 ran (1 passed, 1 failed); situations: nan_rule in 1, tie_policy in 2; 1 skipped: 1 the implementation answered unsupported: no dilation"));
+        Assert.That(pool.ToString(), Is.EqualTo("max_pool2d: 2 ran in float64 (1 passed, 1 failed); situations: nan_rule in 1, tie_policy in 2; 1 skipped: 1 the implementation answered unsupported: no dilation"));
         Assert.That(ReportFormats.ToJson(r), Does.Contain("\"coverage\"").And.Contain("\"tie_policy\": 2"));
         Assert.That(ReportFormats.ToJunit(r), Does.Contain("name=\"coverage.max_pool2d\""));
         Assert.That(HtmlReport.Render(r), Does.Contain("<ul class=\"coverage\"><li>max_pool2d: 2 ran"));
         Assert.That(ReportFormats.FromJson(ReportFormats.ToJson(r)).Coverage, Has.Length.EqualTo(2), "the JSON report still reads back");
+    }
+
+    [Test]
+    public void Coverage_names_the_values_each_attribute_took_and_the_attributes_that_never_varied()
+    {
+        static CaseResult Conv(string id, CaseStatus status, string padding, string bias) => Case(id, status, 1) with
+        {
+            Op = "conv2d",
+            AttributeValues = ImmutableDictionary<string, string>.Empty.Add("padding", padding).Add("dilation", "[1, 1]").Add("input bias", bias),
+        };
+        var r = Report(Conv("a", CaseStatus.Pass, "[0, 0]", "given"), Conv("b", CaseStatus.Fail, "[1, 1]", "given"),
+            Conv("c", CaseStatus.Pass, "[0, 0]", "left out"), Conv("d", CaseStatus.Skipped, "[2, 2]", "given"));
+        var conv = r.Coverage.Single();
+        Assert.That(conv.AttributesText, Is.EqualTo("dilation only [1, 1]; input bias given in 2, left out in 1; padding [0, 0] in 2, [1, 1] in 1"),
+            "values counted over the cases that ran; the skipped case's [2, 2] was not exercised");
+        Assert.That(ReportFormats.FromJson(ReportFormats.ToJson(r)).Coverage.Single().AttributesText, Is.EqualTo(conv.AttributesText), "a merged report keeps them");
+    }
+
+    [Test]
+    public void Coverage_of_an_attribute_with_many_values_names_the_commonest_and_counts_the_rest()
+    {
+        var values = ImmutableDictionary<string, int>.Empty.Add("[1]", 1).Add("[2]", 5).Add("[3]", 2).Add("[4]", 2).Add("[5]", 1).Add("[6]", 1);
+        Assert.That(OpCoverage.ValuesText(values), Is.EqualTo("[2] in 5, [3] in 2, [4] in 2, [1] in 1, and 2 more"));
     }
 }

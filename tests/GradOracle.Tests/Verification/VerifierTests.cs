@@ -25,6 +25,11 @@ public class VerifierTests
         Assert.That(r.Cases.Count(c => c.Notes.Any(n => n.StartsWith("backward agrees with finite differences of its own forward"))), Is.GreaterThan(50));
         Assert.That(r.Findings, Has.Some.Match(@"^tie_policy \(tied maxima in a window\) arises in (\d+) case\(s\): the case's attribute in \1; declared, so held strictly$"));
         Assert.That(r.Cases.SelectMany(c => c.Conventions), Is.Empty, "the server follows each case's attributes: no case needs another convention");
+        var conv = r.Coverage.Single(c => c.Op == "conv2d");
+        Assert.That(conv.Attributes["groups"].Values.Sum(), Is.EqualTo(conv.Ran), "every case counted once per attribute");
+        Assert.That(conv.Attributes["groups"].Keys.ToList(), Has.Count.GreaterThan(1).And.Contains("1"));
+        Assert.That(conv.Attributes["input bias"].Keys, Is.EquivalentTo(new[] { "given", "left out" }));
+        Assert.That(r.Coverage.Single(c => c.Op == "max_pool2d").Attributes["ceil_mode"].Keys, Is.EquivalentTo(new[] { "False", "True" }));
     }
 
     [Test]
