@@ -15,9 +15,16 @@ internal static class ServeCommand
             DefaultValueFactory = _ => "oracle",
         };
         engine.AcceptOnlyFromAmong("oracle", "libtorch");
+        var encoding = new Option<string>("--encoding")
+        {
+            Description = "Tensor encoding to use when the client's hello offers it: 'base64' (little-endian binary) or 'json' (numbers, always understood).",
+            DefaultValueFactory = _ => "base64",
+        };
+        encoding.AcceptOnlyFromAmong([.. Messages.Encodings]);
         var command = new Command("serve", "Answer protocol v1 requests on stdin/stdout with float64 outputs and gradients: the oracle's, or libtorch's with --engine libtorch.")
         {
             engine,
+            encoding,
         };
         var limits = new LimitOptions();
         limits.AddTo(command);
@@ -37,7 +44,7 @@ internal static class ServeCommand
                 answering = torch;
             }
             // Not Console.In: its StreamReader can hold complete requests while it waits to fill a larger buffer.
-            Server.Serve(new AvailableTextReader(Console.OpenStandardInput()), Console.Out, answering);
+            Server.Serve(new AvailableTextReader(Console.OpenStandardInput()), Console.Out, answering, p.GetValue(encoding)!);
             return 0;
         });
         return command;

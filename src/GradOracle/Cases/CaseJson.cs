@@ -96,15 +96,8 @@ public static class CaseJson
         if (e.ValueKind != JsonValueKind.Object) throw new CaseFormatException(path, "expected a tensor object {\"shape\": [...], \"data\": [...]}");
         var shapeEl = Required(e, "shape", path);
         var dataEl = Required(e, "data", path);
-        if (shapeEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException(path + ".shape", "expected an array of dimensions");
+        var shape = ReadShape(shapeEl, path + ".shape");
         if (dataEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException(path + ".data", "expected an array of numbers");
-        if (shapeEl.GetArrayLength() > 64) throw new CaseFormatException(path + ".shape", $"has {shapeEl.GetArrayLength()} dimensions; at most 64 are read");
-        var dims = shapeEl.EnumerateArray().Select((d, i) =>
-            d.ValueKind == JsonValueKind.Number && d.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && d.TryGetInt32(out var v) && v >= 0 ? v
-                : throw new CaseFormatException($"{path}.shape[{i}]", "expected a non-negative integer")).ToArray();
-        Shape shape;
-        try { shape = Shape.Of(dims); }
-        catch (ParameterException x) { throw new CaseFormatException(path + ".shape", x.Message); }
         int length = dataEl.GetArrayLength();
         if (length != shape.Count)
             throw new CaseFormatException(path + ".data", $"has {length} values, shape {shape} needs {shape.Count}");
@@ -112,6 +105,18 @@ public static class CaseJson
         int k = 0;
         foreach (var d in dataEl.EnumerateArray()) { data[k] = ReadNumber(d, $"{path}.data[{k}]"); k++; }
         return Tensors.Tensor.FromArray(shape, data);
+    }
+
+    /// <summary>Reads a tensor's shape: at most 64 non-negative integer dimensions, within the element limit.</summary>
+    public static Shape ReadShape(JsonElement shapeEl, string path)
+    {
+        if (shapeEl.ValueKind != JsonValueKind.Array) throw new CaseFormatException(path, "expected an array of dimensions");
+        if (shapeEl.GetArrayLength() > 64) throw new CaseFormatException(path, $"has {shapeEl.GetArrayLength()} dimensions; at most 64 are read");
+        var dims = shapeEl.EnumerateArray().Select((d, i) =>
+            d.ValueKind == JsonValueKind.Number && d.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && d.TryGetInt32(out var v) && v >= 0 ? v
+                : throw new CaseFormatException($"{path}[{i}]", "expected a non-negative integer")).ToArray();
+        try { return Shape.Of(dims); }
+        catch (ParameterException x) { throw new CaseFormatException(path, x.Message); }
     }
 
     /// <summary>Reads an attribute value: integer, integer list, number, boolean or string.</summary>

@@ -14,7 +14,7 @@ public sealed class CrossEntropy(Reduction reduction = Reduction.Mean) : IOp, IH
     public static OpDescriptor<CrossEntropy> Descriptor { get; } = new()
     {
         Name = "cross_entropy",
-        Inputs = [new("input"), new("target", Differentiable: false)],
+        Inputs = [new("input"), new("target", Differentiable: false, Integral: true)],
         Attributes = [new("reduction", "one of mean, sum, none", "'mean'")],
         Build = a => new CrossEntropy(a.Enum("reduction", Reduction.Mean)),
         Invariants = [LayerInvariants.RowsSumToZeroName],

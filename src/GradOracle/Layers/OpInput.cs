@@ -4,4 +4,5 @@ namespace GradOracle.Layers;
 /// <param name="Name">The name, e.g. <c>weight</c>.</param>
 /// <param name="Optional">Whether a request may leave it out (a bias; batch norm's weight, bias and running statistics).</param>
 /// <param name="Differentiable">Whether the op's backward returns its gradient (not a class index or a running statistic).</param>
-public sealed record OpInput(string Name, bool Optional = false, bool Differentiable = true);
+/// <param name="Integral">Whether the op reads it as integers (class indices): binary transfer sends it as int64.</param>
+public sealed record OpInput(string Name, bool Optional = false, bool Differentiable = true, bool Integral = false);

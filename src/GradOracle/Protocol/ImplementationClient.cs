@@ -181,7 +181,7 @@ public sealed class ImplementationClient(string command, TimeSpan timeout, int? 
                 for (int k = from; k < requests.Count; k++)
                 {
                     window.Wait(abandon.Token);
-                    c.Process.StandardInput.WriteLine(Messages.Run(requests[k] with { Id = firstId + k - from }));
+                    c.Process.StandardInput.WriteLine(Messages.Run(requests[k] with { Id = firstId + k - from }, Hello?.Encoding == "base64" ? Hello.Dtype : null));
                 }
             }
             catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException) { }

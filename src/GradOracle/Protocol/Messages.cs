@@ -12,36 +12,52 @@ public static class Messages
     /// <summary>The protocol version this build speaks.</summary>
     public const int Version = 1;
 
-    /// <summary>{"id": 0, "type": "hello", "protocol": 1}</summary>
-    public static string Hello(long id) => $"{{\"id\": {id}, \"type\": \"hello\", \"protocol\": {Version}}}";
+    /// <summary>The tensor encodings this build reads, and offers in its hello.</summary>
+    public static readonly IReadOnlyList<string> Encodings = ["json", "base64"];
 
-    /// <summary>{"id": n, "type": "run", "op": ..., "attrs": {...}, "inputs": {...}, "grad_output": T}</summary>
-    public static string Run(RunRequest r)
+    /// <summary>{"id": 0, "type": "hello", "protocol": 1, "encodings": ["json", "base64"]}</summary>
+    public static string Hello(long id) =>
+        $"{{\"id\": {id}, \"type\": \"hello\", \"protocol\": {Version}, \"encodings\": [{string.Join(", ", Encodings.Select(CaseJson.String))}]}}";
+
+    /// <summary>
+    /// {"id": n, "type": "run", "op": ..., "attrs": {...}, "inputs": {...}, "grad_output": T}; with <paramref name="base64Dtype"/>
+    /// every tensor in <see cref="Base64Tensor"/>'s form, in that dtype, or int64 for an input the op reads as integers.
+    /// </summary>
+    public static string Run(RunRequest r, string? base64Dtype = null)
     {
+        var integral = OpFactory.Describe(r.Op).Inputs.Where(i => i.Integral).Select(i => i.Name).ToHashSet();
+        string T(string name, Tensor t) => base64Dtype is null ? TensorJsonConverter.Text(t) : Base64Tensor.Text(t, integral.Contains(name) ? "int64" : base64Dtype);
         var sb = new StringBuilder($"{{\"id\": {r.Id}, \"type\": \"run\", \"op\": {CaseJson.String(r.Op)}, \"attrs\": {{");
         sb.Append(string.Join(", ", r.Attributes.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));
         sb.Append("}, \"inputs\": {");
-        sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {TensorJsonConverter.Text(i.Value)}")));
+        sb.Append(string.Join(", ", r.Inputs.Items.Select(i => $"{CaseJson.String(i.Name)}: {T(i.Name, i.Value)}")));
         sb.Append('}');
-        if (r.GradOutput is not null) sb.Append(", \"grad_output\": ").Append(TensorJsonConverter.Text(r.GradOutput));
+        if (r.GradOutput is not null) sb.Append(", \"grad_output\": ").Append(T("", r.GradOutput));
         return sb.Append('}').ToString();
     }
 
-    /// <summary>A hello reply, with the conventions the implementation declares (situation key to choice) when there are any.</summary>
-    public static string HelloReply(long id, string name, string dtype, IEnumerable<string> ops, IReadOnlyDictionary<string, string>? conventions = null)
+    /// <summary>
+    /// A hello reply, with the conventions the implementation declares (situation key to choice) when there are any,
+    /// and the tensor encoding it asks requests in when that is not JSON.
+    /// </summary>
+    public static string HelloReply(long id, string name, string dtype, IEnumerable<string> ops, IReadOnlyDictionary<string, string>? conventions = null, string encoding = "json")
     {
         var declared = conventions is { Count: > 0 }
             ? $", \"conventions\": {{{string.Join(", ", conventions.Select(c => $"{CaseJson.String(c.Key)}: {CaseJson.String(c.Value)}"))}}}" : "";
-        return $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]{declared}}}";
+        return $"{{\"id\": {id}, \"protocol\": {Version}, \"name\": {CaseJson.String(name)}, \"dtype\": {CaseJson.String(dtype)}, \"ops\": [{string.Join(", ", ops.Select(CaseJson.String))}]{declared}{(encoding == "json" ? "" : $", \"encoding\": {CaseJson.String(encoding)}")}}}";
     }
 
-    /// <summary>A run reply with output, (when asked) gradients and (for ops that select) the selected indices.</summary>
-    public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null)
+    /// <summary>
+    /// A run reply with output, (when asked) gradients and (for ops that select) the selected indices; with
+    /// <paramref name="base64"/> its tensors in <see cref="Base64Tensor"/>'s form, float64 and the indices int64.
+    /// </summary>
+    public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null, bool base64 = false)
     {
-        var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {TensorJsonConverter.Text(output)}");
+        string T(Tensor t, string dtype) => base64 ? Base64Tensor.Text(t, dtype) : TensorJsonConverter.Text(t);
+        var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {T(output, "float64")}");
         if (grads is not null)
-            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {TensorJsonConverter.Text(g.Value)}"))).Append('}');
-        if (indices is not null) sb.Append(", \"indices\": ").Append(TensorJsonConverter.Text(indices));
+            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}"))).Append('}');
+        if (indices is not null) sb.Append(", \"indices\": ").Append(T(indices, "int64"));
         return sb.Append('}').ToString();
     }
 
@@ -59,12 +75,12 @@ public static class Messages
         var type = CaseJson.ReadString(CaseJson.Required(root, "type", "$"), "type");
         return type switch
         {
-            "hello" => new HelloRequest(id, CaseJson.ReadInt(CaseJson.Required(root, "protocol", "$"), "protocol")),
+            "hello" => new HelloRequest(id, CaseJson.ReadInt(CaseJson.Required(root, "protocol", "$"), "protocol")) { Encodings = Strings(root, "encodings") ?? ["json"] },
             "run" => Budgeted(new RunRequest(id,
                 CaseJson.ReadString(CaseJson.Required(root, "op", "$"), "op"),
                 root.TryGetProperty("attrs", out var a) && a.ValueKind != JsonValueKind.Null ? CaseJson.ReadAttributes(a, "attrs") : OpAttributes.None,
                 Named(CaseJson.Required(root, "inputs", "$"), "inputs"),
-                root.TryGetProperty("grad_output", out var g) && g.ValueKind != JsonValueKind.Null ? CaseJson.ReadTensor(g, "grad_output") : null)),
+                root.TryGetProperty("grad_output", out var g) && g.ValueKind != JsonValueKind.Null ? ReadTensor(g, "grad_output") : null)),
             _ => throw new CaseFormatException("type", $"\"{type}\" is not hello or run"),
         };
     });
@@ -86,9 +102,12 @@ public static class Messages
                 ? o.EnumerateArray().Select((x, i) => CaseJson.ReadString(x, $"ops[{i}]")).ToArray()
                 : throw new CaseFormatException("ops", "a hello reply lists its ops in an array of strings");
             string S(string name) => CaseJson.ReadString(CaseJson.Required(root, name, "$"), name);
-            return new HelloResponse(id, CaseJson.ReadInt(p, "protocol"), S("name"), S("dtype"), ops) { Conventions = Conventions(root) };
+            var encoding = root.TryGetProperty("encoding", out var en) && en.ValueKind != JsonValueKind.Null ? CaseJson.ReadString(en, "encoding") : "json";
+            if (!Encodings.Contains(encoding))
+                throw new CaseFormatException("encoding", $"\"{encoding}\" is not an encoding GradOracle offers ({string.Join(", ", Encodings)})");
+            return new HelloResponse(id, CaseJson.ReadInt(p, "protocol"), S("name"), S("dtype"), ops) { Conventions = Conventions(root), Encoding = encoding };
         }
-        var output = CaseJson.ReadTensor(CaseJson.Required(root, "output", "$"), "output");
+        var output = ReadTensor(CaseJson.Required(root, "output", "$"), "output");
         var grads = root.TryGetProperty("grads", out var gr) && gr.ValueKind != JsonValueKind.Null ? Named(gr, "grads") : null;
         Total(output.Count + (grads?.Items.Sum(t => (long)t.Value.Count) ?? 0));
         return new RunResponse(id, output, grads);
@@ -175,7 +194,15 @@ public static class Messages
 
     private static NamedTensors Named(JsonElement e, string path) =>
         e.ValueKind == JsonValueKind.Object
-            ? new NamedTensors(CaseJson.Members(e, path).Select(p => (p.Name, CaseJson.ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray())
+            ? new NamedTensors(CaseJson.Members(e, path).Select(p => (p.Name, ReadTensor(p.Value, $"{path}.{p.Name}"))).ToArray())
             : throw new CaseFormatException(path, "expected an object of named tensors");
+
+    /// <summary>A tensor in either of the protocol's forms: JSON numbers or <see cref="Base64Tensor"/>'s.</summary>
+    private static Tensor ReadTensor(JsonElement e, string path) => Base64Tensor.IsBase64(e) ? Base64Tensor.Read(e, path) : CaseJson.ReadTensor(e, path);
+
+    private static string[]? Strings(JsonElement root, string name) =>
+        !root.TryGetProperty(name, out var a) || a.ValueKind == JsonValueKind.Null ? null
+            : a.ValueKind == JsonValueKind.Array ? [.. a.EnumerateArray().Select((x, i) => CaseJson.ReadString(x, $"{name}[{i}]"))]
+            : throw new CaseFormatException(name, "expected an array of strings");
 }
 

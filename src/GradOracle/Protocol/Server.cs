@@ -13,9 +13,21 @@ public static partial class Server
     public static string Answer(string line) => Answer(line, OracleEngine.Instance);
 
     /// <summary>Answers one request line with <paramref name="engine"/>'s values: a reply or an error reply, never an exception.</summary>
-    public static string Answer(string line, IServeEngine engine)
+    public static string Answer(string line, IServeEngine engine) => Answer(line, engine, new Session("json"));
+
+    /// <summary>
+    /// What a connection has agreed: the encoding the server prefers, and whether the client's hello offered it (then
+    /// replies use it, and the hello reply asks requests in it).
+    /// </summary>
+    private sealed class Session(string preferred)
     {
-        try { return Reply(line, engine); }
+        public string Preferred { get; } = preferred;
+        public bool Base64 { get; set; }
+    }
+
+    private static string Answer(string line, IServeEngine engine, Session session)
+    {
+        try { return Reply(line, engine, session); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Anything the checks above missed is the oracle's own fault: said as such, and the server goes on.
@@ -27,7 +39,7 @@ public static partial class Server
         }
     }
 
-    private static string Reply(string line, IServeEngine engine)
+    private static string Reply(string line, IServeEngine engine, Session session)
     {
         if (LineReader.IsTooLong(line))
             return Messages.ErrorReply(null, $"bad request: the line is longer than {Limits.Current.MaxLineChars:N0} characters (--max-line-mb raises the limit)");
@@ -37,16 +49,16 @@ public static partial class Server
         switch (request)
         {
             case HelloRequest h:
-                return h.Protocol == Messages.Version
-                    ? Messages.HelloReply(h.Id, engine.Name, "float64", engine.Ops, engine.Conventions)
-                    : Messages.ErrorReply(h.Id, $"protocol {h.Protocol} is not supported; this server speaks {Messages.Version}");
+                if (h.Protocol != Messages.Version) return Messages.ErrorReply(h.Id, $"protocol {h.Protocol} is not supported; this server speaks {Messages.Version}");
+                session.Base64 = session.Preferred == "base64" && h.Encodings.Contains("base64");
+                return Messages.HelloReply(h.Id, engine.Name, "float64", engine.Ops, engine.Conventions, session.Base64 ? "base64" : "json");
             case RunRequest r:
                 try
                 {
                     var op = engine.Answering(OpFactory.Create(r.Op, r.Attributes, r.Inputs.Names), out var whyNot);
                     if (op is null) return Messages.UnsupportedReply(r.Id, whyNot);
                     var output = op.Forward(r.Inputs);
-                    return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput), engine.Indices(op, r.Inputs));
+                    return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput), engine.Indices(op, r.Inputs), session.Base64);
                 }
                 catch (Exception e) when (e is ParameterException or EngineException) { return Messages.ErrorReply(r.Id, e.Message); }
             default:
@@ -73,14 +85,19 @@ public static partial class Server
     /// <summary>Serves the oracle's values until the input ends: one response line per request line (lines past the length limit refused unread), flushed at once.</summary>
     public static void Serve(TextReader input, TextWriter output) => Serve(input, output, OracleEngine.Instance);
 
-    /// <summary>Serves <paramref name="engine"/>'s values until the input ends, as <see cref="Serve(TextReader, TextWriter)"/>.</summary>
-    public static void Serve(TextReader input, TextWriter output, IServeEngine engine)
+    /// <summary>
+    /// Serves <paramref name="engine"/>'s values until the input ends, as <see cref="Serve(TextReader, TextWriter)"/>; with
+    /// <paramref name="encoding"/> "base64", a client whose hello offers base64 gets its tensors so and is asked to send them so.
+    /// </summary>
+    public static void Serve(TextReader input, TextWriter output, IServeEngine engine, string encoding = "base64")
     {
+        if (!Messages.Encodings.Contains(encoding)) throw new ArgumentException($"encoding \"{encoding}\" is not one of {string.Join(", ", Messages.Encodings)}", nameof(encoding));
+        var session = new Session(encoding);
         var reader = new LineReader(input, Limits.Current.MaxLineChars);
         while (reader.ReadLine() is { } line)
         {
             if (line.Trim().Length == 0) continue;
-            output.WriteLine(Answer(line, engine));
+            output.WriteLine(Answer(line, engine, session));
             output.Flush();
         }
     }

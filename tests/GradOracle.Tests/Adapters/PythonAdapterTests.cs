@@ -49,23 +49,24 @@ public class PythonAdapterTests
         finally { Directory.Delete(dir, true); }
     }
 
-    private static string Edges(bool numpy) =>
-        $"GRADORACLE_ADAPTER_DIR={Tools.Quote(Path.Combine(Tools.Root, "src", "adapters", "python"))} /usr/bin/python3{(numpy ? "" : " -S")} " +
+    private static string Edges(bool numpy, string encoding = "auto", string dtype = "float64") =>
+        $"EDGES_ENCODING={encoding} EDGES_DTYPE={dtype} GRADORACLE_ADAPTER_DIR={Tools.Quote(Path.Combine(Tools.Root, "src", "adapters", "python"))} /usr/bin/python3{(numpy ? "" : " -S")} " +
         Tools.Quote(Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", "helper_edges.py"));
 
     private static RunRequest Run(string op, Tensor? dy = null) => new(0, op, OpAttributes.None, NamedTensors.Input(Tensor.FromArray(Shape.Of(4), [1, 2, 3, 4])), dy);
 
     // Without numpy (python3 -S leaves Debian's dist-packages out) the helper hands the op a Tensor of lists.
-    [TestCase(true)]
-    [TestCase(false)]
-    public void The_helper_says_hello_and_encodes_what_pythons_json_would_get_wrong(bool numpy)
+    [TestCase(true, "auto", "base64")]
+    [TestCase(false, "auto", "base64")]
+    [TestCase(true, "json", "json")]
+    public void The_helper_says_hello_and_encodes_what_pythons_json_would_get_wrong(bool numpy, string asked, string encoding)
     {
         if (numpy) Tools.RequireNumPy();
         Tools.Require(File.Exists("/usr/bin/python3"), "/usr/bin/python3");
-        using var client = new ImplementationClient(Edges(numpy), TimeSpan.FromSeconds(20));
+        using var client = new ImplementationClient(Edges(numpy, asked), TimeSpan.FromSeconds(20));
         var hello = client.Start();
-        Assert.That((hello.Name, hello.Dtype), Is.EqualTo(("helper-edges", "float64")));
-        Assert.That(hello.Ops, Is.EqualTo(new[] { "conv2d", "cross_entropy", "linear", "relu", "sigmoid" }), "sorted");
+        Assert.That((hello.Name, hello.Dtype, hello.Encoding), Is.EqualTo(("helper-edges", "float64", encoding)));
+        Assert.That(hello.Ops, Is.EqualTo(new[] { "conv2d", "cross_entropy", "gelu", "linear", "relu", "sigmoid" }), "sorted");
         Assert.That(hello.Conventions, Does.ContainKey("relu_at_zero"));
 
         var answered = (RunResponse)((Outcome.Answered)client.Run(Run("relu", Tensor.FromArray(Shape.Of(4), [1, 1, 1, 1])))).Response;
@@ -87,5 +88,23 @@ public class PythonAdapterTests
 
         Assert.That(client.Restarts, Is.Zero, "every reply was well formed: no print reached stdout");
         Assert.That(client.Stderr, Does.Contain("printed while importing the layers").And.Contain("printed inside an op"));
+    }
+
+    [TestCase(true, "float32")]
+    [TestCase(true, "float16")]
+    [TestCase(true, "bfloat16")]
+    [TestCase(false, "float32")]
+    [TestCase(false, "float16")]
+    [TestCase(false, "bfloat16")]
+    public void The_helper_reads_base64_tensors_in_its_dtype(bool numpy, string dtype)
+    {
+        if (numpy) Tools.RequireNumPy();
+        Tools.Require(File.Exists("/usr/bin/python3"), "/usr/bin/python3");
+        using var client = new ImplementationClient(Edges(numpy, dtype: dtype), TimeSpan.FromSeconds(20));
+        Assert.That(client.Start().Encoding, Is.EqualTo("base64"));
+        var request = new RunRequest(0, "gelu", OpAttributes.None, NamedTensors.Input(Tensor.FromArray(Shape.Of(2, 2), [1.5, -0.25, 96, -0.0])), null);
+        var doubled = (RunResponse)((Outcome.Answered)client.Run(request)).Response;
+        Assert.That(doubled.Output.ToArray(), Is.EqualTo(new[] { 3.0, -0.5, 192, -0.0 }), "the values the op received, doubled");
+        Assert.That(doubled.Output.Shape, Is.EqualTo(Shape.Of(2, 2)));
     }
 }

@@ -77,4 +77,21 @@ public class CaseFileTests
         var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(broken));
         Assert.That(e!.Path, Is.EqualTo("grad_output.shape[0]"));
     }
+
+    [TestCase("\"one\"", "the string \"one\" is not a number")]
+    [TestCase("true", "expected a number, found True")]
+    [TestCase("[1]", "expected a number, found Array")]
+    public void A_bad_element_far_into_a_tensor_is_refused_as_one_near_its_start_would_be(string element, string message)
+    {
+        // The schema sees each tensor's first elements only; the reader holds the rest to the same rule.
+        var c = CaseStore.Load(Store.VerifiedFiles().First(f => CaseStore.Load(f).Inputs["input"].Count > 20));
+        var text = CaseFile.Write(c);
+        int data = text.IndexOf("\"data\": [", text.IndexOf("\"inputs\"", StringComparison.Ordinal), StringComparison.Ordinal) + "\"data\": [".Length;
+        int at = data;
+        for (int k = 0; k < 20; k++) at = text.IndexOf(", ", at, StringComparison.Ordinal) + 2;
+        var broken = text[..at] + element + text[text.IndexOfAny([',', ']'], at)..];
+        var e = Assert.Throws<CaseFormatException>(() => CaseFile.Read(broken));
+        Assert.That(e!.Path, Is.EqualTo("inputs.input.data[20]"));
+        Assert.That(e.Message, Does.Contain(message));
+    }
 }

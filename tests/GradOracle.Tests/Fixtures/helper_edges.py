@@ -5,7 +5,8 @@ import sys
 sys.path.insert(0, os.environ["GRADORACLE_ADAPTER_DIR"])
 from gradoracle_adapter import Adapter, Unsupported, Tensor
 
-adapter = Adapter("helper-edges", dtype="float64", conventions={"relu_at_zero": 0})
+adapter = Adapter("helper-edges", dtype=os.environ.get("EDGES_DTYPE", "float64"), conventions={"relu_at_zero": 0},
+                  encoding=os.environ.get("EDGES_ENCODING", "auto"))
 print("printed while importing the layers: must reach stderr")  # layers imported after the Adapter is made
 
 
@@ -13,6 +14,12 @@ print("printed while importing the layers: must reach stderr")  # layers importe
 def special(inputs, attrs, dy):
     print("printed inside an op: must reach stderr")
     return Tensor([4], [-0.0, float("nan"), float("inf"), -float("inf")]), None if dy is None else {"input": [[1.0, 2.0], [3.0, 4.0]]}
+
+
+@adapter.op("gelu")
+def doubled(inputs, attrs, dy):
+    x = inputs["input"]
+    return (Tensor(x.shape, [2 * v for v in x.data]) if isinstance(x, Tensor) else 2 * x), None
 
 
 @adapter.op("cross_entropy")

@@ -32,6 +32,22 @@ public class ProtocolSchemaTests
     }
 
     [Test]
+    public void Requests_and_replies_in_base64_conform()
+    {
+        foreach (var line in Requests[1..5].Where(l => !l.Contains("NaN")))
+            AssertConforms(Messages.Run((RunRequest)Messages.ParseRequest(line), "float32"));
+        var entropy = Messages.Run((RunRequest)Messages.ParseRequest("""{"id": 6, "type": "run", "op": "cross_entropy", "attrs": {"reduction": "sum"}, "inputs": {"input": {"shape": [1, 2], "data": [0.5, 1]}, "target": {"shape": [1], "data": [1]}}}"""), "float16");
+        Assert.That(entropy, Does.Contain("\"target\": {\"shape\": [1], \"dtype\": \"int64\""), "class indices go as integers");
+        AssertConforms(entropy);
+        var output = new StringWriter();
+        Server.Serve(new StringReader(Messages.Hello(0) + "\n" + string.Join("\n", Requests[1..5])), output, GradOracle.Protocol.OracleEngine.Instance);
+        var replies = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(replies[0], Does.EndWith("\"encoding\": \"base64\"}"));
+        Assert.That(replies[1], Does.Contain("\"dtype\": \"float64\", \"base64\""));
+        foreach (var reply in replies) AssertConforms(reply);
+    }
+
+    [Test]
     public void Every_reply_of_the_oracles_server_conforms()
     {
         foreach (var line in Requests) AssertConforms(Server.Answer(line));

@@ -78,6 +78,33 @@ public class ServerTests
         Assert.That(relu, Does.Not.Contain("indices"), "only ops that select send them");
     }
 
+    private static string[] Session(string hello, string encoding = "base64")
+    {
+        var output = new StringWriter();
+        // relu of float32 [1, -2] sent in base64 (struct.pack('<2f', 1.0, -2.0)); grad_output as JSON numbers.
+        var run = """{"id": 1, "type": "run", "op": "relu", "attrs": {}, "inputs": {"input": {"shape": [2], "dtype": "float32", "base64": "AACAPwAAAMA="}}, "grad_output": {"shape": [2], "data": [3, 3]}}""";
+        Server.Serve(new StringReader(hello + "\n" + run + "\n"), output, OracleEngine.Instance, encoding);
+        return output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    [Test]
+    public void A_client_whose_hello_offers_base64_is_answered_in_it_and_asked_for_it()
+    {
+        var replies = Session("""{"id": 0, "type": "hello", "protocol": 1, "encodings": ["json", "base64"]}""");
+        Assert.That(replies[0], Does.EndWith(", \"encoding\": \"base64\"}"));
+        // relu([1, -2]) = [1, 0], gradient 3 * [1, 0]: float64 1.0 = 00..F03F, 3.0 = 00..0840.
+        Assert.That(replies[1], Is.EqualTo("""{"id": 1, "output": {"shape": [2], "dtype": "float64", "base64": "AAAAAAAA8D8AAAAAAAAAAA=="}, "grads": {"input": {"shape": [2], "dtype": "float64", "base64": "AAAAAAAACEAAAAAAAAAAAA=="}}}"""));
+    }
+
+    [TestCase("""{"id": 0, "type": "hello", "protocol": 1}""", "base64")]
+    [TestCase("""{"id": 0, "type": "hello", "protocol": 1, "encodings": ["json", "base64"]}""", "json")]
+    public void A_client_that_does_not_offer_base64_or_a_server_told_json_gets_numbers_and_base64_is_still_read(string hello, string encoding)
+    {
+        var replies = Session(hello, encoding);
+        Assert.That(replies[0], Does.Not.Contain("encoding"));
+        Assert.That(replies[1], Is.EqualTo("""{"id": 1, "output": {"shape": [2], "data": [1, 0]}, "grads": {"input": {"shape": [2], "data": [3, 0]}}}"""));
+    }
+
     [Test]
     public void A_line_past_the_length_limit_is_refused_unbuffered_and_the_next_line_is_answered()
     {
