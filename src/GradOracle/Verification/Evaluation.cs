@@ -33,6 +33,8 @@ internal sealed class Evaluation
         Verifier.Result(item, o, Status, Summary, Diffs, Diagnosis, Notes, seconds) with
         {
             Tensors = Tensors.Count > 0 ? new Dictionary<string, ExpectedAndActual>(Tensors) : null,
+            // Only a case the report draws keeps its inputs: a long run of large passing cases holds no copies.
+            Inputs = Status is CaseStatus.Fail or CaseStatus.Error ? Inputs.Items.ToDictionary(i => i.Name, i => i.Value) : null,
             Conventions = [.. Conventions],
             Situations = [.. Situations],
         };

@@ -17,10 +17,10 @@ public static class ReportFormats
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>The report as JSON; a failing case keeps its tensors, so that a merged report still draws its heat maps.</summary>
+    /// <summary>The report as JSON; a failing case keeps its tensors and inputs, so that a merged report still draws its heat maps.</summary>
     public static string ToJson(VerifyReport r)
     {
-        var node = JsonSerializer.SerializeToNode(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure ? c : c with { Tensors = null })] }, Options)!;
+        var node = JsonSerializer.SerializeToNode(r with { Cases = [.. r.Cases.Select(c => c.Status is CaseStatus.Fail or CaseStatus.Error or CaseStatus.KnownFailure ? c : c with { Tensors = null, Inputs = null })] }, Options)!;
         node["coverage"] = JsonSerializer.SerializeToNode(r.Coverage, Options); // derived from the cases: written for readers, not read back
         return node.ToJsonString(Options);
     }

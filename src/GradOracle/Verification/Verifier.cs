@@ -77,7 +77,7 @@ public static class Verifier
             }
             if (!supported.Contains(item.Oracle.Name))
             {
-                results.Add(Result(item, o, CaseStatus.Skipped, $"{item.Oracle.Name} is not among the implementation's ops", [], [], [], 0));
+                results.Add(Result(item, o, CaseStatus.Skipped, item.Oracle.Name + CaseResult.NotAmongOps, [], [], [], 0));
                 continue;
             }
             var sw = Stopwatch.StartNew();

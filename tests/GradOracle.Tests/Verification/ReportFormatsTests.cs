@@ -36,6 +36,18 @@ public class ReportFormatsTests
     }
 
     [Test]
+    public void The_json_report_keeps_a_failing_cases_inputs_and_drops_a_passing_ones()
+    {
+        var input = new Dictionary<string, Tensor> { ["input"] = Tensor.FromArray(Shape.Of(2), [3, double.NaN]) };
+        var back = ReportFormats.FromJson(ReportFormats.ToJson(Report(
+            Case("random/1/0", CaseStatus.Fail, 2) with { Inputs = input }, Case("random/1/1", CaseStatus.Pass, 1) with { Inputs = input })));
+        var kept = back.Cases.Single(c => c.Id == "random/1/0").Inputs!["input"].ToArray();
+        Assert.That(kept[0], Is.EqualTo(3.0));
+        Assert.That(double.IsNaN(kept[1]));
+        Assert.That(back.Cases.Single(c => c.Id == "random/1/1").Inputs, Is.Null);
+    }
+
+    [Test]
     public void A_merged_report_still_draws_the_heat_maps_of_its_shards_failures()
     {
         var failing = Case("random/1/0", CaseStatus.Fail, 2) with
