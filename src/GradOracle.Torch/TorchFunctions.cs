@@ -53,6 +53,7 @@ internal static class TorchFunctions
             ["leaky_relu"] = c => leaky_relu(c.Input("input"), c.Real("negative_slope")),
             ["sigmoid"] = c => sigmoid(c.Input("input")),
             ["tanh"] = c => torch.tanh(c.Input("input")),
+            ["silu"] = c => torch.nn.functional.silu(c.Input("input")),
             ["gelu"] = c => c.Input("input").gelu((string)c.Attr("approximate") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none),
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),
