@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent NumPy implementation of pooling, convolution, relu, silu and linear, speaking GradOracle's
+"""An independent NumPy implementation of pooling, convolution, relu, silu, mish and linear, speaking GradOracle's
 protocol v1 on stdin/stdout (docs/protocol.md). Written from PyTorch's documented rules, not from
 GradOracle's code, so that `gradoracle verify` has a real second implementation to check.
 
@@ -15,6 +15,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   sign           conv input gradient with its sign flipped
   pad-plus-one   pooling uses one more padding than asked
   silu-gate      silu's backward treats sigmoid(x) as a constant gate: dx = dy * sigmoid(x)
+  mish-gate      mish's backward treats tanh(softplus(x)) as a constant gate
 --dtype float32 computes in float32 (declared as such).
 """
 import argparse
@@ -30,7 +31,7 @@ parser.add_argument("--dtype", default="float64", choices=["float64", "float32"]
 args = parser.parse_args()
 DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
-OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "linear"]
+OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear"]
 
 
 def tensor_in(t):
@@ -257,6 +258,13 @@ def run(op, a, inputs, dy):
             return (x * s).astype(DT), {}
         slope = s if BUG == "silu-gate" else s + x * s * (1 / (1 + np.exp(x)))
         return (x * s).astype(DT), {"input": (dy * slope).astype(DT)}
+    if op == "mish":
+        sp = np.logaddexp(0, x)  # ln(1 + e^x) without overflow
+        t = np.tanh(sp)
+        if dy is None:
+            return (x * t).astype(DT), {}
+        slope = t if BUG == "mish-gate" else t + x * (1 / (1 + np.exp(-x))) / np.cosh(sp) ** 2
+        return (x * t).astype(DT), {"input": (dy * slope).astype(DT)}
     if op == "linear":
         w, b = inputs["weight"], inputs.get("bias")
         y = x @ w.T + (b if b is not None else 0)

@@ -54,6 +54,7 @@ internal static class TorchFunctions
             ["sigmoid"] = c => sigmoid(c.Input("input")),
             ["tanh"] = c => torch.tanh(c.Input("input")),
             ["silu"] = c => torch.nn.functional.silu(c.Input("input")),
+            ["mish"] = c => torch.nn.functional.mish(c.Input("input")),
             ["gelu"] = c => c.Input("input").gelu((string)c.Attr("approximate") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none),
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),

@@ -17,7 +17,7 @@ public static partial class OpFactory
         StochasticPool.Descriptor, Convolution.Descriptor, Linear.Descriptor,
         Activation.ReluDescriptor, Activation.LeakyReluDescriptor, Activation.SigmoidDescriptor, Activation.TanhDescriptor, Gelu.Descriptor,
         Softmax.Descriptor, Softmax.LogDescriptor, CrossEntropy.Descriptor, BatchNorm.Descriptor, Flatten.Descriptor,
-        Silu.Descriptor,
+        Silu.Descriptor, Mish.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

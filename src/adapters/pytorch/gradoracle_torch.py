@@ -37,7 +37,7 @@ for r in (1, 2, 3):
 OPS.update({
     "linear": (["input", "weight", "bias"], set()),
     "relu": (["input"], set()), "sigmoid": (["input"], set()), "tanh": (["input"], set()),
-    "leaky_relu": (["input"], {"negative_slope"}), "gelu": (["input"], {"approximate"}), "silu": (["input"], set()),
+    "leaky_relu": (["input"], {"negative_slope"}), "gelu": (["input"], {"approximate"}), "silu": (["input"], set()), "mish": (["input"], set()),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
     "cross_entropy": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),

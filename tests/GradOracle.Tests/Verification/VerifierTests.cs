@@ -58,6 +58,7 @@ public class VerifierTests
     [TestCase("dw-mean", "grads.weight: weight gradient divided by the batch size")]
     [TestCase("sign", "grads.input: sign flipped")]
     [TestCase("silu-gate", "grads.input: silu backward misses the x·σ(x)·σ(-x) term")]
+    [TestCase("mish-gate", "grads.input: mish backward misses the x·sech²(softplus(x))·σ(x) term")]
     [TestCase("overwrite", "overlapping windows overwrite each other's gradient instead of accumulating")]
     [TestCase("pad-plus-one", "output: off-by-one in padding")]
     public void A_planted_bug_fails_with_its_name_in_the_diagnosis(string bug, string diagnosis)

@@ -1,0 +1,75 @@
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// mish (Misra 2019), as torch.nn.functional.mish: y = x·tanh(softplus(x)), whose derivative is
+/// tanh(sp) + x·sech²(sp)·σ(x) with sp = softplus(x) = ln(1 + eˣ). Smooth everywhere. softplus is computed as
+/// max(x, 0) + log1p(e^-|x|), which neither overflows nor loses the left tail, and sech² as 1/cosh², not 1 - tanh².
+/// </summary>
+public sealed class Mish : IOp, IHasJacobianStructure
+{
+    /// <summary>mish; no attributes (the protocol has no inplace).</summary>
+    public static OpDescriptor<Mish> Descriptor { get; } = new()
+    {
+        Name = "mish",
+        Inputs = [new("input")],
+        Attributes = [],
+        Build = _ => new Mish(),
+        KnownBugs = (_, inputs, dy) =>
+        [
+            BugHypothesis.InTensor("grads.input", "mish backward misses the x·sech²(softplus(x))·σ(x) term: dx = dy·tanh(softplus(x))",
+                () => Tensor.Create(dy.Shape, i => dy.At(i) * Math.Tanh(Softplus(inputs["input"].At(i))))),
+        ],
+        Examples = () =>
+        [
+            new(new Mish(), NamedTensors.Input(Samples.Distinct(Shape.Of(2, 3, 5), 321)), ["basic"]),
+            // The tails: the slope goes to 0 on the left (as x·eˣ) and to 1 on the right.
+            new(new Mish(), NamedTensors.Input(Samples.Scaled(Shape.Of(1, 2, 8), 322, 8)), ["tails"]),
+            new(new Mish(), NamedTensors.Input(Samples.Scaled(Shape.Of(1, 3, 4), 323, 0.05)), ["small"]),
+        ],
+        // Not drawn yet: the random stream, and the reference cases drawn from it, change once when the next ops join it.
+        DrawCase = d => d.Case(new Mish(), NamedTensors.Input(Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed))),
+        DrawWeight = 0,
+    };
+
+    /// <inheritdoc/>
+    public string Name => "mish";
+
+    /// <inheritdoc/>
+    public OpAttributes Attributes => OpAttributes.None;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
+
+    private static double Softplus(double x) => Math.Max(x, 0) + Log1P(Math.Exp(-Math.Abs(x)));
+
+    // ln(1 + u) to full precision for small u (Goldberg's trick): Math.Log(1 + u) keeps only the digits of u that survive 1 + u.
+    private static double Log1P(double u)
+    {
+        double w = 1 + u;
+        return w == 1 ? u : Math.Log(w) * u / (w - 1);
+    }
+
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    private static double Value(double x) => x * Math.Tanh(Softplus(x));
+
+    private static double DyDx(double x)
+    {
+        double sp = Softplus(x), cosh = Math.Cosh(sp);
+        return Math.Tanh(sp) + x * Sigmoid(x) / (cosh * cosh);
+    }
+
+    /// <inheritdoc/>
+    public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, Value);
+
+    /// <inheritdoc/>
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Elementwise.Backward(inputs, gradOutput, DyDx);
+
+    /// <inheritdoc/>
+    public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => JacobianStructure.Diagonal;
+
+    /// <inheritdoc/>
+    public bool IsSmooth => true;
+}
