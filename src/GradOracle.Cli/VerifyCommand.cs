@@ -211,7 +211,7 @@ internal static class VerifyCommand
         foreach (var c in r.Cases.Where(c => c.Status == CaseStatus.Fail).Concat(r.Cases.Where(c => c.Status is CaseStatus.Error or CaseStatus.KnownFailure)))
             Row(c.Id, narrow && c.Id.StartsWith(c.Op + "/", StringComparison.Ordinal) ? "" : c.Op, c.Status, c.Summary.Length > 140 ? c.Summary[..140] + "..." : c.Summary);
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Skipped).GroupBy(c => c.SkipReason).OrderByDescending(g => g.Count()))
-            Row($"{g.Count()} case(s)", Ops(g), CaseStatus.Skipped, g.Key);
+            Row($"{g.Count()} case(s)", VerifyReport.OpCounts(g, 6), CaseStatus.Skipped, g.Key);
         foreach (var g in r.Cases.Where(c => c.Status == CaseStatus.Pass).GroupBy(c => c.Op).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             var conventions = g.SelectMany(c => c.Conventions.Select(v => $"{v.Situation}={v.Choice}").Distinct()).GroupBy(v => v)
@@ -219,12 +219,6 @@ internal static class VerifyCommand
             Row($"{g.Count()} case(s)", g.Key, CaseStatus.Pass, conventions.Count == 0 ? "" : "valid conventions other than PyTorch's: " + string.Join(", ", conventions));
         }
         return table;
-    }
-
-    private static string Ops(IEnumerable<CaseResult> cases)
-    {
-        var ops = cases.GroupBy(c => c.Op).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ({g.Count()})").ToList();
-        return ops.Count <= 6 ? string.Join(", ", ops) : string.Join(", ", ops.Take(6)) + $", and {ops.Count - 6} more";
     }
 
     private static string Status(CaseStatus s) => s switch

@@ -98,7 +98,7 @@ public sealed class Activation : IOp, IHasInvariants, IHasJacobianStructure, IHa
     {
         ActivationKind.Relu => x <= 0 ? 0.0 : x,                 // NaN passes through, -0 becomes +0 (PyTorch's threshold)
         ActivationKind.LeakyRelu => x > 0 ? x : x * NegativeSlope,
-        ActivationKind.Sigmoid => 1 / (1 + Math.Exp(-x)),
+        ActivationKind.Sigmoid => Elementwise.Sigmoid(x),
         _ => Math.Tanh(x),
     };
 

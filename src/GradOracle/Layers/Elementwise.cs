@@ -5,6 +5,9 @@ namespace GradOracle.Layers;
 /// <summary>The forward and backward of an op applied to each element of "input" alone: y = f(x), dx = dy·f'(x).</summary>
 internal static class Elementwise
 {
+    /// <summary>The logistic sigmoid 1/(1 + e^-v): 0 and 1 in the tails, never NaN.</summary>
+    public static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
     /// <summary>f at every element of the input.</summary>
     public static Tensor Forward(NamedTensors inputs, Func<double, double> f)
     {

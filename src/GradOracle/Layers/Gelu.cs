@@ -61,18 +61,16 @@ public sealed class Gelu(bool tanh = false) : IOp, IHasJacobianStructure
     // Φ(x) = erfc(-x/√2)/2, not (1 + erf(x/√2))/2: in the left tail 1 + erf cancels to a few correct digits.
     private static double Phi(double x) => 0.5 * Erfc(-x * Math.Sqrt(0.5));
 
-    // 1 + tanh u = 2σ(2u) and 1 - tanh² u = 4σ(2u)σ(-2u), free of the same cancellation.
-    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
-
     private static double U(double x) => SqrtTwoOverPi * (x + Kappa * x * x * x);
 
-    private double Value(double x) => Tanh ? x * Sigmoid(2 * U(x)) : x * Phi(x);
+    // 1 + tanh u = 2σ(2u) and 1 - tanh² u = 4σ(2u)σ(-2u), free of the same cancellation.
+    private double Value(double x) => Tanh ? x * Elementwise.Sigmoid(2 * U(x)) : x * Phi(x);
 
     private double DyDx(double x)
     {
         if (!Tanh) return Phi(x) + x * InvSqrtTwoPi * Math.Exp(-0.5 * x * x);
-        double u = U(x), plus = Sigmoid(2 * u);
-        return plus + 2 * x * plus * Sigmoid(-2 * u) * SqrtTwoOverPi * (1 + 3 * Kappa * x * x);
+        double u = U(x), plus = Elementwise.Sigmoid(2 * u);
+        return plus + 2 * x * plus * Elementwise.Sigmoid(-2 * u) * SqrtTwoOverPi * (1 + 3 * Kappa * x * x);
     }
 
     /// <inheritdoc/>

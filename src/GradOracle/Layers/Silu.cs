@@ -19,9 +19,9 @@ public sealed class Silu : IOp, IHasJacobianStructure
         KnownBugs = (_, inputs, dy) =>
         [
             BugHypothesis.InTensor("grads.input", "silu backward misses the x·σ(x)·σ(-x) term: dx = dy·σ(x), as if σ(x) were a constant gate",
-                () => Tensor.Create(dy.Shape, i => dy.At(i) * Sigmoid(inputs["input"].At(i)))),
+                () => Tensor.Create(dy.Shape, i => dy.At(i) * Elementwise.Sigmoid(inputs["input"].At(i)))),
             BugHypothesis.InTensor("grads.input", "silu backward uses sigmoid's derivative: dx = dy·σ(x)·(1 - σ(x))",
-                () => Tensor.Create(dy.Shape, i => dy.At(i) * Sigmoid(inputs["input"].At(i)) * Sigmoid(-inputs["input"].At(i)))),
+                () => Tensor.Create(dy.Shape, i => dy.At(i) * Elementwise.Sigmoid(inputs["input"].At(i)) * Elementwise.Sigmoid(-inputs["input"].At(i)))),
         ],
         Examples = () =>
         [
@@ -45,11 +45,10 @@ public sealed class Silu : IOp, IHasJacobianStructure
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
 
-    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
 
-    private static double Value(double x) => x * Sigmoid(x);
+    private static double Value(double x) => x * Elementwise.Sigmoid(x);
 
-    private static double DyDx(double x) => Sigmoid(x) + x * Sigmoid(x) * Sigmoid(-x);
+    private static double DyDx(double x) => Elementwise.Sigmoid(x) + x * Elementwise.Sigmoid(x) * Elementwise.Sigmoid(-x);
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs) => Elementwise.Forward(inputs, Value);

@@ -99,12 +99,9 @@ public static class HtmlReport
         if (byReason.Count == 0) return;
         sb.Append($"<h2>Skipped ({byReason.Sum(g => g.Count())})</h2><div class=\"skipped\">");
         foreach (var g in byReason)
-            Folded(sb, $"{g.Count()} skipped: {g.Key}{(g.Key == g.First().Summary ? "" : $": {Ops(g)}")}", g);
+            Folded(sb, $"{g.Count()} skipped: {g.Key}{(g.Key == g.First().Summary ? "" : $": {VerifyReport.OpCounts(g)}")}", g);
         sb.Append("</div>");
     }
-
-    private static string Ops(IEnumerable<CaseResult> cases) =>
-        string.Join(", ", cases.GroupBy(c => c.Op).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} ({g.Count()})"));
 
     private static void Folded(StringBuilder sb, string summary, IEnumerable<CaseResult> cases) =>
         sb.Append($"<details><summary>{E(summary)}</summary><ul class=\"ids\">")

@@ -22,6 +22,13 @@ public sealed record VerifyReport(
     /// <summary>Per op: what ran and how it ended, the attribute values and situations exercised, and why cases were skipped.</summary>
     public ImmutableArray<OpCoverage> Coverage => OpCoverage.Of(Cases, Dtype);
 
+    /// <summary>The ops of <paramref name="cases"/> with their case counts, commonest first: "max_pool2d (27), gelu (10)", the first <paramref name="shown"/> of them and "and N more".</summary>
+    public static string OpCounts(IEnumerable<CaseResult> cases, int shown = int.MaxValue)
+    {
+        var ops = cases.GroupBy(c => c.Op).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} ({g.Count()})").ToList();
+        return string.Join(", ", ops.Take(shown)) + (ops.Count > shown ? $", and {ops.Count - shown} more" : "");
+    }
+
     /// <summary>Cases per status.</summary>
     public int Count(CaseStatus s) => Cases.Count(c => c.Status == s);
 
