@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent NumPy implementation of pooling, convolution, relu, silu, mish and linear, speaking GradOracle's
+"""An independent NumPy implementation of pooling, convolution, linear and a dozen activations, speaking GradOracle's
 protocol v1 on stdin/stdout (docs/protocol.md). Written from PyTorch's documented rules, not from
 GradOracle's code, so that `gradoracle verify` has a real second implementation to check.
 
@@ -16,6 +16,16 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   pad-plus-one   pooling uses one more padding than asked
   silu-gate      silu's backward treats sigmoid(x) as a constant gate: dx = dy * sigmoid(x)
   mish-gate      mish's backward treats tanh(softplus(x)) as a constant gate
+  hardtanh-pass  hardtanh's backward passes dy where the output is clamped
+  relu6-upper    relu6's backward forgets the clamp at 6
+  hardsigmoid-sixth  hardsigmoid's backward forgets the 1/6
+  hardswish-gate hardswish's backward treats relu6(x + 3)/6 as a constant gate
+  elu-output     elu's backward uses y, not y + alpha, for x <= 0
+  selu-scale     selu's backward leaves out the scale
+  celu-exp       celu's backward uses exp(x), not exp(x / alpha)
+  softplus-beta  softplus's backward uses sigmoid(x), not sigmoid(beta * x)
+Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
+passes 0: both lie in the set of valid gradients there.
 --dtype float32 computes in float32 (declared as such).
 """
 import argparse
@@ -31,7 +41,47 @@ parser.add_argument("--dtype", default="float64", choices=["float64", "float32"]
 args = parser.parse_args()
 DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
-OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear"]
+OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
+       "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus"]
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def activation(op, a, x):
+    """(y, dy/dx) of an elementwise activation, or None for another op."""
+    if op in ("hardtanh", "relu6"):
+        lo, hi = (a.get("min_val", -1.0), a.get("max_val", 1.0)) if op == "hardtanh" else (0.0, 6.0)
+        inside = (x >= lo) & (x <= hi) & (lo < hi)  # lo = hi: a constant, slope 0 everywhere
+        if BUG == "hardtanh-pass" and op == "hardtanh":
+            inside = np.ones_like(x, dtype=bool)
+        if BUG == "relu6-upper" and op == "relu6":
+            inside = x >= 0
+        return np.clip(x, lo, hi), inside.astype(x.dtype)
+    if op == "hardsigmoid":
+        inside = (x > -3) & (x < 3)
+        return np.clip(x + 3, 0, 6) / 6, np.where(inside, 1 if BUG == "hardsigmoid-sixth" else 1 / 6, 0)
+    if op == "hardswish":
+        gate = np.clip(x + 3, 0, 6) / 6
+        slope = gate if BUG == "hardswish-gate" else np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return x * gate, slope
+    if op in ("elu", "selu", "celu"):
+        alpha = SELU_ALPHA if op == "selu" else a.get("alpha", 1.0)
+        scale = SELU_SCALE if op == "selu" else 1.0
+        k = 1 / alpha if op == "celu" else 1.0
+        neg = scale * alpha * np.expm1(np.minimum(x, 0) * k)
+        y = np.where(x > 0, scale * x, neg)
+        d_neg = (neg if BUG == "elu-output" and op == "elu" else scale * alpha * k * np.exp(np.minimum(x, 0) * k))
+        if BUG == "selu-scale" and op == "selu":
+            d_neg, scale = d_neg / SELU_SCALE, 1.0
+        if BUG == "celu-exp" and op == "celu":
+            d_neg = np.exp(np.minimum(x, 0))
+        return y, np.where(x > 0, scale, d_neg)
+    if op == "softplus":
+        beta, threshold = a.get("beta", 1.0), a.get("threshold", 20.0)
+        linear = x * beta > threshold
+        y = np.where(linear, x, np.logaddexp(0, beta * x) / beta)
+        s = 1 / (1 + np.exp(-(x if BUG == "softplus-beta" else beta * x)))
+        return y, np.where(linear, 1, s)
+    return None
 
 
 def tensor_in(t):
@@ -265,6 +315,9 @@ def run(op, a, inputs, dy):
             return (x * t).astype(DT), {}
         slope = t if BUG == "mish-gate" else t + x * (1 / (1 + np.exp(-x))) / np.cosh(sp) ** 2
         return (x * t).astype(DT), {"input": (dy * slope).astype(DT)}
+    if (act := activation(op, a, x)) is not None:
+        y, slope = act
+        return y.astype(DT), ({"input": (dy * slope).astype(DT)} if dy is not None else {})
     if op == "linear":
         w, b = inputs["weight"], inputs.get("bias")
         y = x @ w.T + (b if b is not None else 0)

@@ -15,7 +15,7 @@ public sealed record ParityResult(ParityStatus Status, string? Message, Immutabl
     public override string ToString() => Status switch
     {
         ParityStatus.Agree when Tensors.IsEmpty => $"agree: {Message}",
-        ParityStatus.Agree => Tensors.All(t => t.Exact) ? "agree, exact" : $"agree, worst relative {WorstRelative:0.0e+0}",
+        ParityStatus.Agree => Tensors.All(t => t.Exact) ? "agree, exact" : $"agree, worst relative {WorstRelative:0.0e+0}{(Message is null ? "" : $" ({Message})")}",
         ParityStatus.Disagree => "DISAGREE: " + (Message ?? string.Join("; ", Tensors.Where(t => !t.Agree).Select(t => $"{t.Tensor}: {t.Detail}"))),
         _ => $"{Status}: {Message}",
     };

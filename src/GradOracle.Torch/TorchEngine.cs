@@ -27,11 +27,8 @@ public sealed class TorchEngine : IServeEngine
     /// <inheritdoc/>
     public IReadOnlyList<string> Ops { get; } = OpFactory.Names.Where(TorchOp.HasFunction).ToList();
 
-    /// <summary>PyTorch's own choices: the first of tied maxima, the last NaN, relu's slope 0 at 0, leaky_relu's negative_slope.</summary>
-    public IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
-    {
-        ["tie_policy"] = "first", ["nan_rule"] = "propagate", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
-    };
+    /// <summary>PyTorch's own choice in every situation (the first of tied maxima, relu's slope 0 at 0, hardtanh's outside slope, ...).</summary>
+    public IReadOnlyDictionary<string, string> Conventions { get; } = OpFactory.Situations.ToDictionary(s => s.Key, s => s.PyTorch);
 
     /// <inheritdoc/>
     public IOp? Answering(IOp op, out string? whyNot) => TorchOp.For(op, out whyNot);

@@ -53,6 +53,16 @@ public sealed class CaseDraw
     /// <summary>Records what the case exercises (ties, padding, ...), for the coverage of a run.</summary>
     public void Exercises(params string[] what) => exercises.AddRange(what);
 
+    /// <summary><paramref name="x"/>, and one time in two with a few elements set exactly to the activation's kinks.</summary>
+    public Tensor AtKinks(Tensor x, params double[] kinks)
+    {
+        if (!OneIn(2)) return x;
+        var d = x.ToArray();
+        foreach (var k in kinks) d[Rng.Next(d.Length)] = k;
+        Exercises("kink");
+        return Tensor.Wrap(x.Shape, d);
+    }
+
     /// <summary>A pooling input (batch, channels, *spatial): sometimes full of ties, NaN (when allowed) or signed zeros.</summary>
     public Tensor PoolInput(bool allowNan)
     {

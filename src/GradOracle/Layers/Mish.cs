@@ -19,7 +19,7 @@ public sealed class Mish : IOp, IHasJacobianStructure
         KnownBugs = (_, inputs, dy) =>
         [
             BugHypothesis.InTensor("grads.input", "mish backward misses the x·sech²(softplus(x))·σ(x) term: dx = dy·tanh(softplus(x))",
-                () => Tensor.Create(dy.Shape, i => dy.At(i) * Math.Tanh(Softplus(inputs["input"].At(i))))),
+                () => Tensor.Create(dy.Shape, i => dy.At(i) * Math.Tanh(Elementwise.Softplus(inputs["input"].At(i))))),
         ],
         Examples = () =>
         [
@@ -42,21 +42,11 @@ public sealed class Mish : IOp, IHasJacobianStructure
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = ["input"];
 
-    private static double Softplus(double x) => Math.Max(x, 0) + Log1P(Math.Exp(-Math.Abs(x)));
-
-    // ln(1 + u) to full precision for small u (Goldberg's trick): Math.Log(1 + u) keeps only the digits of u that survive
-    // 1 + u. Not MathNet's Log1p: over 20,000 u in (e^-10, 1] it matched libm's log1p in 46% of them, this in 64%.
-    private static double Log1P(double u)
-    {
-        double w = 1 + u;
-        return w == 1 ? u : Math.Log(w) * u / (w - 1);
-    }
-
-    private static double Value(double x) => x * Math.Tanh(Softplus(x));
+    private static double Value(double x) => x * Math.Tanh(Elementwise.Softplus(x));
 
     private static double DyDx(double x)
     {
-        double sp = Softplus(x), cosh = Math.Cosh(sp);
+        double sp = Elementwise.Softplus(x), cosh = Math.Cosh(sp);
         return Math.Tanh(sp) + x * Elementwise.Sigmoid(x) / (cosh * cosh);
     }
 

@@ -50,6 +50,9 @@ public abstract class OpDescriptor
     /// </summary>
     public abstract bool ComparesExactly(IOp op);
 
+    /// <summary>libtorch's own error for the op where it exceeds float64 rounding; null where it does not.</summary>
+    public TorchKnownError? TorchError { get; init; }
+
     /// <summary>The libtorch function an op name maps to (its own name, unless the descriptor says another).</summary>
     public Func<string, string> TorchName { get; init; } = name => name;
 

@@ -18,10 +18,8 @@ public sealed class OracleEngine : IServeEngine
     public IReadOnlyList<string> Ops => OpFactory.Names;
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, string> Conventions { get; } = new Dictionary<string, string>
-    {
-        ["tie_policy"] = "attribute", ["nan_rule"] = "attribute", ["relu_at_zero"] = "0", ["leaky_relu_at_zero"] = "negative_slope",
-    };
+    public IReadOnlyDictionary<string, string> Conventions { get; } =
+        OpFactory.Situations.ToDictionary(s => s.Key, s => s.HonoursAttribute ? Situation.Attribute : s.PyTorch);
 
     /// <inheritdoc/>
     public IOp? Answering(IOp op, out string? whyNot)

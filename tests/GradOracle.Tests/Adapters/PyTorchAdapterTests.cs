@@ -19,11 +19,15 @@ public class PyTorchAdapterTests
     private static string Why(VerifyReport r) => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(3).Select(ReportFormats.Detail));
 
     [Test]
-    public void Torch_nn_functional_itself_passes_every_op_it_has()
+    public void Torch_nn_functional_itself_passes_every_op_it_has_but_its_float64_hardsigmoid()
     {
         RequireTorch();
         var r = Run(Adapter("--functional"));
-        Assert.That(r.ExitCode, Is.Zero, Why(r));
+        // PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, 2.98e-8 off in float64: a true failure, named.
+        var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).ToList();
+        Assert.That(failing.Select(c => c.Op), Has.All.EqualTo("hardsigmoid"), Why(r));
+        Assert.That(failing, Has.Count.EqualTo(3));
+        foreach (var c in failing) Assert.That(c.Diagnosis, Has.Some.Contains("hardsigmoid backward multiplies by 1/6 rounded to float32"), c.Id);
         Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(250));
         Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Skipped).Select(c => c.Op).Distinct(), Has.All.StartsWith("stochastic_pool"));
     }

@@ -51,7 +51,9 @@ public class ReferenceCaseTests
             Assert.That(p.FiniteDifferenceElements, Is.GreaterThan(0), c.Id);
             Assert.That(p.FiniteDifferenceMaxError, Is.LessThan(1e-6), c.Id);
             Assert.That(p.LibtorchMaxRelativeDifference is not null || p.LibtorchNone is not null, Is.True, c.Id);
-            if (p.LibtorchMaxRelativeDifference is { } d) Assert.That(d, Is.LessThanOrEqualTo(TorchParity.RelativeTolerance), c.Id);
+            // Within float64 rounding, or within libtorch's own known error for the op (hardsigmoid's float32 1/6).
+            double allowed = Math.Max(TorchParity.RelativeTolerance, OpFactory.Describe(c.Op).TorchError?.Relative ?? 0);
+            if (p.LibtorchMaxRelativeDifference is { } d) Assert.That(d, Is.LessThanOrEqualTo(allowed), c.Id);
         }
         var none = Committed().Where(c => c.Provenance.LibtorchNone is not null).Select(c => c.Provenance.LibtorchNone!).ToList();
         Assert.That(none.All(n => n.Contains("stochastic") || n.Contains("tie_policy=first") || n.Contains("known divergence")), Is.True, string.Join("\n", none.Distinct()));

@@ -68,6 +68,10 @@ public class OpDescriptorTests
     [Test]
     public void The_kinks_every_implementation_may_declare_are_the_descriptors_kinks()
     {
-        Assert.That(OpFactory.Situations.Select(s => s.Key), Is.EqualTo(new[] { "tie_policy", "nan_rule", "relu_at_zero", "leaky_relu_at_zero" }));
+        Assert.That(OpFactory.Situations.Select(s => s.Key), Is.EqualTo(new[]
+        {
+            "tie_policy", "nan_rule", "relu_at_zero", "leaky_relu_at_zero", "hardtanh_at_edges", "relu6_at_edges", "hardsigmoid_at_edges",
+            "hardswish_at_edges", "elu_at_zero", "selu_at_zero",
+        }));
     }
 }

@@ -48,16 +48,28 @@ public class TorchEngineTests
     }
 
     [Test]
-    public void Verify_against_libtorch_over_the_reference_cases_and_1000_random_cases_finds_no_failure()
+    public void Verify_against_libtorch_over_the_reference_cases_and_1000_random_cases_finds_no_failure_but_its_hardsigmoid()
     {
         Engine();
-        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" verify --impl {Arg(Serve)} --seed 15 --random 1000 --json", out var output, timeoutMs: 600_000);
+        // libtorch's one known error: its float64 hardsigmoid backward multiplies by 1/6 rounded to float32, 2.98e-8 off.
+        var config = Path.Combine(Path.GetTempPath(), $"gradoracle-torch-{Environment.ProcessId}.json");
+        File.WriteAllText(config, $$"""
+            {"impl": {{JsonSerializer.Serialize(Serve)}}, "seed": 15, "random": 1000,
+             "known_failures": [{"case": "hardsigmoid/*", "reason": "float32 1/6"}]}
+            """);
+        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" verify --config \"{config}\" --json", out var output, timeoutMs: 600_000);
+        File.Delete(config);
         using var doc = JsonDocument.Parse(output[output.IndexOf('{')..(output.LastIndexOf('}') + 1)]);
         var cases = doc.RootElement.GetProperty("cases").EnumerateArray().ToList();
         var byStatus = cases.GroupBy(c => c.GetProperty("status").GetString()!).ToDictionary(g => g.Key, g => g.ToList());
         string Show(string status) => string.Join("\n", byStatus.GetValueOrDefault(status, []).Take(5).Select(c => $"{c.GetProperty("id")}: {c.GetProperty("summary")}"));
-        Assert.That(byStatus.Keys, Is.SubsetOf(new[] { "pass", "skipped" }), Show("fail") + Show("error"));
+        Assert.That(byStatus.Keys, Is.SubsetOf(new[] { "pass", "skipped", "known_failure" }), Show("fail") + Show("error"));
         Assert.That(byStatus["pass"], Has.Count.GreaterThanOrEqualTo(1100));
+        var known = byStatus["known_failure"];
+        Assert.That(known.Select(c => c.GetProperty("id").GetString()), Has.All.StartsWith("hardsigmoid/"));
+        Assert.That(known, Has.Count.EqualTo(3));
+        foreach (var c in known)
+            Assert.That(c.GetProperty("diagnosis").EnumerateArray().Select(d => d.GetString()), Has.Some.Contains("hardsigmoid backward multiplies by 1/6 rounded to float32"));
         // What libtorch lacks is skipped, with the reason, and nothing else is.
         foreach (var c in byStatus.GetValueOrDefault("skipped", []))
             Assert.That(c.GetProperty("summary").GetString(),

@@ -1,0 +1,59 @@
+using GradOracle.Tensors;
+
+namespace GradOracle.Layers;
+
+/// <summary>
+/// Judges an activation's gradient at its kinks: each element at a kink may take any slope between the one-sided
+/// ones (elementwise, so each element on its own); away from them the gradient is determined, and a difference
+/// there is an ordinary mismatch. Names the choice an answer made where it is one of the situation's.
+/// </summary>
+internal static class KinkJudge
+{
+    public static ConventionJudgement Judge(KinkedActivation op, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    {
+        var x = inputs["input"];
+        var situation = op.Situation;
+        if (op.Situations.Count == 0 || !answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
+            return ConventionJudgement.NotAConventionMatter;
+        var dx = answer.Grads["input"];
+        var expected = op.Backward(inputs, gradOutput)["input"];
+        if (compare.Same("grads.input", expected, dx)) return new ConventionJudgement(true, [], null); // its own rule
+        var atKink = Enumerable.Range(0, x.Count).Where(i => op.KinkAt(x.At(i)) is { IsKink: true }).ToList();
+        if (atKink.Count == 0 || Enumerable.Range(0, x.Count).Any(i => op.KinkAt(x.At(i)) is not { IsKink: true } && !compare.Agrees("grads.input", i, expected.At(i), dx.At(i))))
+            return ConventionJudgement.NotAConventionMatter;
+
+        double u = DtypeTolerance.UnitRoundoff(compare.Dtype);
+        double D(int i) => DtypeTolerance.Round(dx.At(i), compare.Dtype);
+        // The slope itself is rounded in the implementation's dtype too (1/6, selu's scale·alpha): 4u of the product.
+        bool At(int i, double slope) => Math.Abs(D(i) - slope * gradOutput.At(i)) <= 4 * u * Math.Abs(slope * gradOutput.At(i));
+        string F(double s) => Tensor.FormatNumber(s);
+
+        foreach (var i in atKink)
+        {
+            var k = op.KinkAt(x.At(i))!;
+            double d = D(i), g = gradOutput.At(i), lo = k.Lo * g, hi = k.Hi * g;
+            double slack = 4 * u * Math.Max(Math.Abs(lo), Math.Abs(hi));
+            bool inside = double.IsFinite(d) && d >= Math.Min(lo, hi) - slack && d <= Math.Max(lo, hi) + slack;
+            if (!inside)
+                return new(false, [], $"input[{string.Join(", ", x.Shape.Coordinates(i))}] = {F(x.At(i))}: dx = {F(d)} lies outside [{F(k.Lo)}, {F(k.Hi)}]·dy = " +
+                                      $"[{F(Math.Min(lo, hi))}, {F(Math.Max(lo, hi))}], the slopes {op.Name} has on either side of {F(k.At)}");
+        }
+        var decided = atKink.Where(i => gradOutput.At(i) != 0).ToList();
+        string? Common()
+        {
+            foreach (var choice in situation.Choices.OrderBy(c => c == situation.PyTorch ? 0 : 1))
+                if (decided.All(i => At(i, op.KinkAt(x.At(i))!.Slope(choice)))) return choice;
+            return null;
+        }
+        string? common = decided.Count == 0 ? situation.PyTorch : Common();
+        var conventions = new List<Convention>();
+        string Where() => $"{op.Name} at {string.Join(" and ", op.Kinks.Where(k => k.IsKink).Select(k => F(k.At)))}";
+        if (common is null)
+            conventions.Add(new(situation.Key, "mixed", decided.Count, $"{Where()}: slopes between the one-sided ones but no one side's, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
+        else if (common != situation.PyTorch)
+            conventions.Add(new(situation.Key, common, decided.Count, $"{Where()}: the {common} slope, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
+        if (required.TryGetValue(situation.Key, out var want) && decided.Any(i => !At(i, op.KinkAt(x.At(i))!.Slope(want))))
+            return new(false, [.. conventions], $"{(conventions.Count > 0 ? conventions[0].Text : $"{Where()}: PyTorch's {situation.PyTorch} slope")}, where {situation.Key}={want} is required", situation.Key);
+        return new(true, [.. conventions], null);
+    }
+}
