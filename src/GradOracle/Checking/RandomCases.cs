@@ -10,26 +10,58 @@ namespace GradOracle.Checking;
 /// The same seed gives the same cases on every machine. Inputs are sometimes full of ties, NaN or -0.0,
 /// and pooling padding stays within kernel_size/2 (the limit every PyTorch version accepts).
 /// </summary>
+/// <remarks>
+/// Draws are stable as the op set grows: case k depends only on (seed, k), and its op is chosen by weighted
+/// rendezvous hashing over op names, so adding an op only takes over the cases it wins and leaves every other
+/// case as it was.
+/// </remarks>
 public static class RandomCases
 {
     /// <summary><paramref name="count"/> cases from <paramref name="seed"/>.</summary>
-    public static IEnumerable<CheckCase> Generate(int seed, int count)
+    public static IEnumerable<CheckCase> Generate(int seed, int count) => Generate(seed, count, Drawn);
+
+    internal static IEnumerable<CheckCase> Generate(int seed, int count, IReadOnlyList<OpDescriptor> drawn)
     {
-        var rng = new Xoshiro256StarStar(seed, threadSafe: false);
-        for (int made = 0; made < count;)
+        for (int k = 0; k < count; k++)
+            yield return One(seed, k, drawn);
+    }
+
+    // Case k retries with fresh streams until a draw is valid; each attempt depends only on (seed, k, attempt).
+    private static CheckCase One(int seed, int k, IReadOnlyList<OpDescriptor> drawn)
+    {
+        for (int attempt = 0; ; attempt++)
         {
-            var c = TryOne(rng, seed * 100_003 + made);
-            if (c is null) continue; // an invalid draw (empty output, ...): draw again
-            made++;
-            yield return c;
+            ulong caseSeed = Mix((ulong)(uint)seed, (ulong)k, (ulong)attempt);
+            var descriptor = Choose(caseSeed, drawn);
+            var rng = new Xoshiro256StarStar(unchecked((int)caseSeed ^ (int)(caseSeed >> 32)), threadSafe: false);
+            var c = TryOne(descriptor, rng, unchecked((int)(Mix(caseSeed, 1, 0) >> 33)));
+            if (c is not null) return c; // otherwise an invalid draw (empty output, ...): draw again
         }
     }
 
-    private static CheckCase? TryOne(Random rng, int dataSeed)
+    /// <summary>
+    /// The op for one case: each op scores -ln(u)/weight with u uniform from (case seed, op name), the lowest
+    /// wins. That is an exact weighted choice, and an op's score does not depend on which other ops exist.
+    /// </summary>
+    internal static OpDescriptor Choose(ulong caseSeed, IReadOnlyList<OpDescriptor> drawn)
+    {
+        OpDescriptor? best = null;
+        double bestScore = double.PositiveInfinity;
+        foreach (var d in drawn)
+        {
+            ulong h = Mix(caseSeed, NameHash(d.Name), 2);
+            double u = ((h >> 11) + 0.5) / (1UL << 53); // in (0, 1)
+            double score = -Math.Log(u) / d.DrawWeight;
+            if (score < bestScore) (best, bestScore) = (d, score);
+        }
+        return best ?? throw new InvalidOperationException("no op draws random cases");
+    }
+
+    private static CheckCase? TryOne(OpDescriptor descriptor, Random rng, int dataSeed)
     {
         try
         {
-            var c = Draw(rng, dataSeed);
+            var c = descriptor.Draw(new CaseDraw(rng, dataSeed));
             c?.Op.Forward(c.Inputs); // reject configurations the rules refuse
             return c;
         }
@@ -39,15 +71,23 @@ public static class RandomCases
         }
     }
 
-    // Each op draws with its descriptor's weight; the common dimensions come first, then the op's own choices.
-    private static CheckCase? Draw(Random rng, int dataSeed)
+    // FNV-1a: a fixed hash of the op's name (string.GetHashCode differs between processes).
+    private static ulong NameHash(string name)
     {
-        double pick = rng.NextDouble() * TotalWeight;
-        var descriptor = Drawn.First(d => (pick -= d.DrawWeight) < 0 || d == Drawn[^1]);
-        return descriptor.Draw(new CaseDraw(rng, dataSeed));
+        ulong h = 14695981039346656037UL;
+        foreach (char ch in name) h = (h ^ ch) * 1099511628211UL;
+        return h;
+    }
+
+    private static ulong Mix(ulong a, ulong b, ulong c) => SplitMix(SplitMix(SplitMix(a) ^ b) ^ c);
+
+    private static ulong SplitMix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private static readonly OpDescriptor[] Drawn = [.. OpFactory.Descriptors.Where(d => d.DrawWeight > 0)];
-
-    private static readonly double TotalWeight = Drawn.Sum(d => d.DrawWeight);
 }

@@ -26,7 +26,7 @@ public class PyTorchAdapterTests
         // PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, 2.98e-8 off in float64: a true failure, named.
         var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).ToList();
         Assert.That(failing.Select(c => c.Op), Has.All.EqualTo("hardsigmoid"), Why(r));
-        Assert.That(failing, Has.Count.EqualTo(3));
+        Assert.That(failing, Has.Count.GreaterThanOrEqualTo(3)); // the three reference cases, and random ones with an element inside (-3, 3)
         foreach (var c in failing) Assert.That(c.Diagnosis, Has.Some.Contains("hardsigmoid backward multiplies by 1/6 rounded to float32"), c.Id);
         Assert.That(r.Count(CaseStatus.Pass), Is.GreaterThan(250));
         Assert.That(r.Cases.Where(c => c.Status == CaseStatus.Skipped).Select(c => c.Op).Distinct(), Has.All.StartsWith("stochastic_pool"));

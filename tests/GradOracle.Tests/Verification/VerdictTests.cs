@@ -71,7 +71,7 @@ public class VerdictTests
     public void The_table_lists_every_failure_first_summarises_skips_by_reason_and_its_rows_add_up()
     {
         // Random cases without reference cases: sigmoid's all error, relu's pass, the rest are not in the hello.
-        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" verify --impl {Arg(Tools.Misbehave("garbage"))} --no-reference --seed 31 --random 1200", out var output);
+        int exit = Tools.Run("dotnet", $"\"{Tools.CliDll}\" verify --impl {Arg(Tools.Misbehave("garbage"))} --no-reference --seed 31 --random 2000", out var output);
         Assert.That(exit, Is.EqualTo(1), output);
         var lines = output.Split('\n');
         bool Row(string l) => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\s*random/\S+\s+\S+\s+(ERROR|FAIL)\s");
