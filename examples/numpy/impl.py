@@ -24,8 +24,10 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   selu-scale     selu's backward leaves out the scale
   celu-exp       celu's backward uses exp(x), not exp(x / alpha)
   softplus-beta  softplus's backward uses sigmoid(x), not sigmoid(beta * x)
+  prelu-dw-all   prelu's weight gradient sums dy * x over every element, also where x > 0
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
-passes 0: both lie in the set of valid gradients there.
+passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
+PyTorch takes the weight: also valid.
 --dtype float32 computes in float32 (declared as such).
 """
 import argparse
@@ -42,7 +44,7 @@ args = parser.parse_args()
 DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
-       "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus"]
+       "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -315,6 +317,17 @@ def run(op, a, inputs, dy):
             return (x * t).astype(DT), {}
         slope = t if BUG == "mish-gate" else t + x * (1 / (1 + np.exp(-x))) / np.cosh(sp) ** 2
         return (x * t).astype(DT), {"input": (dy * slope).astype(DT)}
+    if op == "prelu":
+        w = inputs["weight"]
+        a_ = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if w.size > 1 else w.reshape(())
+        y = np.where(x > 0, x, a_ * x).astype(DT)
+        if dy is None:
+            return y, {}
+        pos = x >= 0  # slope 1 at 0: a valid choice, not PyTorch's
+        dx = np.where(pos, dy, a_ * dy)
+        term = dy * x if BUG == "prelu-dw-all" else np.where(x > 0, 0, dy * x)
+        dw = term.sum(axis=tuple(d for d in range(x.ndim) if d != 1)) if w.size > 1 else np.array([term.sum()])
+        return y, {"input": dx.astype(DT), "weight": dw.astype(DT)}
     if (act := activation(op, a, x)) is not None:
         y, slope = act
         return y.astype(DT), ({"input": (dy * slope).astype(DT)} if dy is not None else {})

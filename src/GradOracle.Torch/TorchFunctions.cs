@@ -63,6 +63,7 @@ internal static class TorchFunctions
             ["selu"] = c => torch.nn.functional.selu(c.Input("input")),
             ["celu"] = c => torch.nn.functional.celu(c.Input("input"), c.Real("alpha")),
             ["softplus"] = c => torch.nn.functional.softplus(c.Input("input"), c.Real("beta"), c.Real("threshold")),
+            ["prelu"] = c => torch.nn.functional.prelu(c.Input("input"), c.Input("weight")),
             ["gelu"] = c => c.Input("input").gelu((string)c.Attr("approximate") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none),
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),

@@ -12,14 +12,27 @@ internal static class KinkJudge
     public static ConventionJudgement Judge(KinkedActivation op, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
     {
         var x = inputs["input"];
-        var situation = op.Situation;
-        if (op.Situations.Count == 0 || !answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
+        string where = $"{op.Name} at {string.Join(" and ", op.Kinks.Where(k => k.IsKink).Select(k => Tensor.FormatNumber(k.At)))}";
+        return Judge(op, op.Situation, where, i => op.KinkAt(x.At(i)), op.Situations.Count > 0, inputs, gradOutput, answer, compare, required);
+    }
+
+    /// <summary>
+    /// The same judgement for any op whose input gradient is elementwise with a kink per element (prelu's slope is
+    /// its channel's weight): <paramref name="kinkAt"/> gives element i's kink or null; every other gradient must agree.
+    /// </summary>
+    public static ConventionJudgement Judge(IOp op, Situation situation, string where, Func<int, Kink?> kinkAt, bool hasKinks, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    {
+        var x = inputs["input"];
+        if (!hasKinks || !answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
             return ConventionJudgement.NotAConventionMatter;
+        var oracle = op.Backward(inputs, gradOutput);
+        foreach (var name in oracle.Names.Where(n => n != "input"))
+            if (!answer.Grads.Contains(name) || !compare.Same($"grads.{name}", oracle[name], answer.Grads[name])) return ConventionJudgement.NotAConventionMatter;
         var dx = answer.Grads["input"];
-        var expected = op.Backward(inputs, gradOutput)["input"];
+        var expected = oracle["input"];
         if (compare.Same("grads.input", expected, dx)) return new ConventionJudgement(true, [], null); // its own rule
-        var atKink = Enumerable.Range(0, x.Count).Where(i => op.KinkAt(x.At(i)) is { IsKink: true }).ToList();
-        if (atKink.Count == 0 || Enumerable.Range(0, x.Count).Any(i => op.KinkAt(x.At(i)) is not { IsKink: true } && !compare.Agrees("grads.input", i, expected.At(i), dx.At(i))))
+        var atKink = Enumerable.Range(0, x.Count).Where(i => kinkAt(i) is { IsKink: true }).ToList();
+        if (atKink.Count == 0 || Enumerable.Range(0, x.Count).Any(i => kinkAt(i) is not { IsKink: true } && !compare.Agrees("grads.input", i, expected.At(i), dx.At(i))))
             return ConventionJudgement.NotAConventionMatter;
 
         double u = DtypeTolerance.UnitRoundoff(compare.Dtype);
@@ -30,7 +43,7 @@ internal static class KinkJudge
 
         foreach (var i in atKink)
         {
-            var k = op.KinkAt(x.At(i))!;
+            var k = kinkAt(i)!;
             double d = D(i), g = gradOutput.At(i), lo = k.Lo * g, hi = k.Hi * g;
             double slack = 4 * u * Math.Max(Math.Abs(lo), Math.Abs(hi));
             bool inside = double.IsFinite(d) && d >= Math.Min(lo, hi) - slack && d <= Math.Max(lo, hi) + slack;
@@ -42,18 +55,17 @@ internal static class KinkJudge
         string? Common()
         {
             foreach (var choice in situation.Choices.OrderBy(c => c == situation.PyTorch ? 0 : 1))
-                if (decided.All(i => At(i, op.KinkAt(x.At(i))!.Slope(choice)))) return choice;
+                if (decided.All(i => At(i, kinkAt(i)!.Slope(choice)))) return choice;
             return null;
         }
         string? common = decided.Count == 0 ? situation.PyTorch : Common();
         var conventions = new List<Convention>();
-        string Where() => $"{op.Name} at {string.Join(" and ", op.Kinks.Where(k => k.IsKink).Select(k => F(k.At)))}";
         if (common is null)
-            conventions.Add(new(situation.Key, "mixed", decided.Count, $"{Where()}: slopes between the one-sided ones but no one side's, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
+            conventions.Add(new(situation.Key, "mixed", decided.Count, $"{where}: slopes between the one-sided ones but no one side's, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
         else if (common != situation.PyTorch)
-            conventions.Add(new(situation.Key, common, decided.Count, $"{Where()}: the {common} slope, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
-        if (required.TryGetValue(situation.Key, out var want) && decided.Any(i => !At(i, op.KinkAt(x.At(i))!.Slope(want))))
-            return new(false, [.. conventions], $"{(conventions.Count > 0 ? conventions[0].Text : $"{Where()}: PyTorch's {situation.PyTorch} slope")}, where {situation.Key}={want} is required", situation.Key);
+            conventions.Add(new(situation.Key, common, decided.Count, $"{where}: the {common} slope, at {decided.Count} element(s) (PyTorch: {situation.PyTorch})"));
+        if (required.TryGetValue(situation.Key, out var want) && decided.Any(i => !At(i, kinkAt(i)!.Slope(want))))
+            return new(false, [.. conventions], $"{(conventions.Count > 0 ? conventions[0].Text : $"{where}: PyTorch's {situation.PyTorch} slope")}, where {situation.Key}={want} is required", situation.Key);
         return new(true, [.. conventions], null);
     }
 }

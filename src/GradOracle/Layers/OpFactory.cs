@@ -18,7 +18,7 @@ public static partial class OpFactory
         Activation.ReluDescriptor, Activation.LeakyReluDescriptor, Activation.SigmoidDescriptor, Activation.TanhDescriptor, Gelu.Descriptor,
         Softmax.Descriptor, Softmax.LogDescriptor, CrossEntropy.Descriptor, BatchNorm.Descriptor, Flatten.Descriptor,
         Silu.Descriptor, Mish.Descriptor, Hardtanh.Descriptor, Hardtanh.Relu6Descriptor, Hardsigmoid.Descriptor, Hardswish.Descriptor,
-        Elu.Descriptor, Elu.SeluDescriptor, Elu.CeluDescriptor, Softplus.Descriptor,
+        Elu.Descriptor, Elu.SeluDescriptor, Elu.CeluDescriptor, Softplus.Descriptor, Prelu.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

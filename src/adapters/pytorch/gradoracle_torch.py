@@ -40,7 +40,7 @@ OPS.update({
     "leaky_relu": (["input"], {"negative_slope"}), "gelu": (["input"], {"approximate"}), "silu": (["input"], set()), "mish": (["input"], set()),
     "hardtanh": (["input"], {"min_val", "max_val"}), "relu6": (["input"], set()), "hardsigmoid": (["input"], set()),
     "hardswish": (["input"], set()), "elu": (["input"], {"alpha"}), "selu": (["input"], set()), "celu": (["input"], {"alpha"}),
-    "softplus": (["input"], {"beta", "threshold"}),
+    "softplus": (["input"], {"beta", "threshold"}), "prelu": (["input", "weight"], set()),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
     "cross_entropy": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),

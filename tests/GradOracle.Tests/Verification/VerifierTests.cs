@@ -67,6 +67,7 @@ public class VerifierTests
     [TestCase("selu-scale", "grads.input: selu backward misses the scale λ")]
     [TestCase("celu-exp", "grads.input: celu backward misses the 1/alpha in the exponent")]
     [TestCase("softplus-beta", "grads.input: softplus backward ignores beta")]
+    [TestCase("prelu-dw-all", "grads.weight: prelu's weight gradient sums dy·x over every element, also where x > 0")]
     [TestCase("overwrite", "overlapping windows overwrite each other's gradient instead of accumulating")]
     [TestCase("pad-plus-one", "output: off-by-one in padding")]
     public void A_planted_bug_fails_with_its_name_in_the_diagnosis(string bug, string diagnosis)
@@ -80,16 +81,18 @@ public class VerifierTests
         Assert.That(failing.SelectMany(c => c.Diffs).SelectMany(d => d.Worst), Is.Not.Empty);
     }
 
-    [Test]
-    public void Passing_dy_at_hardtanh_s_edges_is_valid_and_named_against_pytorch()
+    // The example passes dy at hardtanh's edges (np.clip's mask) and takes slope 1 at prelu's 0 (x >= 0).
+    [TestCase("hardtanh/edges", "hardtanh at -1 and 1: the inside slope, at 5 element(s) (PyTorch: outside)")]
+    [TestCase("prelu/per-channel-zero", "prelu at 0: the right slope, at 3 element(s) (PyTorch: left)")]
+    public void Another_valid_slope_at_a_kink_passes_named_against_pytorch_and_fails_under_strict(string filter, string named)
     {
         Tools.RequireNumPy();
-        var r = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 0) with { Filter = "hardtanh/edges" });
+        var r = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 0) with { Filter = filter });
         var c = r.Cases.Single();
         Assert.That(c.Status, Is.EqualTo(CaseStatus.Pass), Why(r));
-        Assert.That(c.Conventions.Single().Text, Is.EqualTo("hardtanh at -1 and 1: the inside slope, at 5 element(s) (PyTorch: outside)"));
-        var strict = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 0) with { Filter = "hardtanh/edges", Strict = true });
-        Assert.That(strict.Cases.Single().Status, Is.EqualTo(CaseStatus.Fail), "--strict holds PyTorch's outside slope");
+        Assert.That(c.Conventions.Single().Text, Is.EqualTo(named));
+        var strict = Verifier.Run(Options(Tools.NumPy(), seed: 3, random: 0) with { Filter = filter, Strict = true });
+        Assert.That(strict.Cases.Single().Status, Is.EqualTo(CaseStatus.Fail), "--strict holds PyTorch's slope");
     }
 
     [Test]
