@@ -25,6 +25,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   celu-exp       celu's backward uses exp(x), not exp(x / alpha)
   softplus-beta  softplus's backward uses sigmoid(x), not sigmoid(beta * x)
   prelu-dw-all   prelu's weight gradient sums dy * x over every element, also where x > 0
+  shuffle-dcr    pixel_shuffle with TensorFlow's depth_to_space channel order (DCR), not PyTorch's CRD
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid.
@@ -44,7 +45,8 @@ args = parser.parse_args()
 DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
-       "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu"]
+       "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
+       "pixel_shuffle", "pixel_unshuffle"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -317,6 +319,26 @@ def run(op, a, inputs, dy):
             return (x * t).astype(DT), {}
         slope = t if BUG == "mish-gate" else t + x * (1 / (1 + np.exp(-x))) / np.cosh(sp) ** 2
         return (x * t).astype(DT), {"input": (dy * slope).astype(DT)}
+    if op in ("pixel_shuffle", "pixel_unshuffle"):
+        r = a["upscale_factor" if op == "pixel_shuffle" else "downscale_factor"]
+        lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+        dcr = BUG == "shuffle-dcr"
+
+        def shuffle(t, c):  # (*, c*r*r, h, w) -> (*, c, h*r, w*r)
+            t = t.reshape(lead + ((r, r, c) if dcr else (c, r, r)) + t.shape[-2:])
+            t = np.moveaxis(t, (-5, -4, -3) if dcr else (-4, -3), (-3, -1, -5) if dcr else (-3, -1))
+            return t.reshape(lead + (c, t.shape[-4] * r, t.shape[-2] * r))
+
+        def unshuffle(t, c):  # (*, c, h*r, w*r) -> (*, c*r*r, h, w)
+            t = t.reshape(lead + (c, t.shape[-2] // r, r, t.shape[-1] // r, r))
+            t = np.moveaxis(t, (-3, -1), (-4, -3)) if not dcr else np.moveaxis(t, (-5, -3, -1), (-3, -5, -4))
+            return t.reshape(lead + (c * r * r,) + t.shape[-2:])
+
+        if op == "pixel_shuffle":
+            y = shuffle(x, c // (r * r))
+            return y, ({"input": unshuffle(dy, c // (r * r))} if dy is not None else {})
+        y = unshuffle(x, c)
+        return y, ({"input": shuffle(dy, c)} if dy is not None else {})
     if op == "prelu":
         w = inputs["weight"]
         a_ = w.reshape((1, -1) + (1,) * (x.ndim - 2)) if w.size > 1 else w.reshape(())

@@ -64,6 +64,8 @@ internal static class TorchFunctions
             ["celu"] = c => torch.nn.functional.celu(c.Input("input"), c.Real("alpha")),
             ["softplus"] = c => torch.nn.functional.softplus(c.Input("input"), c.Real("beta"), c.Real("threshold")),
             ["prelu"] = c => torch.nn.functional.prelu(c.Input("input"), c.Input("weight")),
+            ["pixel_shuffle"] = c => torch.nn.functional.pixel_shuffle(c.Input("input"), c.Int("upscale_factor")),
+            ["pixel_unshuffle"] = c => torch.nn.functional.pixel_unshuffle(c.Input("input"), c.Int("downscale_factor")),
             ["gelu"] = c => c.Input("input").gelu((string)c.Attr("approximate") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none),
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),

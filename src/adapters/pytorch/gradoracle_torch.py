@@ -41,6 +41,7 @@ OPS.update({
     "hardtanh": (["input"], {"min_val", "max_val"}), "relu6": (["input"], set()), "hardsigmoid": (["input"], set()),
     "hardswish": (["input"], set()), "elu": (["input"], {"alpha"}), "selu": (["input"], set()), "celu": (["input"], {"alpha"}),
     "softplus": (["input"], {"beta", "threshold"}), "prelu": (["input", "weight"], set()),
+    "pixel_shuffle": (["input"], {"upscale_factor"}), "pixel_unshuffle": (["input"], {"downscale_factor"}),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
     "cross_entropy": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
