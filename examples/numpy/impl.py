@@ -25,6 +25,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   celu-exp       celu's backward uses exp(x), not exp(x / alpha)
   softplus-beta  softplus's backward uses sigmoid(x), not sigmoid(beta * x)
   prelu-dw-all   prelu's weight gradient sums dy * x over every element, also where x > 0
+  mse-no-two     mse_loss's backward misses the factor 2
   shuffle-dcr    pixel_shuffle with TensorFlow's depth_to_space channel order (DCR), not PyTorch's CRD
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
@@ -46,7 +47,7 @@ DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
        "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
-       "pixel_shuffle", "pixel_unshuffle"]
+       "pixel_shuffle", "pixel_unshuffle", "mse_loss"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -319,6 +320,15 @@ def run(op, a, inputs, dy):
             return (x * t).astype(DT), {}
         slope = t if BUG == "mish-gate" else t + x * (1 / (1 + np.exp(-x))) / np.cosh(sp) ** 2
         return (x * t).astype(DT), {"input": (dy * slope).astype(DT)}
+    if op == "mse_loss":
+        d = x - inputs["target"]
+        red = a.get("reduction", "mean")
+        y = d * d if red == "none" else (d * d).sum() if red == "sum" else (d * d).mean()
+        if dy is None:
+            return np.asarray(y, dtype=DT), {}
+        g = dy if red == "none" else dy / d.size if red == "mean" else dy
+        dx = (1 if BUG == "mse-no-two" else 2) * d * g
+        return np.asarray(y, dtype=DT), {"input": dx.astype(DT), "target": (-dx).astype(DT)}
     if op in ("pixel_shuffle", "pixel_unshuffle"):
         r = a["upscale_factor" if op == "pixel_shuffle" else "downscale_factor"]
         lead, (c, h, w) = x.shape[:-3], x.shape[-3:]

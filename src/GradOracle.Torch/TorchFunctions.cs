@@ -70,6 +70,7 @@ internal static class TorchFunctions
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),
             ["cross_entropy"] = c => cross_entropy(c.Input("input"), c.Input("target").to(torch.int64), reduction: ReductionOf(c)),
+            ["mse_loss"] = c => mse_loss(c.Input("input"), c.Input("target"), ReductionOf(c)),
             // Running statistics are cloned: training mode would update the caller's copies in place.
             ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
                 c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),

@@ -43,7 +43,7 @@ OPS.update({
     "softplus": (["input"], {"beta", "threshold"}), "prelu": (["input", "weight"], set()),
     "pixel_shuffle": (["input"], {"upscale_factor"}), "pixel_unshuffle": (["input"], {"downscale_factor"}),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
-    "cross_entropy": (["input", "target"], {"reduction"}),
+    "cross_entropy": (["input", "target"], {"reduction"}), "mse_loss": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
     "flatten": (["input"], {"start_dim", "end_dim"}),
 })
@@ -75,7 +75,7 @@ def wrap(name, fn, device, dtype):
             if t not in inputs:
                 args.append(None)
                 continue
-            if t == "target":
+            if t == "target" and name == "cross_entropy":  # class indices; mse_loss's target is differentiable
                 args.append(torch.as_tensor(inputs[t], device=device).long())
                 continue
             value = torch.as_tensor(inputs[t], dtype=dtype, device=device)
