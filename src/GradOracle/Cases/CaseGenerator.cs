@@ -49,15 +49,14 @@ public static class CaseGenerator
         return list;
     }
 
-    // FNV-1a over the case's configuration and its inputs' bits: the same case gets the same grad_output in any list.
+    // FNV-1a over the case's op, configuration and inputs' bits: the same case gets the same grad_output in any list.
     private static int ContentSeed(CheckCase c)
     {
-        ulong h = 14695981039346656037UL;
-        void Add(ulong v) => h = (h ^ v) * 1099511628211UL;
-        foreach (char ch in c.Op.Name + " " + c.Configuration) Add(ch);
+        var h = new Fnv1a();
+        h.Add(c.Op.Name + " " + c.Configuration);
         foreach (var (_, t) in c.Inputs.Items)
-            for (int i = 0; i < t.Count; i++) Add((ulong)BitConverter.DoubleToInt64Bits(t.At(i)));
-        return (int)(h & 0x7FFFFFFF);
+            for (int i = 0; i < t.Count; i++) h.Add((ulong)BitConverter.DoubleToInt64Bits(t.At(i)));
+        return (int)(h.Value & 0x7FFFFFFF);
     }
 
     /// <summary>Builds every case; cases that any check refuses are returned separately, never in the set.</summary>
@@ -136,8 +135,8 @@ public static class CaseGenerator
             .Append('|').Append(tie).Append('|').Append(nan);
         foreach (var (name, t) in inputs.Items) text.Append('|').Append(name).Append(TensorJsonConverter.Text(t));
         text.Append('|').Append(TensorJsonConverter.Text(dy));
-        ulong h = 14695981039346656037;
-        foreach (var b in Encoding.UTF8.GetBytes(text.ToString())) { h ^= b; h *= 1099511628211; }
-        return (h & 0xffffffff).ToString("x8");
+        var h = new Fnv1a();
+        foreach (var b in Encoding.UTF8.GetBytes(text.ToString())) h.Add(b);
+        return (h.Value & 0xffffffff).ToString("x8");
     }
 }

@@ -49,7 +49,7 @@ public static class RandomCases
         double bestScore = double.PositiveInfinity;
         foreach (var d in drawn)
         {
-            ulong h = Mix(caseSeed, NameHash(d.Name), 2);
+            ulong h = Mix(caseSeed, Fnv1a.Of(d.Name), 2);
             double u = ((h >> 11) + 0.5) / (1UL << 53); // in (0, 1)
             double score = -Math.Log(u) / d.DrawWeight;
             if (score < bestScore) (best, bestScore) = (d, score);
@@ -69,14 +69,6 @@ public static class RandomCases
         {
             return null;
         }
-    }
-
-    // FNV-1a: a fixed hash of the op's name (string.GetHashCode differs between processes).
-    private static ulong NameHash(string name)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char ch in name) h = (h ^ ch) * 1099511628211UL;
-        return h;
     }
 
     private static ulong Mix(ulong a, ulong b, ulong c) => SplitMix(SplitMix(SplitMix(a) ^ b) ^ c);

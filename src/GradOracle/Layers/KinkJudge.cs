@@ -13,17 +13,18 @@ internal static class KinkJudge
     {
         var x = inputs["input"];
         string where = $"{op.Name} at {string.Join(" and ", op.Kinks.Where(k => k.IsKink).Select(k => Tensor.FormatNumber(k.At)))}";
-        return Judge(op, op.Situation, where, i => op.KinkAt(x.At(i)), op.Situations.Count > 0, inputs, gradOutput, answer, compare, required);
+        return op.Situations.Count == 0 ? ConventionJudgement.NotAConventionMatter
+            : Judge(op, op.Situation, where, i => op.KinkAt(x.At(i)), inputs, gradOutput, answer, compare, required);
     }
 
     /// <summary>
     /// The same judgement for any op whose input gradient is elementwise with a kink per element (prelu's slope is
     /// its channel's weight): <paramref name="kinkAt"/> gives element i's kink or null; every other gradient must agree.
     /// </summary>
-    public static ConventionJudgement Judge(IOp op, Situation situation, string where, Func<int, Kink?> kinkAt, bool hasKinks, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    public static ConventionJudgement Judge(IOp op, Situation situation, string where, Func<int, Kink?> kinkAt, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
     {
         var x = inputs["input"];
-        if (!hasKinks || !answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
+        if (!answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
             return ConventionJudgement.NotAConventionMatter;
         var oracle = op.Backward(inputs, gradOutput);
         foreach (var name in oracle.Names.Where(n => n != "input"))

@@ -20,10 +20,10 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
         KnownBugs = (m, inputs, dy) =>
         [
             BugHypothesis.InTensor("grads.input", "mse_loss backward misses the factor 2: dx = (x - t)·g",
-                () => Scaled(m.Backward(inputs, dy)["input"], 0.5)),
+                () => m.Backward(inputs, dy)["input"].Scaled(0.5)),
             BugHypothesis.InTensor("grads.input", "mse_loss with reduction mean divides by the batch size, not by the number of elements",
                 () => m.Reduction != Reduction.Mean || inputs["input"].Shape.Rank < 2 || inputs["input"].Count == inputs["input"].Shape[0] ? null
-                    : Scaled(m.Backward(inputs, dy)["input"], (double)inputs["input"].Count / inputs["input"].Shape[0])),
+                    : m.Backward(inputs, dy)["input"].Scaled((double)inputs["input"].Count / inputs["input"].Shape[0])),
             BugHypothesis.InTensor("grads.target", "mse_loss's target gradient has the input's sign: dt = +2·(x - t)·g",
                 () => m.Backward(inputs, dy)["input"]),
         ],
@@ -68,7 +68,7 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
         var (x, t) = Checked(inputs);
         Tensor.RequireShape("grad_output", gradOutput, OutputShape(x.Shape));
         var dx = Tensor.Create(x.Shape, i => 2 * (x.At(i) - t.At(i)) * G(gradOutput, i, x.Count));
-        return new(("input", dx), ("target", Scaled(dx, -1)));
+        return new(("input", dx), ("target", dx.Scaled(-1)));
     }
 
     /// <summary>Per element, the magnitude summed: (|x| + |t|)² for the loss (the difference rounds relative to both), 2·(|x| + |t|)·|g| for the gradients.</summary>
@@ -109,8 +109,6 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
             throw new ParameterException("target.shape", t.Shape.ToString(), $"must equal input's shape {x.Shape} (broadcasting a loss's target is refused)");
         return (x, t);
     }
-
-    private static Tensor Scaled(Tensor t, double by) => Tensor.Create(t.Shape, i => t.At(i) * by);
 
     private static NamedTensors Inputs(Tensor x, Tensor t) => new(("input", x), ("target", t));
 }

@@ -28,9 +28,9 @@ public sealed class Prelu : IOp, IHasJacobianStructure, IHasConventions, IHasMag
         KnownBugs = (p, inputs, dy) =>
         [
             BugHypothesis.InTensor("grads.weight", "prelu's weight gradient sums dy·x over every element, also where x > 0",
-                () => p.WeightGradient(inputs, dy, (x, g) => x * g)),
+                () => WeightGradient(Read(inputs), dy, (x, g) => x * g)),
             BugHypothesis.InTensor("grads.weight", "prelu's weight gradient is averaged over the channel's elements instead of summed",
-                () => Divide(p.WeightGradient(inputs, dy, (x, g) => x > 0 ? 0 : x * g), Layout(inputs).PerChannel)),
+                () => Divide(WeightGradient(Read(inputs), dy, (x, g) => x > 0 ? 0 : x * g), inputs["input"].Count / inputs["weight"].Count)),
             BugHypothesis.InTensor("grads.input", "prelu backward uses relu's gradient: dx = 0 for x ≤ 0, the weight left out",
                 () => Tensor.Create(dy.Shape, i => inputs["input"].At(i) > 0 ? dy.At(i) : 0)),
         ],
@@ -65,31 +65,29 @@ public sealed class Prelu : IOp, IHasJacobianStructure, IHasConventions, IHasMag
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs)
     {
-        var (x, w, layout) = (inputs["input"], inputs["weight"], Layout(inputs));
-        return Tensor.Create(x.Shape, i => x.At(i) > 0 ? x.At(i) : w.At(layout.ChannelOf(i)) * x.At(i)); // NaN: a·NaN
+        var (x, w, channels) = Read(inputs);
+        return Tensor.Create(x.Shape, i => x.At(i) > 0 ? x.At(i) : w.At(channels.IndexOf(i)) * x.At(i)); // NaN: a·NaN
     }
 
     /// <inheritdoc/>
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) =>
-        new(("input", Tensor.Create(gradOutput.Shape, i => gradOutput.At(i) * SlopeAt(inputs, i))),
-            ("weight", WeightGradient(inputs, gradOutput, (x, g) => x > 0 ? 0 : x * g)));
-
-    /// <summary>The derivative dx uses at element <paramref name="i"/>: 1, the weight, or the chosen slope at 0.</summary>
-    private double SlopeAt(NamedTensors inputs, int i)
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
-        var x = inputs["input"].At(i);
-        return KinkAt(inputs, i) is { } k ? k.Slope(Choice) : x > 0 ? 1 : inputs["weight"].At(Layout(inputs).ChannelOf(i)); // NaN: the weight, as PyTorch
+        var read = Read(inputs);
+        return new(("input", Tensor.Create(gradOutput.Shape, i => gradOutput.At(i) * SlopeAt(read, i))),
+            ("weight", WeightGradient(read, gradOutput, (x, g) => x > 0 ? 0 : x * g)));
     }
 
-    private static Kink? KinkAt(NamedTensors inputs, int i) =>
-        inputs["input"].At(i) == 0 ? new Kink(0, inputs["weight"].At(Layout(inputs).ChannelOf(i)), 1) : null;
+    /// <summary>The derivative dx uses at element <paramref name="i"/>: 1, the weight, or the chosen slope at 0.</summary>
+    private double SlopeAt(Operands o, int i) =>
+        KinkAt(o, i) is { } k ? k.Slope(Choice) : o.X.At(i) > 0 ? 1 : o.W.At(o.Channels.IndexOf(i)); // NaN: the weight, as PyTorch
 
-    private Tensor WeightGradient(NamedTensors inputs, Tensor dy, Func<double, double, double> term)
+    private static Kink? KinkAt(Operands o, int i) => o.X.At(i) == 0 ? new Kink(0, o.W.At(o.Channels.IndexOf(i)), 1) : null;
+
+    private static Tensor WeightGradient(Operands o, Tensor dy, Func<double, double, double> term)
     {
-        var (x, w, layout) = (inputs["input"], inputs["weight"], Layout(inputs));
-        var dw = new double[w.Count];
-        for (int i = 0; i < x.Count; i++) dw[layout.ChannelOf(i)] += term(x.At(i), dy.At(i));
-        return Tensor.Wrap(w.Shape, dw);
+        var dw = new double[o.W.Count];
+        for (int i = 0; i < o.X.Count; i++) dw[o.Channels.IndexOf(i)] += term(o.X.At(i), dy.At(i));
+        return Tensor.Wrap(o.W.Shape, dw);
     }
 
     private static Tensor Divide(Tensor t, int by) => Tensor.Create(t.Shape, i => t.At(i) / by);
@@ -97,10 +95,10 @@ public sealed class Prelu : IOp, IHasJacobianStructure, IHasConventions, IHasMag
     /// <inheritdoc/>
     public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)
     {
-        var (x, y) = (inputs["input"], Forward(inputs));
-        var output = Tensor.Create(x.Shape, i => Math.Abs(y.At(i)));
-        var dx = Tensor.Create(x.Shape, i => Math.Abs(gradOutput.At(i) * SlopeAt(inputs, i)));
-        var dw = WeightGradient(inputs, gradOutput, (v, g) => v > 0 ? 0 : Math.Abs(v * g)); // a sum: what was summed
+        var (read, y) = (Read(inputs), Forward(inputs));
+        var output = Tensor.Create(y.Shape, i => Math.Abs(y.At(i)));
+        var dx = Tensor.Create(y.Shape, i => Math.Abs(gradOutput.At(i) * SlopeAt(read, i)));
+        var dw = WeightGradient(read, gradOutput, (v, g) => v > 0 ? 0 : Math.Abs(v * g)); // a sum: what was summed
         return new OpResult(output, new(("input", dx), ("weight", dw)));
     }
 
@@ -117,8 +115,9 @@ public sealed class Prelu : IOp, IHasJacobianStructure, IHasConventions, IHasMag
     /// <inheritdoc/>
     public IReadOnlyList<string> SituationsAt(NamedTensors inputs)
     {
-        for (int i = 0; i < inputs["input"].Count; i++)
-            if (KinkAt(inputs, i) is { IsKink: true }) return [AtZero.Key];
+        var read = Read(inputs);
+        for (int i = 0; i < read.X.Count; i++)
+            if (KinkAt(read, i) is { IsKink: true }) return [AtZero.Key];
         return [];
     }
 
@@ -129,26 +128,24 @@ public sealed class Prelu : IOp, IHasJacobianStructure, IHasConventions, IHasMag
             : throw new ParameterException(AtZero.Key, $"'{c}'", $"must be one of {string.Join(", ", AtZero.Choices)}");
 
     /// <inheritdoc/>
-    public ConventionJudgement Judge(NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required) =>
-        KinkJudge.Judge(this, AtZero, "prelu at 0", i => KinkAt(inputs, i), true, inputs, gradOutput, answer, compare, required);
+    public ConventionJudgement Judge(NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    {
+        var read = Read(inputs);
+        return KinkJudge.Judge(this, AtZero, "prelu at 0", i => KinkAt(read, i), inputs, gradOutput, answer, compare, required);
+    }
 
     private static NamedTensors Inputs(Tensor x, Tensor w) => new(("input", x), ("weight", w));
 
-    // Which weight element each input element uses, after checking the shapes agree as torch's prelu requires.
-    private static ChannelLayout Layout(NamedTensors inputs)
+    // The operands, and which weight element each input element uses, after checking the shapes as torch's prelu does.
+    private static Operands Read(NamedTensors inputs)
     {
         var (x, w) = (inputs["input"], inputs["weight"]);
         if (w.Shape.Rank != 1) throw new ParameterException("weight", $"of shape {w.Shape}", "must be 1-D: one slope, or one per channel");
-        if (w.Count == 1) return new(1, 1, x.Count);
+        if (w.Count == 1) return new(x, w, new AxisLayout(1, 1, x.Count));
         if (x.Shape.Rank < 2 || x.Shape[1] != w.Count)
             throw new ParameterException("weight", $"of {w.Count} elements", $"must have 1 element or one per channel (dimension 1 of input {x.Shape})");
-        int inner = 1;
-        for (int d = 2; d < x.Shape.Rank; d++) inner *= x.Shape[d];
-        return new(w.Count, inner, x.Count / w.Count);
+        return new(x, w, AxisLayout.Of(x.Shape, 1));
     }
 
-    private readonly record struct ChannelLayout(int Channels, int Inner, int PerChannel)
-    {
-        public int ChannelOf(int i) => Channels == 1 ? 0 : i / Inner % Channels;
-    }
+    private readonly record struct Operands(Tensor X, Tensor W, AxisLayout Channels);
 }

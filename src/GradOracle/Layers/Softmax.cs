@@ -19,6 +19,9 @@ internal readonly record struct AxisLayout(int Outer, int Length, int Inner)
 
     /// <summary>Flat index of element <paramref name="k"/> along the axis in line (<paramref name="o"/>, <paramref name="i"/>).</summary>
     public int At(int o, int k, int i) => (o * Length + k) * Inner + i;
+
+    /// <summary>The index along the axis of flat element <paramref name="flat"/>.</summary>
+    public int IndexOf(int flat) => flat / Inner % Length;
 }
 
 /// <summary>
