@@ -27,6 +27,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   prelu-dw-all   prelu's weight gradient sums dy * x over every element, also where x > 0
   mse-no-two     mse_loss's backward misses the factor 2
   shuffle-dcr    pixel_shuffle with TensorFlow's depth_to_space channel order (DCR), not PyTorch's CRD
+  outpad-front   conv_transpose adds output_padding's rows at the start of each dimension, not the end
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid.
@@ -47,7 +48,7 @@ DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
        "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
-       "pixel_shuffle", "pixel_unshuffle", "mse_loss"]
+       "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -261,6 +262,42 @@ def conv(x, w, b, dy, a):
     return y, dx, dw, db
 
 
+def conv_transpose(x, w, b, dy, a):
+    """Each input scatters x * w into an uncropped output; padding then crops each side and output_padding
+    extends the end. The uncropped output starts `op` positions in, so that a crop may begin before it."""
+    s, p = pair(a.get("stride", 1), [1, 1]), pair(a.get("padding", 0), [0, 0])
+    op, d = pair(a.get("output_padding", 0), [0, 0]), pair(a.get("dilation", 1), [1, 1])
+    g = int(a.get("groups", 1))
+    N, C, H, W = x.shape
+    _, Og, KH, KW = w.shape
+    Cg = C // g
+    size = [(n - 1) * s[i] - 2 * p[i] + d[i] * (k - 1) + op[i] + 1 for i, (n, k) in enumerate(((H, KH), (W, KW)))]
+    start = [p[i] if BUG == "outpad-front" else op[i] + p[i] for i in range(2)]
+    full = [op[i] + max(start[i] + size[i], op[i] + (n - 1) * s[i] + d[i] * (k - 1) + 1) for i, (n, k) in enumerate(((H, KH), (W, KW)))]
+    yf = np.zeros((N, Og * g, full[0], full[1]), dtype=DT)
+    crop = (slice(None), slice(None), slice(start[0], start[0] + size[0]), slice(start[1], start[1] + size[1]))
+    dyf = None
+    if dy is not None:
+        dyf = np.zeros_like(yf)
+        dyf[crop] = dy
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
+    for gi in range(g):
+        xs, os_ = slice(gi * Cg, (gi + 1) * Cg), slice(gi * Og, (gi + 1) * Og)
+        for i in range(KH):
+            for j in range(KW):
+                hs = slice(op[0] + i * d[0], op[0] + i * d[0] + s[0] * (H - 1) + 1, s[0])
+                ws = slice(op[1] + j * d[1], op[1] + j * d[1] + s[1] * (W - 1) + 1, s[1])
+                yf[:, os_, hs, ws] += np.einsum("nchw,co->nohw", x[:, xs], w[xs, :, i, j])
+                if dyf is not None:
+                    dx[:, xs] += np.einsum("nohw,co->nchw", dyf[:, os_, hs, ws], w[xs, :, i, j])
+                    dw[xs, :, i, j] += np.einsum("nchw,nohw->co", x[:, xs], dyf[:, os_, hs, ws])
+    y = yf[crop]
+    if b is not None:
+        y = y + b[None, :, None, None]
+    db = dy.sum(axis=(0, 2, 3)) if (dy is not None and b is not None) else None
+    return y, dx, dw, db
+
+
 def as2d(t):
     return t[:, :, None, :] if t is not None else None
 
@@ -301,6 +338,20 @@ def run(op, a, inputs, dy):
             y = y[:, :, 0, :]
         else:
             y, dx, dw, db = conv(x, w, b, dy, a)
+            grads = {"input": dx, "weight": dw}
+        if db is not None:
+            grads["bias"] = db
+        return y, grads
+    if op in ("conv_transpose1d", "conv_transpose2d"):
+        w, b = inputs["weight"], inputs.get("bias")
+        if op == "conv_transpose1d":
+            aa = {"groups": a.get("groups", 1)}
+            for key, one in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
+                aa[key] = [one, pair(a.get(key, one))[0]]
+            y, dx, dw, db = conv_transpose(as2d(x), w[:, :, None, :], b, as2d(dy), aa)
+            y, grads = y[:, :, 0, :], {"input": dx[:, :, 0, :], "weight": dw[:, :, 0, :]}
+        else:
+            y, dx, dw, db = conv_transpose(x, w, b, dy, a)
             grads = {"input": dx, "weight": dw}
         if db is not None:
             grads["bias"] = db

@@ -84,6 +84,7 @@ internal static class TorchFunctions
             table[$"adaptive_max_pool{r}d"] = c => AdaptiveMaxPool(c, r);
             table[$"adaptive_avg_pool{r}d"] = c => AdaptiveAvgPool(c, r);
             table[$"conv{r}d"] = c => Conv(c, r);
+            table[$"conv_transpose{r}d"] = c => ConvTranspose(c, r);
         }
         return table.ToFrozenDictionary();
     }
@@ -159,6 +160,17 @@ internal static class TorchFunctions
             1 => conv1d(x, w, b, s[0], p[0], d[0], g),
             2 => conv2d(x, w, b, s, p, d, g),
             _ => conv3d(x, w, b, s, p, d, g),
+        };
+    }
+
+    private static TorchTensor ConvTranspose(TorchCall c, int rank)
+    {
+        var (x, w, b, s, p, op, d, g) = (c.Input("input"), c.Input("weight"), c.Optional("bias"), c.Ints("stride"), c.Ints("padding"), c.Ints("output_padding"), c.Ints("dilation"), c.Int("groups"));
+        return rank switch
+        {
+            1 => conv_transpose1d(x, w, b, s[0], p[0], op[0], d[0], g),
+            2 => conv_transpose2d(x, w, b, s, p, op, d, g),
+            _ => conv_transpose3d(x, w, b, s, p, op, d, g),
         };
     }
 

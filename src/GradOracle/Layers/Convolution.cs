@@ -87,25 +87,17 @@ public sealed class Convolution : IOp, IHasReferencePath, IForwardInto, IHasInva
 
     private static IEnumerable<BugHypothesis> Bugs(Convolution c, NamedTensors inputs, Tensor dy)
     {
-        int batch = inputs["input"].Shape[0];
-        yield return BugHypothesis.InTensor("grads.input", "convolution input gradient computed with the kernel not rotated by 180 degrees", () =>
-        {
-            // The bug's answer equals the right one for the kernel flipped in every spatial dimension.
-            var w = inputs["weight"];
-            int volume = w.Shape.CountFrom(2);
-            var flipped = Tensor.Create(w.Shape, i => w.At(i / volume * volume + volume - 1 - i % volume));
-            return c.Backward(inputs.With("weight", flipped), dy)["input"];
-        });
-        yield return BugHypothesis.InTensor("grads.weight", $"weight gradient divided by the batch size {batch} (a mean-loss convention baked into the layer)",
-            () => batch > 1 ? c.Backward(inputs, dy)["weight"].Scaled(1.0 / batch) : null);
-        if (!c.HasBias) yield break;
-        yield return BugHypothesis.InTensor("grads.bias", "bias gradient misses the sum over the batch (first sample only)", () =>
-        {
-            int per = dy.Count / Math.Max(1, batch);
-            return batch > 1 ? c.Backward(inputs, Tensor.Create(dy.Shape, i => i < per ? dy.At(i) : 0))["bias"] : null;
-        });
-        yield return BugHypothesis.InTensor("grads.bias", $"bias gradient divided by the batch size {batch}",
-            () => batch > 1 ? c.Backward(inputs, dy)["bias"].Scaled(1.0 / batch) : null);
+        // The bug's answer equals the right one for the kernel flipped in every spatial dimension.
+        yield return BugHypothesis.InTensor("grads.input", "convolution input gradient computed with the kernel not rotated by 180 degrees",
+            () => c.Backward(inputs.With("weight", Rotated(inputs["weight"])), dy)["input"]);
+        foreach (var b in BatchSumBugs.Of(c, inputs, dy, c.HasBias)) yield return b;
+    }
+
+    /// <summary>A weight (*, *, *kernel) with each kernel rotated by 180 degrees (reversed in every spatial dimension).</summary>
+    internal static Tensor Rotated(Tensor w)
+    {
+        int volume = w.Shape.CountFrom(2);
+        return Tensor.Create(w.Shape, i => w.At(i / volume * volume + volume - 1 - i % volume));
     }
 
     /// <summary>Spatial rank.</summary>

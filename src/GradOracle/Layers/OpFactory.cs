@@ -19,7 +19,7 @@ public static partial class OpFactory
         Softmax.Descriptor, Softmax.LogDescriptor, CrossEntropy.Descriptor, BatchNorm.Descriptor, Flatten.Descriptor,
         Silu.Descriptor, Mish.Descriptor, Hardtanh.Descriptor, Hardtanh.Relu6Descriptor, Hardsigmoid.Descriptor, Hardswish.Descriptor,
         Elu.Descriptor, Elu.SeluDescriptor, Elu.CeluDescriptor, Softplus.Descriptor, Prelu.Descriptor,
-        PixelShuffle.Descriptor, PixelShuffle.UnshuffleDescriptor, MseLoss.Descriptor,
+        PixelShuffle.Descriptor, PixelShuffle.UnshuffleDescriptor, MseLoss.Descriptor, ConvTranspose.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

@@ -118,8 +118,8 @@ public static class Diagnosis
     }
 
     /// <summary>
-    /// For an output of the wrong shape: the attribute changes (one at a time, and the size formula without padding,
-    /// dilation and ceil mode) under which PyTorch's rule gives the shape the implementation returned. A fact about
+    /// For an output of the wrong shape: the attribute changes (one at a time, output_padding left out, and the size
+    /// formula without padding, dilation and ceil mode) under which PyTorch's rule gives the shape the implementation returned. A fact about
     /// shapes, said as such.
     /// </summary>
     private static IEnumerable<string> OutputShapes(IOp op, Evaluation ev)
@@ -132,6 +132,8 @@ public static class Diagnosis
                 foreach (var delta in new[] { -1, 1 })
                     changes.Add([(key, v.Select(e => e + delta).ToArray())]);
         if (op.Attributes.Contains("ceil_mode") && op.Attributes["ceil_mode"] is bool ceil) changes.Add([("ceil_mode", !ceil)]);
+        if (op.Attributes.Contains("output_padding") && op.Attributes["output_padding"] is int[] extra && extra.Any(e => e != 0))
+            changes.Add([("output_padding", extra.Select(_ => 0).ToArray())]); // output_padding ignored
         var plain = new List<(string Key, object Value)>();
         if (op.Attributes.Contains("padding") && op.Attributes["padding"] is int[] p && p.Any(e => e != 0)) plain.Add(("padding", p.Select(_ => 0).ToArray()));
         if (op.Attributes.Contains("dilation") && op.Attributes["dilation"] is int[] d && d.Any(e => e != 1)) plain.Add(("dilation", d.Select(_ => 1).ToArray()));

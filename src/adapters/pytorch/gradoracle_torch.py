@@ -32,6 +32,7 @@ for r in (1, 2, 3):
     OPS[f"adaptive_max_pool{r}d"] = (["input"], {"output_size"})
     OPS[f"adaptive_avg_pool{r}d"] = (["input"], {"output_size"})
     OPS[f"conv{r}d"] = (["input", "weight", "bias"], {"stride", "padding", "dilation", "groups"})
+    OPS[f"conv_transpose{r}d"] = (["input", "weight", "bias"], {"stride", "padding", "output_padding", "groups", "dilation"})
     OPS[f"global_max_pool{r}d"] = (["input"], set())
     OPS[f"global_avg_pool{r}d"] = (["input"], set())
 OPS.update({

@@ -126,4 +126,53 @@ public class DiagnosisTests
         var inputs = NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 4, 4), 1));
         Assert.That(Explain(op, inputs, (dy, right) => (op.Forward(inputs), right)), Is.Empty);
     }
+
+    [Test]
+    public void A_transposed_convolution_whose_kernel_is_not_flipped_is_named()
+    {
+        // The bug written out: x upsampled with stride - 1 zeros, padded by K - 1 - padding, correlated with w as stored
+        // (it needs w rotated); its backward is its own forward's adjoint.
+        var op = ConvTranspose.Create(1, stride: [2], padding: [1]);
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(2, 2, 3), 1)), ("weight", Samples.Scaled(Shape.Of(2, 3, 3), 2, 0.5)), ("bias", Samples.Scaled(Shape.Of(3), 3, 0.5)));
+        var found = Explain(op, inputs, (dy, _) => Unflipped(inputs, dy, stride: 2, padding: 1));
+        Assert.That(found, Has.Some.StartsWith("output: kernel not flipped"));
+    }
+
+    [Test]
+    public void A_transposed_convolution_that_ignores_output_padding_is_told_the_shape_it_returned()
+    {
+        var op = ConvTranspose.Create(2, stride: [2], padding: [1], outputPadding: [1]);
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(1, 1, 3, 3), 1)), ("weight", Samples.Scaled(Shape.Of(1, 1, 3, 3), 2, 0.5)), ("bias", Samples.Scaled(Shape.Of(1), 3, 0.5)));
+        var ignoring = ConvTranspose.Create(2, stride: [2], padding: [1]);
+        var found = Explain(op, inputs, (_, right) => (ignoring.Forward(inputs), right));
+        Assert.That(found, Has.Some.EqualTo("shape: the output's shape (1, 1, 5, 5) is the one PyTorch's rule gives with output_padding=[0, 0] (the case has output_padding=[1, 1])"));
+    }
+
+    private static (Tensor, NamedTensors) Unflipped(NamedTensors inputs, Tensor dy, int stride, int padding)
+    {
+        var (x, w, b) = (inputs["input"], inputs["weight"], inputs["bias"]);
+        int n = x.Shape[0], cin = x.Shape[1], length = x.Shape[2], cout = w.Shape[1], k = w.Shape[2], outLength = dy.Shape[2];
+        var (y, dx, dw, db) = (new double[dy.Count], new double[x.Count], new double[w.Count], new double[cout]);
+        for (int s = 0; s < n; s++)
+            for (int oc = 0; oc < cout; oc++)
+                for (int j = 0; j < outLength; j++)
+                {
+                    int o = (s * cout + oc) * outLength + j;
+                    y[o] = b.At(oc);
+                    db[oc] += dy.At(o);
+                    for (int t = 0; t < k; t++)
+                    {
+                        int m = j + t - (k - 1 - padding); // the position in the upsampled input
+                        if (m < 0 || m % stride != 0 || m / stride >= length) continue;
+                        for (int ic = 0; ic < cin; ic++)
+                        {
+                            int xi = (s * cin + ic) * length + m / stride, wi = (ic * cout + oc) * k + t;
+                            y[o] += x.At(xi) * w.At(wi);
+                            dx[xi] += dy.At(o) * w.At(wi);
+                            dw[wi] += dy.At(o) * x.At(xi);
+                        }
+                    }
+                }
+        return (Tensor.Wrap(dy.Shape, y), new NamedTensors(("input", Tensor.Wrap(x.Shape, dx)), ("weight", Tensor.Wrap(w.Shape, dw)), ("bias", Tensor.Wrap(Shape.Of(cout), db))));
+    }
 }
