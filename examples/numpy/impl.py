@@ -28,6 +28,8 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   mse-no-two     mse_loss's backward misses the factor 2
   shuffle-dcr    pixel_shuffle with TensorFlow's depth_to_space channel order (DCR), not PyTorch's CRD
   outpad-front   conv_transpose adds output_padding's rows at the start of each dimension, not the end
+  norm-unbiased  layer/group/instance norm normalise with the unbiased variance (np.var's ddof=1)
+  norm-eps-outside  layer/group/instance norm divide by sqrt(var) + eps, not sqrt(var + eps)
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid.
@@ -48,7 +50,8 @@ DT = np.float64 if args.dtype == "float64" else np.float32
 BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
        "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
-       "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d"]
+       "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
+       "layer_norm", "group_norm", "instance_norm"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -298,6 +301,27 @@ def conv_transpose(x, w, b, dy, a):
     return y, dx, dw, db
 
 
+def normalise(x, m, gamma, beta, eps, dy):
+    """Blocks of m consecutive elements (in C order) normalised with their own mean and variance; gamma and beta
+    are broadcast to x's shape. Backward through the mean and variance by the chain rule, step by step."""
+    ddof = 1 if BUG == "norm-unbiased" else 0
+    xb = x.reshape(-1, m)
+    mu = xb.mean(axis=1, keepdims=True)
+    c = xb - mu
+    var = (c * c).sum(axis=1, keepdims=True) / (m - ddof)
+    std = np.sqrt(var) + eps if BUG == "norm-eps-outside" else np.sqrt(var + eps)
+    xhat = c / std
+    y = xhat.reshape(x.shape) * gamma + beta
+    if dy is None:
+        return y, None, None, None
+    dxhat = (dy * gamma).reshape(-1, m)
+    dstd = -(dxhat * c).sum(axis=1, keepdims=True) / std ** 2
+    dvar = dstd * (1 / (2 * np.sqrt(var)) if BUG == "norm-eps-outside" else 1 / (2 * std))
+    dc = dxhat / std + dvar * 2 * c / (m - ddof)
+    dx = dc - dc.mean(axis=1, keepdims=True)
+    return y, dx.reshape(x.shape), dy * xhat.reshape(x.shape), dy
+
+
 def as2d(t):
     return t[:, :, None, :] if t is not None else None
 
@@ -355,6 +379,25 @@ def run(op, a, inputs, dy):
             grads = {"input": dx, "weight": dw}
         if db is not None:
             grads["bias"] = db
+        return y, grads
+    if op in ("layer_norm", "group_norm", "instance_norm"):
+        w, b = inputs.get("weight"), inputs.get("bias")
+        eps = a.get("eps", 1e-5)
+        if op == "layer_norm":
+            lead = x.ndim - len(a["normalized_shape"])
+            m, shape, axes = int(np.prod(a["normalized_shape"])), x.shape[lead:], tuple(range(lead))
+        else:
+            groups = a["num_groups"] if op == "group_norm" else x.shape[1]
+            m, shape = x.size // (x.shape[0] * groups), (x.shape[1],) + (1,) * (x.ndim - 2)
+            axes = (0,) + tuple(range(2, x.ndim))
+        gamma = w.reshape(shape) if w is not None else 1.0
+        beta = b.reshape(shape) if b is not None else 0.0
+        y, dx, dg, db = normalise(x, m, gamma, beta, eps, dy)
+        grads = {"input": dx} if dy is not None else {}
+        if dy is not None and w is not None:
+            grads["weight"] = dg.sum(axis=axes).reshape(w.shape)
+        if dy is not None and b is not None:
+            grads["bias"] = db.sum(axis=axes).reshape(b.shape)
         return y, grads
     if op == "relu":
         return np.where(x > 0, x, 0).astype(DT), {"input": (dy * (x > 0)) if dy is not None else None}

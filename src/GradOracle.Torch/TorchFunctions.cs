@@ -74,6 +74,9 @@ internal static class TorchFunctions
             // Running statistics are cloned: training mode would update the caller's copies in place.
             ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
                 c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
+            ["layer_norm"] = c => layer_norm(c.Input("input"), c.Ints("normalized_shape"), c.Optional("weight"), c.Optional("bias"), c.Real("eps")),
+            ["group_norm"] = GroupNorm,
+            ["instance_norm"] = c => instance_norm(c.Input("input"), null, null, c.Optional("weight"), c.Optional("bias"), true, 0.1, c.Real("eps")),
             ["flatten"] = c => c.Input("input").flatten(c.Int("start_dim"), c.Int("end_dim")),
         };
         for (int rank = 1; rank <= 3; rank++)
@@ -161,6 +164,14 @@ internal static class TorchFunctions
             2 => conv2d(x, w, b, s, p, d, g),
             _ => conv3d(x, w, b, s, p, d, g),
         };
+    }
+
+    private static TorchTensor GroupNorm(TorchCall c)
+    {
+        var (x, w, b) = (c.Input("input"), c.Optional("weight"), c.Optional("bias"));
+        // libtorch 2.10's backward fails for a bias without a weight ("tensor does not have a device"); γ = 1 is the same function.
+        if (w is null && b is not null) w = torch.ones(x.shape[1], dtype: x.dtype);
+        return group_norm(x, c.Int("num_groups"), w, b, c.Real("eps"));
     }
 
     private static TorchTensor ConvTranspose(TorchCall c, int rank)

@@ -272,11 +272,9 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     public const string BatchNormOrthogonal = "per channel sum(dx * x_hat) = 0 (up to the eps term)";
 
     /// <summary>
-    /// Batch norm in training: per channel Σ dx = 0, and Σ dx·x̂ = invstd/M·(M - Σx̂²)·Σ(dx̂·x̂) with
-    /// dx̂ = dy·weight. The second is 0 when eps = 0; with eps &gt; 0, Σx̂² = M·var/(var + eps) falls short
-    /// of M, leaving that small term. Both sums cancel (with two values per channel dx itself is rounding),
-    /// so their allowances come from what dx's elements sum (<see cref="Layers.BatchNorm.MagnitudesOf"/>) and
-    /// the rounding of x̂, never from dx.
+    /// Batch norm in training: per channel Σ dx = 0, and Σ dx·x̂ = invstd/M·(M - Σx̂²)·Σ(dx̂·x̂) with dx̂ = dy·weight
+    /// (<see cref="CentredGradient"/>). The second is 0 when eps = 0; with eps &gt; 0, Σx̂² = M·var/(var + eps) falls
+    /// short of M, leaving that small term. With two values per channel dx itself is rounding.
     /// </summary>
     private static InvariantReport InvariantsOf(BatchNorm op, NamedTensors inputs, Tensor gradOutput, Tensor dx)
     {
@@ -284,33 +282,12 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         if (!op.Training) return r.Build();
         var x = inputs["input"];
         if (dx.Shape != x.Shape) { r.Violated(BatchNormSum, $"dx has shape {dx.Shape}, the input {x.Shape}"); return r.Build(); }
-        var (xHat, invStd, xHatMagnitude) = op.Statistics(inputs);
+        var (a, mean, invStd, xHat) = op.Normalise(inputs);
         var magnitude = op.MagnitudesOf(inputs, gradOutput).Grads["input"];
-        var a = AxisLayout.Of(x.Shape, 1);
         int m = a.Outer * a.Inner;
         for (int c = 0; c < a.Length; c++)
-        {
-            double w = op.Affine ? inputs["weight"].At(c) : 1;
-            double s = 0, sm = 0, p = 0, pm = 0, xx = 0, q = 0, qm = 0;
-            for (int o = 0; o < a.Outer; o++)
-                for (int i = 0; i < a.Inner; i++)
-                {
-                    int at = a.At(o, c, i);
-                    double h = xHat.At(at), big = xHatMagnitude[at];
-                    s += dx.At(at); sm += magnitude.At(at) + Math.Abs(dx.At(at));
-                    p += dx.At(at) * h; pm += (magnitude.At(at) + Math.Abs(dx.At(at))) * big;
-                    xx += h * h;
-                    q += gradOutput.At(at) * w * h; qm += Math.Abs(gradOutput.At(at) * w) * big;
-                }
-            double expected = invStd[c] / m * (m - xx) * q;
-            double allowSum = 16 * Tolerance.SumRounding(m, sm), allowDot = 16 * Tolerance.SumRounding(m, pm + invStd[c] * qm * (1 + xx / m));
-            if (!double.IsFinite(s) || Math.Abs(s) > allowSum)
-                r.Violated(BatchNormSum, $"channel {c}: sum(dx) = {Tensor.FormatNumber(s)}, where rounding allows {Tensor.FormatNumber(allowSum)} (dx's elements sum {Tensor.FormatNumber(sm)} in magnitude)");
-            else r.Checked(BatchNormSum);
-            if (!double.IsFinite(p) || Math.Abs(p - expected) > allowDot)
-                r.Violated(BatchNormOrthogonal, $"channel {c}: sum(dx·x̂) = {Tensor.FormatNumber(p)} where {Tensor.FormatNumber(expected)} was expected, and rounding allows {Tensor.FormatNumber(allowDot)}");
-            else r.Checked(BatchNormOrthogonal);
-        }
+            CentredGradient.Check(r, BatchNormSum, BatchNormOrthogonal, $"channel {c}", Channel(a, c), m, mean[c], invStd[c], x, e => xHat[e],
+                _ => op.Affine ? inputs["weight"].At(c) : 1, gradOutput, dx, magnitude);
         return r.Build();
     }
 }

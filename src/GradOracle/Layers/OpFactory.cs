@@ -20,6 +20,7 @@ public static partial class OpFactory
         Silu.Descriptor, Mish.Descriptor, Hardtanh.Descriptor, Hardtanh.Relu6Descriptor, Hardsigmoid.Descriptor, Hardswish.Descriptor,
         Elu.Descriptor, Elu.SeluDescriptor, Elu.CeluDescriptor, Softplus.Descriptor, Prelu.Descriptor,
         PixelShuffle.Descriptor, PixelShuffle.UnshuffleDescriptor, MseLoss.Descriptor, ConvTranspose.Descriptor,
+        Normalization.LayerDescriptor, Normalization.GroupDescriptor, Normalization.InstanceDescriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =
@@ -44,8 +45,8 @@ public static partial class OpFactory
     public static bool Knows(string name) => ByName.ContainsKey(name);
 
     /// <summary>
-    /// The op; a <see cref="ParameterException"/> naming the op or attribute when they are not valid, or when an
-    /// attribute is one the op does not have (refused, never ignored: a misspelt "dilatoin" must not pass unread).
+    /// The op; a <see cref="ParameterException"/> naming the op, attribute or input when they are not valid, or when an
+    /// attribute or input is one the op does not have (refused, never ignored: a misspelt "dilatoin" must not pass unread).
     /// </summary>
     public static IOp Create(string name, OpAttributes attributes, IEnumerable<string> inputNames)
     {
@@ -56,9 +57,15 @@ public static partial class OpFactory
             if (!has.Contains(a.Key))
                 throw new ParameterException(a.Key, OpAttributes.Format(a.Value),
                     $"is not an attribute of {name} (it has {(has.Count == 0 ? "none" : string.Join(", ", has.Order(StringComparer.Ordinal)))})");
+        // An input the op does not take is refused like an attribute: ignored, it would silently mean nothing (running_mean to instance_norm).
+        var takes = d.Inputs.Select(i => i.Name).ToList();
+        var given = inputNames.ToList();
+        foreach (var input in given)
+            if (!takes.Contains(input))
+                throw new ParameterException($"inputs.{input}", "a tensor", $"is not an input of {name} (it takes {string.Join(", ", takes)})");
         var m = RankSuffix().Match(name);
         int rank = d.Name.Contains("{r}") && m.Success ? m.Groups[1].Value[0] - '0' : 0;
-        return d.Create(new OpArguments(name, rank, attributes, inputNames.ToHashSet()));
+        return d.Create(new OpArguments(name, rank, attributes, given.ToHashSet()));
     }
 
     /// <summary>The op rebuilt with attributes replaced, or null when that is not a valid op.</summary>

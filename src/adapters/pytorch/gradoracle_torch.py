@@ -47,6 +47,8 @@ OPS.update({
     "cross_entropy": (["input", "target"], {"reduction"}), "mse_loss": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
     "flatten": (["input"], {"start_dim", "end_dim"}),
+    "layer_norm": (["input", "weight", "bias"], {"normalized_shape", "eps"}),
+    "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
 
@@ -60,6 +62,13 @@ def functional(name):
         return lambda x: adaptive(x, 1)
     if name in ("sigmoid", "tanh"):
         return getattr(torch, name)
+    # The normalisations take an attribute before their tensors: called here with the tensors first.
+    if name == "layer_norm":
+        return lambda x, w, b, normalized_shape, eps=1e-5: F.layer_norm(x, normalized_shape, w, b, eps)
+    if name == "group_norm":
+        return lambda x, w, b, num_groups, eps=1e-5: F.group_norm(x, num_groups, w, b, eps)
+    if name == "instance_norm":
+        return lambda x, w, b, eps=1e-5: F.instance_norm(x, weight=w, bias=b, eps=eps)
     return getattr(F, name)
 
 

@@ -23,8 +23,12 @@ public class PyTorchAdapterTests
     {
         RequireTorch();
         var r = Run(Adapter("--functional"));
+        // Debian's torch 1.13 cannot differentiate group_norm with a bias and no weight (libtorch 2.10 can): reported as its error.
+        var broken = r.Cases.Where(c => c.Op == "group_norm" && c.Status == CaseStatus.Error).ToList();
+        Assert.That(broken.Select(c => (c.Attributes, c.Summary)), Has.All.Matches<(string Attributes, string Summary)>(
+            c => c.Attributes.Contains("weight=None") && !c.Attributes.Contains("bias=None") && c.Summary.Contains("RuntimeError: tensor does not have a device")));
         // PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, 2.98e-8 off in float64: a true failure, named.
-        var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).ToList();
+        var failing = r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Except(broken).ToList();
         Assert.That(failing.Select(c => c.Op), Has.All.EqualTo("hardsigmoid"), Why(r));
         Assert.That(failing, Has.Count.GreaterThanOrEqualTo(3)); // the three reference cases, and random ones with an element inside (-3, 3)
         foreach (var c in failing) Assert.That(c.Diagnosis, Has.Some.Contains("hardsigmoid backward multiplies by 1/6 rounded to float32"), c.Id);

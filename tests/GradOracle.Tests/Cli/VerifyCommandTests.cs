@@ -52,7 +52,7 @@ public class VerifyCommandTests : TempDirectoryFixture
     {
         Tools.RequireNumPy();
         Config("""{"case": "linear/*", "reason": "weight gradient averaged"}""");
-        Assert.That(Verify("--seed 4 --random 30", out var output), Is.EqualTo(1), output);
+        Assert.That(Verify("--seed 4 --random 100", out var output), Is.EqualTo(1), output); // its random linear cases fail unlisted
         Assert.That(output, Does.Contain("(seed 4, shard 1/1)"));
     }
 

@@ -52,6 +52,7 @@ public class ServerTests
     [TestCase("""{"id":1,"type":"run","op":"relu","inputs":{"input":{"shape":[100000,100000],"data":[]}}}""", "10,000,000,000 elements, more than the limit of 2,097,152 (--max-elements raises it)")]
     [TestCase("""{"id":1,"type":"run","op":"relu","inputs":{"input":{"shape":[2],"data":[1e999,2]}}}""", "inputs.input.data[0]: 1e999 is outside float64's range")]
     [TestCase("""{"id":1,"type":"run","op":"relu","attrs":{"kernel_size":2},"inputs":{"input":{"shape":[1],"data":[1]}}}""", "kernel_size = 2: is not an attribute of relu (it has none)")]
+    [TestCase("""{"id":1,"type":"run","op":"instance_norm","inputs":{"input":{"shape":[1,1,2],"data":[1,3]},"running_mean":{"shape":[1],"data":[0]}}}""", "inputs.running_mean = a tensor: is not an input of instance_norm (it takes input, weight, bias)")]
     [TestCase("""{"id":1,"type":"run","op":"max_pool1d","attrs":{"kernel_size":[2],"dilation":[2147483647]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "the window spans 2147483648 positions, more than the padded input")]
     [TestCase("""{"id":1,"type":"run","op":"adaptive_max_pool1d","attrs":{"output_size":[2147483647]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "output_size[0] = 2147483647: the output along spatial axis 0 would hold 2,147,483,647 elements")]
     [TestCase("""{"id":1,"type":"run","op":"adaptive_avg_pool1d","attrs":{"output_size":[300000000]},"inputs":{"input":{"shape":[1,1,3],"data":[1,2,3]}}}""", "300,000,000 elements, more than the limit")]

@@ -68,6 +68,8 @@ public class VerifierTests
     [TestCase("celu-exp", "grads.input: celu backward misses the 1/alpha in the exponent")]
     [TestCase("softplus-beta", "grads.input: softplus backward ignores beta")]
     [TestCase("mse-no-two", "grads.input: mse_loss backward misses the factor 2")]
+    [TestCase("norm-unbiased", "output: normalised with the unbiased variance (divided by M - 1")]
+    [TestCase("norm-eps-outside", "output: eps added outside the square root")]
     [TestCase("outpad-front", "output: output_padding 1 added at the start of each dimension instead of the end")]
     [TestCase("shuffle-dcr", "pixel_shuffle with TensorFlow's depth_to_space channel order (DCR")]
     [TestCase("prelu-dw-all", "grads.weight: prelu's weight gradient sums dy·x over every element, also where x > 0")]
