@@ -30,6 +30,10 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   outpad-front   conv_transpose adds output_padding's rows at the start of each dimension, not the end
   norm-unbiased  layer/group/instance norm normalise with the unbiased variance (np.var's ddof=1)
   norm-eps-outside  layer/group/instance norm divide by sqrt(var) + eps, not sqrt(var + eps)
+  bce-logit-grad binary_cross_entropy's backward returns w * (p - t), the gradient with respect to logits
+  bcel-pos-negative  binary_cross_entropy_with_logits puts pos_weight on the negative term
+  kl-batchmean   kl_div's batchmean divides by the element count, as mean does
+  nll-mean-count nll_loss's mean divides by the number of targets, not the sum of their weights
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid.
@@ -51,7 +55,8 @@ BUG = args.bug
 OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "relu", "silu", "mish", "linear",
        "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
-       "layer_norm", "group_norm", "instance_norm"]
+       "layer_norm", "group_norm", "instance_norm",
+       "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -322,6 +327,15 @@ def normalise(x, m, gamma, beta, eps, dy):
     return y, dx.reshape(x.shape), dy * xhat.reshape(x.shape), dy
 
 
+def reduce(losses, red, dy, batch=None):
+    """A per-element loss reduced (mean, sum, none; batchmean divides the sum by the batch), and the upstream
+    gradient each element receives."""
+    div = 1 if red in ("sum", "none") else (batch if red == "batchmean" else losses.size)
+    y = losses if red == "none" else np.asarray(losses.sum() / div)
+    g = None if dy is None else (dy if red == "none" else np.full(losses.shape, dy / div))
+    return y, g
+
+
 def as2d(t):
     return t[:, :, None, :] if t is not None else None
 
@@ -399,6 +413,49 @@ def run(op, a, inputs, dy):
         if dy is not None and b is not None:
             grads["bias"] = db.sum(axis=axes).reshape(b.shape)
         return y, grads
+    if op == "binary_cross_entropy":
+        t, w = inputs["target"], inputs.get("weight", 1.0)
+        losses = -w * (t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+        y, g = reduce(losses, a.get("reduction", "mean"), dy)
+        if g is None:
+            return y, {}
+        dp = w * (x - t) * g if BUG == "bce-logit-grad" else w * (x - t) / np.maximum(x * (1 - x), 1e-12) * g
+        return y, {"input": dp, "target": w * (np.log1p(-x) - np.log(x)) * g}
+    if op == "binary_cross_entropy_with_logits":
+        t, w, pw = inputs["target"], inputs.get("weight", 1.0), inputs.get("pos_weight", 1.0)
+        pos, neg = (1.0, pw) if BUG == "bcel-pos-negative" else (pw, 1.0)
+        sp = np.logaddexp(0, -x)  # softplus(-x) = -log(sigmoid(x))
+        losses = w * (pos * t * sp + neg * (1 - t) * (x + sp))
+        y, g = reduce(losses, a.get("reduction", "mean"), dy)
+        if g is None:
+            return y, {}
+        sig = 1 / (1 + np.exp(-x))
+        return y, {"input": w * g * (pos * t * (sig - 1) + neg * (1 - t) * sig), "target": w * g * (pos * sp - neg * (x + sp))}
+    if op == "kl_div":
+        t, log_t = inputs["target"], a.get("log_target", False)
+        red = a.get("reduction", "mean")
+        losses = np.exp(t) * (t - x) if log_t else np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0) - t * x
+        y, g = reduce(losses, "mean" if BUG == "kl-batchmean" and red == "batchmean" else red, dy, batch=x.shape[0])
+        if g is None:
+            return y, {}
+        return y, {"input": -(np.exp(t) if log_t else t) * g, "target": (np.exp(t) * (t - x + 1) if log_t else np.log(t) + 1 - x) * g}
+    if op == "nll_loss":
+        t = inputs["target"].astype(np.int64)
+        ignore, red = a.get("ignore_index", -100), a.get("reduction", "mean")
+        w = inputs.get("weight", np.ones(x.shape[1]))
+        keep = t != ignore
+        safe = np.where(keep, t, 0)
+        picked = np.take_along_axis(x, safe[:, None], axis=1)[:, 0]
+        wt = np.where(keep, w[safe], 0.0)
+        losses = -wt * picked
+        div = 1 if red != "mean" else (keep.sum() if BUG == "nll-mean-count" else wt.sum())
+        y = losses if red == "none" else np.asarray(losses.sum() / div)
+        if dy is None:
+            return y, {}
+        g = dy if red == "none" else np.full(losses.shape, dy / div)
+        dx = np.zeros_like(x)
+        np.put_along_axis(dx, safe[:, None], (-wt * g)[:, None], axis=1)
+        return y, {"input": dx}
     if op == "relu":
         return np.where(x > 0, x, 0).astype(DT), {"input": (dy * (x > 0)) if dy is not None else None}
     if op == "silu":

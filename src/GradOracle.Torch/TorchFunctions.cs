@@ -71,6 +71,11 @@ internal static class TorchFunctions
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),
             ["cross_entropy"] = c => cross_entropy(c.Input("input"), c.Input("target").to(torch.int64), reduction: ReductionOf(c)),
             ["mse_loss"] = c => mse_loss(c.Input("input"), c.Input("target"), ReductionOf(c)),
+            ["binary_cross_entropy"] = c => binary_cross_entropy(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c)),
+            ["binary_cross_entropy_with_logits"] = c =>
+                binary_cross_entropy_with_logits(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c), c.Optional("pos_weight")),
+            ["kl_div"] = KlDiv,
+            ["nll_loss"] = NllLoss,
             // Running statistics are cloned: training mode would update the caller's copies in place.
             ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
                 c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
@@ -164,6 +169,24 @@ internal static class TorchFunctions
             2 => conv2d(x, w, b, s, p, d, g),
             _ => conv3d(x, w, b, s, p, d, g),
         };
+    }
+
+    private static TorchTensor NllLoss(TorchCall c)
+    {
+        // TorchSharp's nll_loss takes no ignore_index: the ignored targets go as libtorch's default, -100 (the oracle has refused other strays).
+        var t = c.Input("target").to(torch.int64);
+        long ignore = c.Int("ignore_index");
+        if (ignore != -100) t = torch.where(t == ignore, torch.full_like(t, -100), t);
+        return nll_loss(c.Input("input"), t, c.Optional("weight"), ReductionOf(c));
+    }
+
+    private static TorchTensor KlDiv(TorchCall c)
+    {
+        // batchmean is Python's: the sum divided by the batch size, as torch.nn.functional.kl_div computes it.
+        bool batch = (string)c.Attr("reduction") == "batchmean";
+        var (x, t) = (c.Input("input"), c.Input("target"));
+        var r = kl_div(x, t, c.Flag("log_target"), batch ? torch.nn.Reduction.Sum : ReductionOf(c));
+        return batch ? r / x.shape[0] : r;
     }
 
     private static TorchTensor GroupNorm(TorchCall c)

@@ -10,6 +10,8 @@ namespace GradOracle.Layers;
 /// </summary>
 public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMagnitudes, IHasJacobianStructure
 {
+    private readonly PointwiseReduction reduce = new(reduction);
+
     /// <summary>mse_loss.</summary>
     public static OpDescriptor<MseLoss> Descriptor { get; } = new()
     {
@@ -59,15 +61,15 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
     public Tensor Forward(NamedTensors inputs)
     {
         var (x, t) = Checked(inputs);
-        return Reduce(x.Shape, i => (x.At(i) - t.At(i)) * (x.At(i) - t.At(i)), x.Count);
+        return reduce.Reduce(x.Shape, i => (x.At(i) - t.At(i)) * (x.At(i) - t.At(i)));
     }
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
     {
         var (x, t) = Checked(inputs);
-        Tensor.RequireShape("grad_output", gradOutput, OutputShape(x.Shape));
-        var dx = Tensor.Create(x.Shape, i => 2 * (x.At(i) - t.At(i)) * G(gradOutput, i, x.Count));
+        Tensor.RequireShape("grad_output", gradOutput, reduce.OutputShape(x.Shape));
+        var dx = Tensor.Create(x.Shape, i => 2 * (x.At(i) - t.At(i)) * reduce.Upstream(gradOutput, i, x.Shape));
         return new(("input", dx), ("target", dx.Scaled(-1)));
     }
 
@@ -76,8 +78,8 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
     {
         var (x, t) = Checked(inputs);
         double Span(int i) => Math.Abs(x.At(i)) + Math.Abs(t.At(i));
-        var output = Reduce(x.Shape, i => Span(i) * Span(i), x.Count);
-        var dx = Tensor.Create(x.Shape, i => 2 * Span(i) * Math.Abs(G(gradOutput, i, x.Count)));
+        var output = reduce.Reduce(x.Shape, i => Span(i) * Span(i));
+        var dx = Tensor.Create(x.Shape, i => 2 * Span(i) * Math.Abs(reduce.Upstream(gradOutput, i, x.Shape)));
         return new OpResult(output, new(("input", dx), ("target", dx)));
     }
 
@@ -85,28 +87,10 @@ public sealed class MseLoss(Reduction reduction = Reduction.Mean) : IOp, IHasMag
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
         Reduction == Reduction.None ? JacobianStructure.Diagonal : null; // reduced: one output sees every element
 
-    private Tensor Reduce(Shape shape, Func<int, double> loss, int count)
-    {
-        if (Reduction == Reduction.None) return Tensor.Create(shape, loss);
-        double sum = 0;
-        for (int i = 0; i < count; i++) sum += loss(i);
-        return Tensor.Wrap(Shape.Of(), [Reduction == Reduction.Sum ? sum : sum / count]);
-    }
-
-    private double G(Tensor gradOutput, int i, int count) => Reduction switch
-    {
-        Reduction.None => gradOutput.At(i),
-        Reduction.Sum => gradOutput.At(0),
-        _ => gradOutput.At(0) / count,
-    };
-
-    private Shape OutputShape(Shape input) => Reduction == Reduction.None ? input : Shape.Of();
-
     private static (Tensor X, Tensor T) Checked(NamedTensors inputs)
     {
         var (x, t) = (inputs["input"], inputs["target"]);
-        if (t.Shape != x.Shape)
-            throw new ParameterException("target.shape", t.Shape.ToString(), $"must equal input's shape {x.Shape} (broadcasting a loss's target is refused)");
+        PointwiseReduction.RequireSameShape("target", t, x);
         return (x, t);
     }
 

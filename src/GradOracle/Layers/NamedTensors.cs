@@ -42,4 +42,7 @@ public sealed class NamedTensors
         list.Insert(at < 0 ? list.Count : at, (name, value));
         return new NamedTensors(list.ToArray());
     }
+
+    /// <summary>A copy without <paramref name="name"/> (the same when it is absent).</summary>
+    public NamedTensors Without(string name) => new(items.Where(i => i.Name != name).ToArray());
 }

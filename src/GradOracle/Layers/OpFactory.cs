@@ -21,6 +21,7 @@ public static partial class OpFactory
         Elu.Descriptor, Elu.SeluDescriptor, Elu.CeluDescriptor, Softplus.Descriptor, Prelu.Descriptor,
         PixelShuffle.Descriptor, PixelShuffle.UnshuffleDescriptor, MseLoss.Descriptor, ConvTranspose.Descriptor,
         Normalization.LayerDescriptor, Normalization.GroupDescriptor, Normalization.InstanceDescriptor,
+        BinaryCrossEntropy.Descriptor, BinaryCrossEntropyWithLogits.Descriptor, KlDiv.Descriptor, NllLoss.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

@@ -48,9 +48,16 @@ OPS.update({
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
     "flatten": (["input"], {"start_dim", "end_dim"}),
     "layer_norm": (["input", "weight", "bias"], {"normalized_shape", "eps"}),
+    "binary_cross_entropy": (["input", "target", "weight"], {"reduction"}),
+    "binary_cross_entropy_with_logits": (["input", "target", "weight", "pos_weight"], {"reduction"}),
+    "kl_div": (["input", "target"], {"reduction", "log_target"}),
+    "nll_loss": (["input", "target", "weight"], {"ignore_index", "reduction"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
+CLASS_INDICES = {"cross_entropy", "nll_loss"}  # their target is class indices; every other loss's target is differentiable
+CONSTANTS = {"running_mean", "running_var", "pos_weight"}  # inputs no gradient is asked for, nor a loss's weight:
+LOSSES = {"binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss"}
 
 
 def functional(name):
@@ -63,6 +70,8 @@ def functional(name):
     if name in ("sigmoid", "tanh"):
         return getattr(torch, name)
     # The normalisations take an attribute before their tensors: called here with the tensors first.
+    if name == "binary_cross_entropy_with_logits":
+        return lambda x, t, w, pw, reduction="mean": F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw)
     if name == "layer_norm":
         return lambda x, w, b, normalized_shape, eps=1e-5: F.layer_norm(x, normalized_shape, w, b, eps)
     if name == "group_norm":
@@ -85,12 +94,12 @@ def wrap(name, fn, device, dtype):
             if t not in inputs:
                 args.append(None)
                 continue
-            if t == "target" and name == "cross_entropy":  # class indices; mse_loss's target is differentiable
+            if t == "target" and name in CLASS_INDICES:
                 args.append(torch.as_tensor(inputs[t], device=device).long())
                 continue
             value = torch.as_tensor(inputs[t], dtype=dtype, device=device)
-            if t in ("running_mean", "running_var"):
-                args.append(value.clone())  # training updates them in place; the request's copy stays
+            if t in CONSTANTS or t == "weight" and name in LOSSES:
+                args.append(value.clone())  # training updates running statistics in place; the request's copy stays
                 continue
             leaves[t] = value.requires_grad_(dy is not None)
             args.append(leaves[t])
