@@ -34,9 +34,13 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   bcel-pos-negative  binary_cross_entropy_with_logits puts pos_weight on the negative term
   kl-batchmean   kl_div's batchmean divides by the element count, as mean does
   nll-mean-count nll_loss's mean divides by the number of targets, not the sum of their weights
+  l1-no-mean     l1_loss's backward misses the mean's division by the element count
+  smooth-as-huber  smooth_l1_loss computes huber_loss with delta = beta (beta times too large)
+  huber-as-smooth  huber_loss computes smooth_l1_loss with beta = delta (divided by delta)
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
-PyTorch takes the weight: also valid.
+PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
+target, where PyTorch takes sign(0) = 0: valid too.
 --dtype float32 computes in float32 (declared as such).
 """
 import argparse
@@ -56,7 +60,8 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "hardtanh", "relu6", "hardsigmoid", "hardswish", "elu", "selu", "celu", "softplus", "prelu",
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
-       "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss"]
+       "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
+       "l1_loss", "smooth_l1_loss", "huber_loss"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -456,6 +461,23 @@ def run(op, a, inputs, dy):
         dx = np.zeros_like(x)
         np.put_along_axis(dx, safe[:, None], (-wt * g)[:, None], axis=1)
         return y, {"input": dx}
+    if op in ("l1_loss", "smooth_l1_loss", "huber_loss"):
+        d = x - inputs["target"]
+        z = np.abs(d)
+        if op == "smooth_l1_loss" and BUG == "smooth-as-huber" and a.get("beta", 1.0) > 0 or op == "huber_loss" and BUG != "huber-as-smooth":
+            c = a.get("beta", a.get("delta", 1.0))  # huber: 0.5 d^2 inside, c * (|d| - c/2) outside
+            losses, slope = np.where(z <= c, 0.5 * d * d, c * (z - 0.5 * c)), np.clip(d, -c, c)
+        elif op in ("smooth_l1_loss", "huber_loss") and a.get("beta", a.get("delta", 1.0)) > 0:
+            c = a.get("beta", a.get("delta", 1.0))
+            losses, slope = np.where(z < c, 0.5 * d * d / c, z - 0.5 * c), np.clip(d / c, -1, 1)
+        else:  # l1, and smooth l1 with beta 0
+            losses, slope = z, np.where(d >= 0, 1.0, -1.0)
+        red = a.get("reduction", "mean")
+        y, g = reduce(losses, "sum" if BUG == "l1-no-mean" and op == "l1_loss" and red == "mean" else red, dy)
+        if g is None:
+            return y, {}
+        y = reduce(losses, red, None)[0]
+        return y, {"input": slope * g, "target": -slope * g}
     if op == "relu":
         return np.where(x > 0, x, 0).astype(DT), {"input": (dy * (x > 0)) if dy is not None else None}
     if op == "silu":

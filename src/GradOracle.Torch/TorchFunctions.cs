@@ -75,6 +75,11 @@ internal static class TorchFunctions
             ["binary_cross_entropy_with_logits"] = c =>
                 binary_cross_entropy_with_logits(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c), c.Optional("pos_weight")),
             ["kl_div"] = KlDiv,
+            ["l1_loss"] = c => l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c)),
+            // beta = 0 is l1_loss by PyTorch's definition; its smooth_l1 kernel answers dx = dt there, outside the valid set (docs/libtorch.md).
+            ["smooth_l1_loss"] = c => c.Real("beta") == 0 ? l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c))
+                : smooth_l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c), c.Real("beta")),
+            ["huber_loss"] = c => huber_loss(c.Input("input"), c.Input("target"), c.Real("delta"), ReductionOf(c)),
             ["nll_loss"] = NllLoss,
             // Running statistics are cloned: training mode would update the caller's copies in place.
             ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),

@@ -3,9 +3,9 @@ using GradOracle.Tensors;
 namespace GradOracle.Layers;
 
 /// <summary>
-/// Judges an activation's gradient at its kinks: each element at a kink may take any slope between the one-sided
-/// ones (elementwise, so each element on its own); away from them the gradient is determined, and a difference
-/// there is an ordinary mismatch. Names the choice an answer made where it is one of the situation's.
+/// Judges an activation's (or a pointwise loss's) gradient at its kinks: each element at a kink may take any slope
+/// between the one-sided ones (elementwise, so each element on its own); away from them the gradient is determined, and
+/// a difference there is an ordinary mismatch. Names the choice an answer made where it is one of the situation's.
 /// </summary>
 internal static class KinkJudge
 {
@@ -20,16 +20,28 @@ internal static class KinkJudge
     /// <summary>
     /// The same judgement for any op whose input gradient is elementwise with a kink per element (prelu's slope is
     /// its channel's weight): <paramref name="kinkAt"/> gives element i's kink or null; every other gradient must agree.
+    /// <paramref name="upstream"/> is what element i's slope multiplies (grad_output's element, or a reduced loss's share of
+    /// it). For a function of x - t, <paramref name="mirror"/> names t's gradient: at a kink it must be -dx (the generalized
+    /// gradient of f(x - t) is {(s, -s)}), elsewhere the oracle's.
     /// </summary>
-    public static ConventionJudgement Judge(IOp op, Situation situation, string where, Func<int, Kink?> kinkAt, NamedTensors inputs, Tensor gradOutput, OpResult answer, AnswerComparer compare, IReadOnlyDictionary<string, string> required)
+    public static ConventionJudgement Judge(IOp op, Situation situation, string where, Func<int, Kink?> kinkAt, NamedTensors inputs, Tensor gradOutput, OpResult answer,
+        AnswerComparer compare, IReadOnlyDictionary<string, string> required, Func<int, double>? upstream = null, string? mirror = null)
     {
         var x = inputs["input"];
+        upstream ??= gradOutput.At;
         if (!answer.Grads.Contains("input") || !compare.Same("output", op.Forward(inputs), answer.Output))
             return ConventionJudgement.NotAConventionMatter;
         var oracle = op.Backward(inputs, gradOutput);
-        foreach (var name in oracle.Names.Where(n => n != "input"))
-            if (!answer.Grads.Contains(name) || !compare.Same($"grads.{name}", oracle[name], answer.Grads[name])) return ConventionJudgement.NotAConventionMatter;
         var dx = answer.Grads["input"];
+        foreach (var name in oracle.Names.Where(n => n != "input"))
+        {
+            if (!answer.Grads.Contains(name)) return ConventionJudgement.NotAConventionMatter;
+            var (mine, theirs) = (oracle[name], answer.Grads[name]);
+            bool agrees = name != mirror ? compare.Same($"grads.{name}", mine, theirs)
+                : theirs.Shape == mine.Shape && dx.Shape == mine.Shape
+                  && Enumerable.Range(0, mine.Count).All(i => compare.Agrees($"grads.{name}", i, kinkAt(i) is { IsKink: true } ? -dx.At(i) : mine.At(i), theirs.At(i)));
+            if (!agrees) return ConventionJudgement.NotAConventionMatter;
+        }
         var expected = oracle["input"];
         if (compare.Same("grads.input", expected, dx)) return new ConventionJudgement(true, [], null); // its own rule
         var atKink = Enumerable.Range(0, x.Count).Where(i => kinkAt(i) is { IsKink: true }).ToList();
@@ -39,20 +51,20 @@ internal static class KinkJudge
         double u = DtypeTolerance.UnitRoundoff(compare.Dtype);
         double D(int i) => DtypeTolerance.Round(dx.At(i), compare.Dtype);
         // The slope itself is rounded in the implementation's dtype too (1/6, selu's scale·alpha): 4u of the product.
-        bool At(int i, double slope) => Math.Abs(D(i) - slope * gradOutput.At(i)) <= 4 * u * Math.Abs(slope * gradOutput.At(i));
+        bool At(int i, double slope) => Math.Abs(D(i) - slope * upstream(i)) <= 4 * u * Math.Abs(slope * upstream(i));
         string F(double s) => Tensor.FormatNumber(s);
 
         foreach (var i in atKink)
         {
             var k = kinkAt(i)!;
-            double d = D(i), g = gradOutput.At(i), lo = k.Lo * g, hi = k.Hi * g;
+            double d = D(i), g = upstream(i), lo = k.Lo * g, hi = k.Hi * g;
             double slack = 4 * u * Math.Max(Math.Abs(lo), Math.Abs(hi));
             bool inside = double.IsFinite(d) && d >= Math.Min(lo, hi) - slack && d <= Math.Max(lo, hi) + slack;
             if (!inside)
                 return new(false, [], $"input[{string.Join(", ", x.Shape.Coordinates(i))}] = {F(x.At(i))}: dx = {F(d)} lies outside [{F(k.Lo)}, {F(k.Hi)}]·dy = " +
                                       $"[{F(Math.Min(lo, hi))}, {F(Math.Max(lo, hi))}], the slopes {op.Name} has on either side of {F(k.At)}");
         }
-        var decided = atKink.Where(i => gradOutput.At(i) != 0).ToList();
+        var decided = atKink.Where(i => upstream(i) != 0).ToList();
         string? Common()
         {
             foreach (var choice in situation.Choices.OrderBy(c => c == situation.PyTorch ? 0 : 1))

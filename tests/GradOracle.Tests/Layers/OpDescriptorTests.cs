@@ -71,7 +71,7 @@ public class OpDescriptorTests
         Assert.That(OpFactory.Situations.Select(s => s.Key), Is.EqualTo(new[]
         {
             "tie_policy", "nan_rule", "relu_at_zero", "leaky_relu_at_zero", "hardtanh_at_edges", "relu6_at_edges", "hardsigmoid_at_edges",
-            "hardswish_at_edges", "elu_at_zero", "selu_at_zero", "prelu_at_zero",
+            "hardswish_at_edges", "elu_at_zero", "selu_at_zero", "prelu_at_zero", "l1_at_zero",
         }));
     }
 }

@@ -74,6 +74,9 @@ public class VerifierTests
     [TestCase("bcel-pos-negative", "output: pos_weight applied to the negative term")]
     [TestCase("kl-batchmean", "output: reduction 'mean' (divided by the 8 elements) computed where 'batchmean'")]
     [TestCase("nll-mean-count", "output: mean divided by the number of targets, not by the sum of their class weights")]
+    [TestCase("l1-no-mean", "grads.input: l1_loss backward misses the mean's division by the")]
+    [TestCase("smooth-as-huber", "output: huber_loss(delta=")]
+    [TestCase("huber-as-smooth", "output: smooth_l1_loss(beta=")]
     [TestCase("outpad-front", "output: output_padding 1 added at the start of each dimension instead of the end")]
     [TestCase("shuffle-dcr", "pixel_shuffle with TensorFlow's depth_to_space channel order (DCR")]
     [TestCase("prelu-dw-all", "grads.weight: prelu's weight gradient sums dy·x over every element, also where x > 0")]
@@ -90,9 +93,10 @@ public class VerifierTests
         Assert.That(failing.SelectMany(c => c.Diffs).SelectMany(d => d.Worst), Is.Not.Empty);
     }
 
-    // The example passes dy at hardtanh's edges (np.clip's mask) and takes slope 1 at prelu's 0 (x >= 0).
+    // The example passes dy at hardtanh's edges (np.clip's mask), takes slope 1 at prelu's 0 (x >= 0) and at l1's (d >= 0).
     [TestCase("hardtanh/edges", "hardtanh at -1 and 1: the inside slope, at 5 element(s) (PyTorch: outside)")]
     [TestCase("prelu/per-channel-zero", "prelu at 0: the right slope, at 3 element(s) (PyTorch: left)")]
+    [TestCase("l1_loss/sum-equal", "l1_loss where input = target: the right slope, at 3 element(s) (PyTorch: mean)")]
     public void Another_valid_slope_at_a_kink_passes_named_against_pytorch_and_fails_under_strict(string filter, string named)
     {
         Tools.RequireNumPy();
