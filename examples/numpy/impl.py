@@ -37,6 +37,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   l1-no-mean     l1_loss's backward misses the mean's division by the element count
   smooth-as-huber  smooth_l1_loss computes huber_loss with delta = beta (beta times too large)
   huber-as-smooth  huber_loss computes smooth_l1_loss with beta = delta (divided by delta)
+  pad-symmetric  pad's reflect mode takes np.pad's 'symmetric' (the edge repeated), not its 'reflect'
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -61,7 +62,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
-       "l1_loss", "smooth_l1_loss", "huber_loss"]
+       "l1_loss", "smooth_l1_loss", "huber_loss", "pad"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -478,6 +479,27 @@ def run(op, a, inputs, dy):
             return y, {}
         y = reduce(losses, red, None)[0]
         return y, {"input": slope * g, "target": -slope * g}
+    if op == "pad":
+        # Which input element each output reads: np.pad of the indices (-1 for the constant), then crops for negative pads.
+        pads, mode = a["pad"], a.get("mode", "constant")
+        widths = [(0, 0)] * x.ndim
+        for k in range(len(pads) // 2):
+            widths[x.ndim - 1 - k] = (pads[2 * k], pads[2 * k + 1])
+        grow = [(max(b, 0), max(e, 0)) for b, e in widths]
+        index = np.arange(x.size).reshape(x.shape)
+        if mode == "constant":
+            src = np.pad(index, grow, constant_values=-1)
+        else:
+            kind = {"reflect": "symmetric" if BUG == "pad-symmetric" else "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+            src = np.pad(index, grow, mode=kind)
+        src = src[tuple(slice(-min(b, 0), src.shape[d] + min(e, 0)) for d, (b, e) in enumerate(widths))]
+        flat = x.reshape(-1)
+        y = np.where(src >= 0, flat[np.maximum(src, 0)], a.get("value", 0.0))
+        if dy is None:
+            return y, {}
+        dx = np.zeros(x.size)
+        np.add.at(dx, src[src >= 0], dy[src >= 0])
+        return y, {"input": dx.reshape(x.shape)}
     if op == "relu":
         return np.where(x > 0, x, 0).astype(DT), {"input": (dy * (x > 0)) if dy is not None else None}
     if op == "silu":

@@ -75,6 +75,13 @@ internal static class TorchFunctions
             ["binary_cross_entropy_with_logits"] = c =>
                 binary_cross_entropy_with_logits(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c), c.Optional("pos_weight")),
             ["kl_div"] = KlDiv,
+            ["pad"] = c => torch.nn.functional.pad(c.Input("input"), c.Ints("pad"), (string)c.Attr("mode") switch
+            {
+                "reflect" => TorchSharp.PaddingModes.Reflect,
+                "replicate" => TorchSharp.PaddingModes.Replicate,
+                "circular" => TorchSharp.PaddingModes.Circular,
+                _ => TorchSharp.PaddingModes.Constant,
+            }, c.Real("value")),
             ["l1_loss"] = c => l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c)),
             // beta = 0 is l1_loss by PyTorch's definition; its smooth_l1 kernel answers dx = dt there, outside the valid set (docs/libtorch.md).
             ["smooth_l1_loss"] = c => c.Real("beta") == 0 ? l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c))

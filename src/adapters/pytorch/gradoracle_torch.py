@@ -53,7 +53,7 @@ OPS.update({
     "kl_div": (["input", "target"], {"reduction", "log_target"}),
     "nll_loss": (["input", "target", "weight"], {"ignore_index", "reduction"}),
     "l1_loss": (["input", "target"], {"reduction"}), "smooth_l1_loss": (["input", "target"], {"reduction", "beta"}),
-    "huber_loss": (["input", "target"], {"reduction", "delta"}),
+    "huber_loss": (["input", "target"], {"reduction", "delta"}), "pad": (["input"], {"pad", "mode", "value"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
