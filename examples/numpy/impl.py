@@ -38,6 +38,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   smooth-as-huber  smooth_l1_loss computes huber_loss with delta = beta (beta times too large)
   huber-as-smooth  huber_loss computes smooth_l1_loss with beta = delta (divided by delta)
   pad-symmetric  pad's reflect mode takes np.pad's 'symmetric' (the edge repeated), not its 'reflect'
+  dropout-no-scale  dropout multiplies by the mask without the 1/(1 - p) scale
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -62,7 +63,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
-       "l1_loss", "smooth_l1_loss", "huber_loss", "pad"]
+       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -479,6 +480,11 @@ def run(op, a, inputs, dy):
             return y, {}
         y = reduce(losses, red, None)[0]
         return y, {"input": slope * g, "target": -slope * g}
+    if op == "dropout":
+        p, training = a.get("p", 0.5), a.get("training", True)
+        scale = 1.0 if BUG == "dropout-no-scale" else (0.0 if p == 1 else 1 / (1 - p))
+        f = inputs["mask"] * scale if training else np.ones_like(x)
+        return x * f, ({"input": dy * f} if dy is not None else {})
     if op == "pad":
         # Which input element each output reads: np.pad of the indices (-1 for the constant), then crops for negative pads.
         pads, mode = a["pad"], a.get("mode", "constant")

@@ -75,6 +75,9 @@ internal static class TorchFunctions
             ["binary_cross_entropy_with_logits"] = c =>
                 binary_cross_entropy_with_logits(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c), c.Optional("pos_weight")),
             ["kl_div"] = KlDiv,
+            // libtorch's dropout draws its own mask: the given one is applied as native_dropout applies its own, input·mask·1/(1 - p).
+            ["dropout"] = c => !c.Flag("training") ? c.Input("input").clone()
+                : c.Real("p") == 1 ? c.Input("input") * 0 : c.Input("input") * c.Input("mask") * (1 / (1 - c.Real("p"))),
             ["pad"] = c => torch.nn.functional.pad(c.Input("input"), c.Ints("pad"), (string)c.Attr("mode") switch
             {
                 "reflect" => TorchSharp.PaddingModes.Reflect,
