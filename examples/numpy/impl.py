@@ -39,6 +39,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   huber-as-smooth  huber_loss computes smooth_l1_loss with beta = delta (divided by delta)
   pad-symmetric  pad's reflect mode takes np.pad's 'symmetric' (the edge repeated), not its 'reflect'
   dropout-no-scale  dropout multiplies by the mask without the 1/(1 - p) scale
+  embed-fancy    embedding's backward writes dw[idx] += dy with NumPy's fancy indexing, which keeps one of repeated rows
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -63,7 +64,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
-       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout"]
+       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -480,6 +481,20 @@ def run(op, a, inputs, dy):
             return y, {}
         y = reduce(losses, red, None)[0]
         return y, {"input": slope * g, "target": -slope * g}
+    if op == "embedding":
+        w, idx = inputs["weight"], x.astype(np.int64)
+        y = w[idx]
+        if dy is None:
+            return y, {}
+        dw = np.zeros_like(w)
+        rows, g = idx.reshape(-1), dy.reshape(-1, w.shape[1])
+        if BUG == "embed-fancy":
+            dw[rows] += g  # buffered: a row read twice gets one dy
+        else:
+            np.add.at(dw, rows, g)
+        if a.get("padding_idx") is not None:
+            dw[a["padding_idx"]] = 0
+        return y, {"weight": dw}
     if op == "dropout":
         p, training = a.get("p", 0.5), a.get("training", True)
         scale = 1.0 if BUG == "dropout-no-scale" else (0.0 if p == 1 else 1 / (1 - p))

@@ -75,6 +75,7 @@ internal static class TorchFunctions
             ["binary_cross_entropy_with_logits"] = c =>
                 binary_cross_entropy_with_logits(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c), c.Optional("pos_weight")),
             ["kl_div"] = KlDiv,
+            ["embedding"] = Embedding,
             // libtorch's dropout draws its own mask: the given one is applied as native_dropout applies its own, input·mask·1/(1 - p).
             ["dropout"] = c => !c.Flag("training") ? c.Input("input").clone()
                 : c.Real("p") == 1 ? c.Input("input") * 0 : c.Input("input") * c.Input("mask") * (1 / (1 - c.Real("p"))),
@@ -184,6 +185,20 @@ internal static class TorchFunctions
             2 => conv2d(x, w, b, s, p, d, g),
             _ => conv3d(x, w, b, s, p, d, g),
         };
+    }
+
+    private static TorchTensor Embedding(TorchCall c)
+    {
+        // TorchSharp 0.107 has no functional embedding: index_select gathers the rows (its backward, index_add, sums repeated
+        // reads as embedding's does), and the padding row is read through a detached copy, so that its gradient stays 0.
+        var (index, w) = (c.Input("input").to(torch.int64), c.Input("weight"));
+        if (c.Has("padding_idx"))
+        {
+            long rows = w.shape[0], padding = c.Int("padding_idx") < 0 ? rows + c.Int("padding_idx") : c.Int("padding_idx");
+            var keep = (torch.arange(rows) != padding).unsqueeze(1);
+            w = torch.where(keep, w, w.detach());
+        }
+        return w.index_select(0, index.flatten()).reshape([.. index.shape, w.shape[1]]);
     }
 
     private static TorchTensor NllLoss(TorchCall c)

@@ -51,9 +51,13 @@ public static class CaseVerifier
     /// check the file's numbers. When the checker restricts dY (the case has NaN outputs) the file holds
     /// no values for that dY; the oracle answers, and the file is held to the oracle separately.
     /// </summary>
-    private sealed class RecordedGradients(ReferenceCase c) : IOp
+    private sealed class RecordedGradients(ReferenceCase c) : IOp, IHasJacobianStructure
     {
         private readonly IOp op = c.CreateOp();
+
+        // Element by element, uncompressed, as ever; only the gradients the op defines as 0 are passed on.
+        public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) => null;
+        public IReadOnlySet<int>? ConstantElements(string input, NamedTensors inputs) => (op as IHasJacobianStructure)?.ConstantElements(input, inputs);
 
         public string Name => op.Name;
         public OpAttributes Attributes => op.Attributes;

@@ -76,8 +76,10 @@ public static partial class GradientChecker
                 for (int k = 0; k < selected.Length; k++) position[selected[k]] = k;
             }
             var dn = declared?[name];
+            var constants = (op as IHasJacobianStructure)?.ConstantElements(name, inputs);
             var checks = new ElementColumns(name, x.Shape, a, dn, selected, (an, num, est) => Allowed(options, an, num, est), intervals: !probe.Smooth);
-            void Judge(int i, Stencil5? st) => checks.Store(position?[i] ?? i, CheckElement(probe, i, a.At(i), dn?.At(i), options, st));
+            void Judge(int i, Stencil5? st) => checks.Store(position?[i] ?? i,
+                constants?.Contains(i) == true ? DefinedZero(probe, i, a.At(i)) : CheckElement(probe, i, a.At(i), dn?.At(i), options, st));
             Func<int, Stencil5, bool>? accept = options.ThreePointFirst ? (i, st) => PassesOnThreePoints(a.At(i), st, options) : null;
             if (structure is null)
                 Loop(checks.Count, options.Parallel, k =>
@@ -159,6 +161,11 @@ public static partial class GradientChecker
         }
         return s;
     }
+
+    /// <summary>An element whose gradient the op defines as 0 (<see cref="IHasJacobianStructure.ConstantElements"/>): it passes only at 0.</summary>
+    private static ElementCheck DefinedZero(Probe probe, int i, double analytic) =>
+        new(probe.Name, i, probe.Input.Shape, analytic, 0, 0, 0, false, double.NaN, double.NaN, double.NaN, double.NaN, null,
+            analytic == 0 ? ElementVerdict.Pass : ElementVerdict.Fail, "the op defines this gradient as 0 (a constant to it, as embedding's padding_idx row): not a derivative finite differences can check");
 
     /// <summary>Judges element <paramref name="i"/> on its (refined) stencil <paramref name="s"/>: null when an output turned non-finite.</summary>
     private static ElementCheck CheckElement(Probe probe, int i, double analytic, double? declared, GradCheckOptions o, Stencil5? s)

@@ -71,12 +71,14 @@ public static class ProjectionCheck
             if (!analytic.Contains(name)) return Failed($"backward returned no gradient for '{name}'");
             Tensor x = inputs[name], a = analytic[name];
             if (a.Shape != x.Shape) return Failed($"gradient for '{name}' has shape {a.Shape}, the input {x.Shape}");
+            var constants = (op as IHasJacobianStructure)?.ConstantElements(name, inputs);
             for (int i = 0; i < x.Count; i++)
             {
                 var e = new Element(name, i, a.At(i), GradientChecker.FirstStep(x.At(i), checkOptions));
-                // A non-finite input cannot move; a non-finite gradient would turn every projection it is in into NaN.
+                // A non-finite input cannot move; a non-finite gradient would turn every projection it is in into NaN;
+                // a gradient defined as 0 is no derivative to project: each goes to the element check.
                 if (!double.IsFinite(x.At(i))) leftOut++;
-                else (double.IsFinite(e.Analytic) ? movable : unprojectable).Add(e);
+                else (double.IsFinite(e.Analytic) && constants?.Contains(i) != true ? movable : unprojectable).Add(e);
             }
         }
 
@@ -203,6 +205,8 @@ public static class ProjectionCheck
             (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
 
         public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
+
+        public IReadOnlySet<int>? ConstantElements(string input, NamedTensors inputs) => (op as IHasJacobianStructure)?.ConstantElements(input, inputs);
 
     }
 }

@@ -13,4 +13,10 @@ public interface IHasJacobianStructure
     /// skips the per-output kink test. Only for the oracle's own ops, whose formulas are known to be smooth.
     /// </summary>
     bool IsSmooth => false;
+
+    /// <summary>
+    /// Elements of <paramref name="input"/> whose gradient the op defines as 0 although its forward depends on them
+    /// (embedding's padding_idx row): finite differences cannot check a definition, so the checker requires 0 there.
+    /// </summary>
+    IReadOnlySet<int>? ConstantElements(string input, Layers.NamedTensors inputs) => null;
 }

@@ -16,6 +16,9 @@ internal sealed class RemoteOp(ImplementationClient client, WorkItem item, Shape
     public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
         (item.Oracle as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
 
+    public IReadOnlySet<int>? ConstantElements(string input, NamedTensors inputs) =>
+        (item.Oracle as IHasJacobianStructure)?.ConstantElements(input, inputs);
+
     /// <summary>What ended the check early: the implementation's failure, in words; null when nothing did.</summary>
     public string? Failure { get; private set; }
 

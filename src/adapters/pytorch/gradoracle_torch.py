@@ -54,10 +54,12 @@ OPS.update({
     "nll_loss": (["input", "target", "weight"], {"ignore_index", "reduction"}),
     "l1_loss": (["input", "target"], {"reduction"}), "smooth_l1_loss": (["input", "target"], {"reduction", "beta"}),
     "huber_loss": (["input", "target"], {"reduction", "delta"}), "pad": (["input"], {"pad", "mode", "value"}),
+    "embedding": (["input", "weight"], {"padding_idx"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
-CLASS_INDICES = {"cross_entropy", "nll_loss"}  # their target is class indices; every other loss's target is differentiable
+# Inputs that are indices (class indices, embedding rows); every other loss's target is differentiable.
+INDICES = {("cross_entropy", "target"), ("nll_loss", "target"), ("embedding", "input")}
 CONSTANTS = {"running_mean", "running_var", "pos_weight"}  # inputs no gradient is asked for, nor a loss's weight:
 LOSSES = {"binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss"}
 
@@ -96,7 +98,7 @@ def wrap(name, fn, device, dtype):
             if t not in inputs:
                 args.append(None)
                 continue
-            if t == "target" and name in CLASS_INDICES:
+            if (name, t) in INDICES:
                 args.append(torch.as_tensor(inputs[t], device=device).long())
                 continue
             value = torch.as_tensor(inputs[t], dtype=dtype, device=device)

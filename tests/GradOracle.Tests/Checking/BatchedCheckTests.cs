@@ -21,6 +21,7 @@ public class BatchedCheckTests
         public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
             (op as IHasJacobianStructure)?.StructureOf(input, inputs, outputShape);
         public bool IsSmooth => op is IHasJacobianStructure { IsSmooth: true };
+        public IReadOnlySet<int>? ConstantElements(string input, NamedTensors inputs) => (op as IHasJacobianStructure)?.ConstantElements(input, inputs);
     }
 
     /// <summary>The same op, also batched: records how many forwards each ForwardAll call carries.</summary>

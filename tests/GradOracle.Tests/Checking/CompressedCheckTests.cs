@@ -193,6 +193,7 @@ public class CompressedCheckTests
         public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => op.Backward(inputs, gradOutput);
         public JacobianStructure? StructureOf(string input, NamedTensors inputs, Shape outputShape) =>
             ((IHasJacobianStructure)op).StructureOf(input, inputs, outputShape);
+        public IReadOnlySet<int>? ConstantElements(string input, NamedTensors inputs) => ((IHasJacobianStructure)op).ConstantElements(input, inputs);
     }
 
     private static IEnumerable<TestCaseData> SmoothCases() =>

@@ -11,7 +11,7 @@ public class ConventionsTests
 {
     private static readonly CaseStore Cases = CaseStore.FindFromCheckout(TestContext.CurrentContext.TestDirectory);
 
-    private static VerifyOptions Options(string args, int random = 460) =>
+    private static VerifyOptions Options(string args, int random = 500) =>
         new() { Command = Tools.Conventions(args), Cases = Cases, Seed = 21, RandomCases = random, Timeout = TimeSpan.FromSeconds(30) };
 
     private static string Why(VerifyReport r) => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(5).Select(ReportFormats.Detail));
