@@ -40,6 +40,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   pad-symmetric  pad's reflect mode takes np.pad's 'symmetric' (the edge repeated), not its 'reflect'
   dropout-no-scale  dropout multiplies by the mask without the 1/(1 - p) scale
   embed-fancy    embedding's backward writes dw[idx] += dy with NumPy's fancy indexing, which keeps one of repeated rows
+  unpool-put     max_unpool places with np.put into the whole output, the indices taken as global, not per plane
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -64,7 +65,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
-       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding"]
+       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -481,6 +482,24 @@ def run(op, a, inputs, dy):
             return y, {}
         y = reduce(losses, red, None)[0]
         return y, {"input": slope * g, "target": -slope * g}
+    if op in ("max_unpool1d", "max_unpool2d"):
+        r = 1 if op == "max_unpool1d" else 2
+        k = pair(a["kernel_size"], [1, 1])[:r] if r == 2 else [pair(a["kernel_size"])[0]]
+        s_ = (pair(a["stride"])[:r] if r == 2 else [pair(a["stride"])[0]]) if a.get("stride") is not None else k
+        p_ = pair(a.get("padding", 0), [0, 0])[:r] if r == 2 else [pair(a.get("padding", 0))[0]]
+        size = a.get("output_size") or [(x.shape[2 + d] - 1) * s_[d] - 2 * p_[d] + k[d] for d in range(r)]
+        n, c = x.shape[:2]
+        idx = inputs["indices"].astype(np.int64).reshape(n, c, -1)
+        out = np.zeros((n, c, int(np.prod(size))))
+        if BUG == "unpool-put":
+            np.put(out, idx, x)  # np.put indexes the flattened whole array
+        else:
+            np.put_along_axis(out, idx, x.reshape(n, c, -1), axis=2)
+        y = out.reshape((n, c) + tuple(size))
+        if dy is None:
+            return y, {}
+        g = dy.reshape(-1)[idx] if BUG == "unpool-put" else np.take_along_axis(dy.reshape(n, c, -1), idx, axis=2)
+        return y, {"input": g.reshape(x.shape)}
     if op == "embedding":
         w, idx = inputs["weight"], x.astype(np.int64)
         y = w[idx]

@@ -109,6 +109,7 @@ internal static class TorchFunctions
             table[$"adaptive_avg_pool{r}d"] = c => AdaptiveAvgPool(c, r);
             table[$"conv{r}d"] = c => Conv(c, r);
             table[$"conv_transpose{r}d"] = c => ConvTranspose(c, r);
+            table[$"max_unpool{r}d"] = c => MaxUnpool(c, r);
         }
         return table.ToFrozenDictionary();
     }
@@ -225,6 +226,22 @@ internal static class TorchFunctions
         // libtorch 2.10's backward fails for a bias without a weight ("tensor does not have a device"); γ = 1 is the same function.
         if (w is null && b is not null) w = torch.ones(x.shape[1], dtype: x.dtype);
         return group_norm(x, c.Int("num_groups"), w, b, c.Real("eps"));
+    }
+
+    private static TorchTensor MaxUnpool(TorchCall c, int rank)
+    {
+        var (x, ix, k, s, p) = (c.Input("input"), c.Input("indices").to(torch.int64), c.Ints("kernel_size"), c.Ints("stride"), c.Ints("padding"));
+        // libtorch 2.10's C++ max_unpool reads an output_size only in its (N, C, *spatial) form (of the spatial form it
+        // keeps nothing and refuses "a length of '0'"): the bridge sends that form, its default spatial size or the one asked.
+        var spatial = c.Has("output_size") ? c.Ints("output_size")
+            : Enumerable.Range(0, rank).Select(a => (x.shape[a + 2] - 1) * s[a] - 2 * p[a] + k[a]).ToArray();
+        long[] size = [x.shape[0], x.shape[1], .. spatial];
+        return rank switch
+        {
+            1 => max_unpool1d(x, ix, k[0], s[0], p[0], size),
+            2 => max_unpool2d(x, ix, k, s, p, size),
+            _ => max_unpool3d(x, ix, k, s, p, size),
+        };
     }
 
     private static TorchTensor ConvTranspose(TorchCall c, int rank)

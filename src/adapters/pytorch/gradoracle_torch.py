@@ -32,6 +32,7 @@ for r in (1, 2, 3):
     OPS[f"adaptive_max_pool{r}d"] = (["input"], {"output_size"})
     OPS[f"adaptive_avg_pool{r}d"] = (["input"], {"output_size"})
     OPS[f"conv{r}d"] = (["input", "weight", "bias"], {"stride", "padding", "dilation", "groups"})
+    OPS[f"max_unpool{r}d"] = (["input", "indices"], {"kernel_size", "stride", "padding", "output_size"})
     OPS[f"conv_transpose{r}d"] = (["input", "weight", "bias"], {"stride", "padding", "output_padding", "groups", "dilation"})
     OPS[f"global_max_pool{r}d"] = (["input"], set())
     OPS[f"global_avg_pool{r}d"] = (["input"], set())
@@ -59,7 +60,7 @@ OPS.update({
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
 # Inputs that are indices (class indices, embedding rows); every other loss's target is differentiable.
-INDICES = {("cross_entropy", "target"), ("nll_loss", "target"), ("embedding", "input")}
+INDICES = {("cross_entropy", "target"), ("nll_loss", "target"), ("embedding", "input")} | {(f"max_unpool{r}d", "indices") for r in (1, 2, 3)}
 CONSTANTS = {"running_mean", "running_var", "pos_weight"}  # inputs no gradient is asked for, nor a loss's weight:
 LOSSES = {"binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss"}
 
