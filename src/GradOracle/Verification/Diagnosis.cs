@@ -30,6 +30,13 @@ public static class Diagnosis
     /// <summary>The start of a diagnosis that states a fact about shapes rather than a bug.</summary>
     public const string ShapeFact = "shape: ";
 
+    /// <summary>The start of a diagnosis that reports a broken invariant (within float64's allowances) rather than a bug.</summary>
+    public const string InvariantBroken = "invariant broken: ";
+
+    /// <summary>Whether a diagnosis names a known bug that reproduces the answer (not only shape facts, invariants or <see cref="Unexplained"/>).</summary>
+    internal static bool NamesABug(IEnumerable<string> found) =>
+        found.Any(d => d != Unexplained && !d.StartsWith(ShapeFact, StringComparison.Ordinal) && !d.StartsWith(InvariantBroken, StringComparison.Ordinal));
+
     internal static List<string> Explain(WorkItem item, Evaluation ev)
     {
         var found = new List<string>();
@@ -72,7 +79,7 @@ public static class Diagnosis
         // The invariants' allowances are float64's: for an implementation in another dtype they would not be true statements.
         if (op is IHasInvariants inv && op is not IHasConventions { Situations.Count: > 0 } && ev.Dtype == "float64" && shapesMatch(actual, expected))
         {
-            try { found.AddRange(inv.CheckInvariants(ev.Inputs, ev.GradOutput, actual.Grads).Violations.Select(v => $"invariant broken: {v}")); }
+            try { found.AddRange(inv.CheckInvariants(ev.Inputs, ev.GradOutput, actual.Grads).Violations.Select(v => InvariantBroken + v)); }
             catch (ParameterException) { }
         }
         if (!ev.Explained && !misshapen && (found.Count == 0 || unexplained.Count > 0 && byTensor.Count == 0)) found.Insert(0, Unexplained);

@@ -175,7 +175,7 @@ public static class Verifier
         {
             ev.Diagnosis.AddRange(Diagnosis.Explain(item, ev));
             // A known bug that reproduces the answer to float64's rounding explains it better than float32's would.
-            if (!ev.Explained && ev.Diagnosis.All(d => d == Diagnosis.Unexplained) && PrecisionHint.For(ev) is { } hint)
+            if (!ev.Explained && !Diagnosis.NamesABug(ev.Diagnosis) && PrecisionHint.For(ev) is { } hint)
             {
                 ev.Diagnosis.Remove(Diagnosis.Unexplained);
                 ev.Diagnosis.Add(hint);

@@ -113,6 +113,17 @@ public class VerifierTests
     }
 
     [Test]
+    public void A_known_bug_that_reproduces_the_answer_is_not_also_offered_as_float32_rounding()
+    {
+        // eps outside the square root moves layer_norm by about eps: within float32's allowance, yet exactly the named bug.
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug norm-eps-outside"), seed: 3, random: 0) with { Filter = "layer_norm/last-dimension" });
+        var c = r.Cases.Single();
+        Assert.That(c.Diagnosis, Has.Some.StartsWith("output: eps added outside the square root"), Why(r));
+        Assert.That(c.Diagnosis, Has.None.Contains("then declare \"dtype\""));
+    }
+
+    [Test]
     public void The_mean_copy_diagnosis_gives_the_window_size_as_the_factor()
     {
         Tools.RequireNumPy();
