@@ -41,6 +41,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   dropout-no-scale  dropout multiplies by the mask without the 1/(1 - p) scale
   embed-fancy    embedding's backward writes dw[idx] += dy with NumPy's fancy indexing, which keeps one of repeated rows
   unpool-put     max_unpool places with np.put into the whole output, the indices taken as global, not per plane
+  lrn-sum        local_response_norm uses the AlexNet paper's alpha * sum of squares, not PyTorch's alpha * mean
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -65,7 +66,8 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "pixel_shuffle", "pixel_unshuffle", "mse_loss", "conv_transpose1d", "conv_transpose2d",
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
-       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d"]
+       "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d",
+       "local_response_norm"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -500,6 +502,19 @@ def run(op, a, inputs, dy):
             return y, {}
         g = dy.reshape(-1)[idx] if BUG == "unpool-put" else np.take_along_axis(dy.reshape(n, c, -1), idx, axis=2)
         return y, {"input": g.reshape(x.shape)}
+    if op == "local_response_norm":
+        size, alpha, beta, k = a["size"], a.get("alpha", 1e-4), a.get("beta", 0.75), a.get("k", 1.0)
+        C = x.shape[1]
+        sq = np.pad(x * x, [(0, 0), (size // 2, (size - 1) // 2)] + [(0, 0)] * (x.ndim - 2))
+        s_ = sum(sq[:, j:j + C] for j in range(size)) / (1 if BUG == "lrn-sum" else size)
+        u = k + alpha * s_
+        y = x * u ** -beta
+        if dy is None:
+            return y, {}
+        t = np.pad(dy * x * u ** (-beta - 1), [(0, 0), ((size - 1) // 2, size // 2)] + [(0, 0)] * (x.ndim - 2))
+        cross = sum(t[:, j:j + C] for j in range(size))  # over the windows c that contain each channel
+        dx = dy * u ** -beta - 2 * alpha * beta / (1 if BUG == "lrn-sum" else size) * x * cross
+        return y, {"input": dx}
     if op == "embedding":
         w, idx = inputs["weight"], x.astype(np.int64)
         y = w[idx]

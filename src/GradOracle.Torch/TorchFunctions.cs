@@ -97,6 +97,7 @@ internal static class TorchFunctions
                 c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
             ["layer_norm"] = c => layer_norm(c.Input("input"), c.Ints("normalized_shape"), c.Optional("weight"), c.Optional("bias"), c.Real("eps")),
             ["group_norm"] = GroupNorm,
+            ["local_response_norm"] = c => local_response_norm(c.Input("input"), c.Int("size"), c.Real("alpha"), c.Real("beta"), c.Real("k")),
             ["instance_norm"] = c => instance_norm(c.Input("input"), null, null, c.Optional("weight"), c.Optional("bias"), true, 0.1, c.Real("eps")),
             ["flatten"] = c => c.Input("input").flatten(c.Int("start_dim"), c.Int("end_dim")),
         };

@@ -22,7 +22,7 @@ public static partial class OpFactory
         PixelShuffle.Descriptor, PixelShuffle.UnshuffleDescriptor, MseLoss.Descriptor, ConvTranspose.Descriptor,
         Normalization.LayerDescriptor, Normalization.GroupDescriptor, Normalization.InstanceDescriptor,
         BinaryCrossEntropy.Descriptor, BinaryCrossEntropyWithLogits.Descriptor, KlDiv.Descriptor, NllLoss.Descriptor,
-        RegressionLoss.L1Descriptor, RegressionLoss.SmoothL1Descriptor, RegressionLoss.HuberDescriptor, Pad.Descriptor, Dropout.Descriptor, Embedding.Descriptor, MaxUnpool.Descriptor,
+        RegressionLoss.L1Descriptor, RegressionLoss.SmoothL1Descriptor, RegressionLoss.HuberDescriptor, Pad.Descriptor, Dropout.Descriptor, Embedding.Descriptor, MaxUnpool.Descriptor, LocalResponseNorm.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

@@ -55,7 +55,7 @@ OPS.update({
     "nll_loss": (["input", "target", "weight"], {"ignore_index", "reduction"}),
     "l1_loss": (["input", "target"], {"reduction"}), "smooth_l1_loss": (["input", "target"], {"reduction", "beta"}),
     "huber_loss": (["input", "target"], {"reduction", "delta"}), "pad": (["input"], {"pad", "mode", "value"}),
-    "embedding": (["input", "weight"], {"padding_idx"}),
+    "embedding": (["input", "weight"], {"padding_idx"}), "local_response_norm": (["input"], {"size", "alpha", "beta", "k"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
