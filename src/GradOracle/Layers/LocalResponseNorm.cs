@@ -117,22 +117,20 @@ public sealed class LocalResponseNorm : IOp, IHasMagnitudes, IHasJacobianStructu
         Tensor.RequireShape("grad_output", gradOutput, x.Shape);
         var (a, u) = Read(inputs);
         double scale = 2 * Alpha * Beta / (summed ? 1 : Size);
-        var dx = new double[x.Count];
+        var cross = Cross(a, u, c => gradOutput.At(c) * x.At(c));
+        return NamedTensors.Input(Tensor.Create(x.Shape, j => gradOutput.At(j) * Math.Pow(u[j], -Beta) - scale * x.At(j) * cross[j]));
+    }
+
+    /// <summary>Per element j, Σ over the windows c containing j of g(c)·u_c^(-beta-1): j is in c's window when c - before ≤ j ≤ c + after.</summary>
+    private double[] Cross(AxisLayout a, double[] u, Func<int, double> g)
+    {
+        var cross = new double[u.Length];
         for (int o = 0; o < a.Outer; o++)
             for (int i = 0; i < a.Inner; i++)
                 for (int j = 0; j < a.Length; j++)
-                {
-                    int at = a.At(o, j, i);
-                    // j is in the window of c exactly when c - before <= j <= c + after.
-                    double cross = 0;
                     for (int c = Math.Max(0, j - After); c <= Math.Min(a.Length - 1, j + Before); c++)
-                    {
-                        int ac = a.At(o, c, i);
-                        cross += gradOutput.At(ac) * x.At(ac) * Math.Pow(u[ac], -Beta - 1);
-                    }
-                    dx[at] = gradOutput.At(at) * Math.Pow(u[at], -Beta) - scale * x.At(at) * cross;
-                }
-        return NamedTensors.Input(Tensor.Wrap(x.Shape, dx));
+                        cross[a.At(o, j, i)] += g(a.At(o, c, i)) * Math.Pow(u[a.At(o, c, i)], -Beta - 1);
+        return cross;
     }
 
     /// <summary>Each formula's terms in |·|: |y|·(1 + |beta|) for the output (u's rounding raised to beta), dx's two terms apart.</summary>
@@ -140,20 +138,11 @@ public sealed class LocalResponseNorm : IOp, IHasMagnitudes, IHasJacobianStructu
     {
         var x = inputs["input"];
         var (a, u) = Read(inputs);
-        double scale = Math.Abs(2 * Alpha * Beta / (summed ? 1 : Size));
-        var y = Tensor.Create(x.Shape, j => Math.Abs(x.At(j)) * Math.Pow(u[j], -Beta) * (1 + Math.Abs(Beta)));
-        var dx = new double[x.Count];
-        for (int o = 0; o < a.Outer; o++)
-            for (int i = 0; i < a.Inner; i++)
-                for (int j = 0; j < a.Length; j++)
-                {
-                    int at = a.At(o, j, i);
-                    double cross = 0;
-                    for (int c = Math.Max(0, j - After); c <= Math.Min(a.Length - 1, j + Before); c++)
-                        cross += Math.Abs(gradOutput.At(a.At(o, c, i)) * x.At(a.At(o, c, i))) * Math.Pow(u[a.At(o, c, i)], -Beta - 1);
-                    dx[at] = (Math.Abs(gradOutput.At(at)) * Math.Pow(u[at], -Beta) + scale * Math.Abs(x.At(at)) * cross) * (1 + Math.Abs(Beta));
-                }
-        return new OpResult(y, NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
+        double scale = Math.Abs(2 * Alpha * Beta / (summed ? 1 : Size)), rounding = 1 + Math.Abs(Beta);
+        var cross = Cross(a, u, c => Math.Abs(gradOutput.At(c) * x.At(c)));
+        var y = Tensor.Create(x.Shape, j => Math.Abs(x.At(j)) * Math.Pow(u[j], -Beta) * rounding);
+        var dx = Tensor.Create(x.Shape, j => (Math.Abs(gradOutput.At(j)) * Math.Pow(u[j], -Beta) + scale * Math.Abs(x.At(j)) * cross[j]) * rounding);
+        return new OpResult(y, NamedTensors.Input(dx));
     }
 
     /// <inheritdoc/>
