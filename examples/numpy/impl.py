@@ -373,34 +373,18 @@ def run(op, a, inputs, dy):
             aa["stride"] = [1, pair(a["stride"])[0]]
         y, dx = (max_pool if op.startswith("max") else avg_pool)(xx, dd, aa)
         return (y[:, :, 0, :], {"input": dx[:, :, 0, :]}) if one else (y, {"input": dx})
-    if op in ("conv1d", "conv2d"):
-        one = op == "conv1d"
+    if op in ("conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"):
+        layer = conv_transpose if op.startswith("conv_transpose") else conv
         w, b = inputs["weight"], inputs.get("bias")
-        if one:
+        if op.endswith("1d"):  # as 2-d with a height of 1
             aa = dict(a)
-            for key in ("stride", "dilation"):
-                aa[key] = [1, pair(a.get(key, 1))[0]]
-            if isinstance(a.get("padding"), (list, int)):
-                aa["padding"] = [0, pair(a["padding"])[0]]
-            y, dx, dw, db = conv(as2d(x), w[:, :, None, :], b, as2d(dy), aa)
-            grads = {"input": dx[:, :, 0, :], "weight": dw[:, :, 0, :]}
-            y = y[:, :, 0, :]
-        else:
-            y, dx, dw, db = conv(x, w, b, dy, a)
-            grads = {"input": dx, "weight": dw}
-        if db is not None:
-            grads["bias"] = db
-        return y, grads
-    if op in ("conv_transpose1d", "conv_transpose2d"):
-        w, b = inputs["weight"], inputs.get("bias")
-        if op == "conv_transpose1d":
-            aa = {"groups": a.get("groups", 1)}
-            for key, one in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)):
-                aa[key] = [one, pair(a.get(key, one))[0]]
-            y, dx, dw, db = conv_transpose(as2d(x), w[:, :, None, :], b, as2d(dy), aa)
+            for key, one in (("stride", 1), ("dilation", 1), ("padding", 0), ("output_padding", 0)):
+                if not isinstance(a.get(key, one), str):  # conv's 'same' and 'valid' stay as they are
+                    aa[key] = [0 if key.endswith("padding") else 1, pair(a.get(key, one))[0]]
+            y, dx, dw, db = layer(as2d(x), w[:, :, None, :], b, as2d(dy), aa)
             y, grads = y[:, :, 0, :], {"input": dx[:, :, 0, :], "weight": dw[:, :, 0, :]}
         else:
-            y, dx, dw, db = conv_transpose(x, w, b, dy, a)
+            y, dx, dw, db = layer(x, w, b, dy, a)
             grads = {"input": dx, "weight": dw}
         if db is not None:
             grads["bias"] = db

@@ -25,7 +25,7 @@ public sealed class BinaryCrossEntropy : IOp, IHasMagnitudes, IHasJacobianStruct
         KnownBugs = (b, inputs, dy) =>
         [
             BugHypothesis.InTensor("grads.input", "binary_cross_entropy backward returns w·(p - t)·g, the gradient with respect to the logits (as if a sigmoid were fused in), not the probabilities",
-                () => b.InputGradient(inputs, dy, (p, t) => p - t)),
+                () => { var (p, t, w) = b.Read(inputs); return b.InputGradient(p, t, w, dy, (pi, ti) => pi - ti); }),
             BugHypothesis.InTensor("grads.input", "binary_cross_entropy backward leaves out the weight",
                 () => inputs.Contains("weight") ? b.Backward(inputs.Without("weight"), dy)["input"] : null),
         ],
@@ -81,10 +81,7 @@ public sealed class BinaryCrossEntropy : IOp, IHasMagnitudes, IHasJacobianStruct
             for (int i = 0; i < v.Count; i++)
                 if (!(v.At(i) >= 0 && v.At(i) <= 1))
                     throw new ParameterException($"{name}[{string.Join(", ", v.Shape.Coordinates(i))}]", Tensor.FormatNumber(v.At(i)), "must be a probability, between 0 and 1 (PyTorch's rule)");
-        if (!inputs.Contains("weight")) return (p, t, _ => 1);
-        var w = inputs["weight"];
-        var at = PointwiseReduction.Broadcast("weight", w.Shape, p.Shape);
-        return (p, t, i => w.At(at(i)));
+        return (p, t, PointwiseReduction.Weight(inputs, "weight", p.Shape));
     }
 
     private static double Log(double v) => Math.Max(Math.Log(v), -100); // PyTorch's clamp
@@ -102,16 +99,13 @@ public sealed class BinaryCrossEntropy : IOp, IHasMagnitudes, IHasJacobianStruct
     {
         var (p, t, w) = Read(inputs);
         Tensor.RequireShape("grad_output", gradOutput, reduce.OutputShape(p.Shape));
-        var dp = InputGradient(inputs, gradOutput, (pi, ti) => (pi - ti) / Math.Max(pi * (1 - pi), 1e-12));
+        var dp = InputGradient(p, t, w, gradOutput, (pi, ti) => (pi - ti) / Math.Max(pi * (1 - pi), 1e-12));
         var dt = Tensor.Create(p.Shape, i => w(i) * (Log1m(p.At(i)) - Log(p.At(i))) * reduce.Upstream(gradOutput, i, p.Shape));
         return new(("input", dp), ("target", dt));
     }
 
-    private Tensor InputGradient(NamedTensors inputs, Tensor gradOutput, Func<double, double, double> slope)
-    {
-        var (p, t, w) = Read(inputs);
-        return Tensor.Create(p.Shape, i => w(i) * slope(p.At(i), t.At(i)) * reduce.Upstream(gradOutput, i, p.Shape));
-    }
+    private Tensor InputGradient(Tensor p, Tensor t, Func<int, double> w, Tensor gradOutput, Func<double, double, double> slope) =>
+        Tensor.Create(p.Shape, i => w(i) * slope(p.At(i), t.At(i)) * reduce.Upstream(gradOutput, i, p.Shape));
 
     /// <summary>Per element: |w|·(|t|·(|log p| + 1) + |1 - t|·(|log(1 - p)| + 1)) for the loss (a log rounds relative to 1), and each gradient's terms in |·|.</summary>
     public OpResult MagnitudesOf(NamedTensors inputs, Tensor gradOutput)

@@ -86,14 +86,7 @@ public sealed class BinaryCrossEntropyWithLogits : IOp, IHasMagnitudes, IHasJaco
     {
         var (x, t) = (inputs["input"], inputs["target"]);
         PointwiseReduction.RequireSameShape("target", t, x);
-        Func<int, double> Of(string name)
-        {
-            if (!inputs.Contains(name)) return _ => 1;
-            var v = inputs[name];
-            var at = PointwiseReduction.Broadcast(name, v.Shape, x.Shape);
-            return i => v.At(at(i));
-        }
-        return (x, t, Of("weight"), Of("pos_weight"));
+        return (x, t, PointwiseReduction.Weight(inputs, "weight", x.Shape), PointwiseReduction.Weight(inputs, "pos_weight", x.Shape));
     }
 
     private static double Softplus(double v) => Math.Log(1 + Math.Exp(-Math.Abs(v))) + Math.Max(v, 0);

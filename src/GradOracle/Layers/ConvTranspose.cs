@@ -78,25 +78,22 @@ public sealed class ConvTranspose : IOp, IHasJacobianStructure, IHasMagnitudes, 
             var p = k.Select((kk, i) => d.Int(0, dilation[i] * (kk - 1) / 2)).ToArray();
             var op = d.OneIn(3) ? s.Select((ss, i) => d.Int(0, Math.Max(ss, dilation[i]) - 1)).ToArray() : new int[d.Rank];
             bool bias = d.Rng.Next(3) > 0;
-            var inputs = new List<(string, Tensor)>
-            {
-                ("input", Samples.Distinct(Shape.Of([d.Batch, cin, .. inSizes]), d.DataSeed)),
-                ("weight", Samples.Scaled(Shape.Of([cin, cout / groups, .. k]), d.DataSeed + 1, 0.5)),
-            };
-            if (bias) inputs.Add(("bias", Samples.Scaled(Shape.Of(cout), d.DataSeed + 2, 0.5)));
             if (groups > 1) d.Exercises("groups");
             if (op.Any(v => v > 0)) d.Exercises("output-padding");
             if (p.Any(v => v > 0)) d.Exercises("padding");
-            return d.Case(Create(d.Rank, s, p, op, dilation, groups, bias), new NamedTensors([.. inputs]));
+            var c = Create(d.Rank, s, p, op, dilation, groups, bias);
+            return d.Case(c, Inputs(c, Shape.Of([d.Batch, cin, .. inSizes]), Shape.Of([cin, cout / groups, .. k]), d.DataSeed));
         },
         DrawWeight = 0.25,
     };
 
-    private static CheckCase Example(ConvTranspose c, Shape input, Shape weight, int seed, params string[] exercises)
+    private static CheckCase Example(ConvTranspose c, Shape input, Shape weight, int seed, params string[] exercises) => new(c, Inputs(c, input, weight, seed), exercises);
+
+    private static NamedTensors Inputs(ConvTranspose c, Shape input, Shape weight, int seed)
     {
         var inputs = new List<(string, Tensor)> { ("input", Samples.Distinct(input, seed)), ("weight", Samples.Scaled(weight, seed + 1, 0.5)) };
         if (c.HasBias) inputs.Add(("bias", Samples.Scaled(Shape.Of(weight[1] * c.Groups), seed + 2, 0.5)));
-        return new(c, new NamedTensors([.. inputs]), exercises);
+        return new NamedTensors([.. inputs]);
     }
 
     private static IEnumerable<BugHypothesis> Bugs(ConvTranspose c, NamedTensors inputs, Tensor dy)

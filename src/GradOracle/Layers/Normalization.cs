@@ -247,15 +247,21 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
         return (m, mean, variance, k, xHat);
     }
 
-    private double Gamma(NamedTensors inputs, int p) => HasWeight ? inputs["weight"].At(p) : 1;
+    /// <summary>γ and β of each input element, their tensors read once per pass (1 and 0 where not given).</summary>
+    private (Func<int, double> Gamma, Func<int, double> Beta) Affine(NamedTensors inputs, Shape x)
+    {
+        var param = ParameterOf(x);
+        var (w, b) = (HasWeight ? inputs["weight"] : null, HasBias ? inputs["bias"] : null);
+        return (w is null ? _ => 1 : e => w.At(param(e)), b is null ? _ => 0 : e => b.At(param(e)));
+    }
 
     /// <inheritdoc/>
     public Tensor Forward(NamedTensors inputs)
     {
         var x = inputs["input"];
         var (_, _, _, _, xHat) = Normalise(inputs);
-        var param = ParameterOf(x.Shape);
-        return Tensor.Create(x.Shape, e => xHat[e] * Gamma(inputs, param(e)) + (HasBias ? inputs["bias"].At(param(e)) : 0));
+        var (gamma, beta) = Affine(inputs, x.Shape);
+        return Tensor.Create(x.Shape, e => xHat[e] * gamma(e) + beta(e));
     }
 
     /// <inheritdoc/>
@@ -265,6 +271,7 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
         Tensor.RequireShape("grad_output", gradOutput, x.Shape);
         var (m, mean, variance, k, xHat) = Normalise(inputs);
         var param = ParameterOf(x.Shape);
+        var (gamma, _) = Affine(inputs, x.Shape);
         var parameters = ParameterShape(x.Shape);
         var (dx, dw, db) = (new double[x.Count], new double[parameters.Count], new double[parameters.Count]);
         for (int b = 0; b < mean.Length; b++)
@@ -274,14 +281,14 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
             double sumDxHat = 0, sumDxHatCentred = 0;
             for (int e = b * m; e < (b + 1) * m; e++)
             {
-                double dxHat = gradOutput.At(e) * Gamma(inputs, param(e));
+                double dxHat = gradOutput.At(e) * gamma(e);
                 sumDxHat += dxHat;
                 sumDxHatCentred += dxHat * (x.At(e) - mean[b]);
                 dw[param(e)] += gradOutput.At(e) * xHat[e];
                 db[param(e)] += gradOutput.At(e);
             }
             for (int e = b * m; e < (b + 1) * m; e++)
-                dx[e] = k[b] * (gradOutput.At(e) * Gamma(inputs, param(e)) - sumDxHat / m) + 2 * (x.At(e) - mean[b]) / (m - ddof) * dk * sumDxHatCentred;
+                dx[e] = k[b] * (gradOutput.At(e) * gamma(e) - sumDxHat / m) + 2 * (x.At(e) - mean[b]) / (m - ddof) * dk * sumDxHatCentred;
         }
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
         if (HasWeight) grads.Add(("weight", Tensor.Wrap(parameters, dw)));
@@ -294,8 +301,8 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
     {
         var x = inputs["input"];
         var (m, _, _, k, _) = Normalise(inputs);
-        var param = ParameterOf(x.Shape);
-        return Tensor.Create(x.Shape, e => dy.At(e) * Gamma(inputs, param(e)) * k[e / m]);
+        var (gamma, _) = Affine(inputs, x.Shape);
+        return Tensor.Create(x.Shape, e => dy.At(e) * gamma(e) * k[e / m]);
     }
 
     /// <summary>
@@ -308,6 +315,7 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
         var x = inputs["input"];
         var (m, mean, _, k, xHat) = Normalise(inputs);
         var param = ParameterOf(x.Shape);
+        var (gamma, beta) = Affine(inputs, x.Shape);
         var parameters = ParameterShape(x.Shape);
         var (y, dx, dw, db) = (new double[x.Count], new double[x.Count], new double[parameters.Count], new double[parameters.Count]);
         double A(int e) => Math.Abs(xHat[e]) + k[e / m] * (Math.Abs(x.At(e)) + Math.Abs(mean[e / m]));
@@ -316,14 +324,14 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
             double s1 = 0, s2 = 0;
             for (int e = b * m; e < (b + 1) * m; e++)
             {
-                double g = Math.Abs(gradOutput.At(e) * Gamma(inputs, param(e)));
-                y[e] = Math.Abs(Gamma(inputs, param(e))) * A(e) + (HasBias ? Math.Abs(inputs["bias"].At(param(e))) : 0);
+                double g = Math.Abs(gradOutput.At(e) * gamma(e));
+                y[e] = Math.Abs(gamma(e)) * A(e) + Math.Abs(beta(e));
                 (s1, s2) = (s1 + g, s2 + g * A(e));
                 dw[param(e)] += Math.Abs(gradOutput.At(e)) * A(e);
                 db[param(e)] += Math.Abs(gradOutput.At(e));
             }
             for (int e = b * m; e < (b + 1) * m; e++)
-                dx[e] = k[b] * (Math.Abs(gradOutput.At(e) * Gamma(inputs, param(e))) + s1 / m + A(e) * s2 / m);
+                dx[e] = k[b] * (Math.Abs(gradOutput.At(e) * gamma(e)) + s1 / m + A(e) * s2 / m);
         }
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
         if (HasWeight) grads.Add(("weight", Tensor.Wrap(parameters, dw)));
@@ -365,10 +373,10 @@ public sealed class Normalization : IOp, IHasInvariants, IHasJacobianStructure, 
         if (dx.Shape != x.Shape) { r.Violated(BlockSum, $"dx has shape {dx.Shape}, the input {x.Shape}"); return r.Build(); }
         var (m, mean, _, k, xHat) = Normalise(inputs);
         var magnitude = MagnitudesOf(inputs, gradOutput).Grads["input"];
-        var param = ParameterOf(x.Shape);
+        var (gamma, _) = Affine(inputs, x.Shape);
         for (int b = 0; b < mean.Length; b++)
             CentredGradient.Check(r, BlockSum, BlockOrthogonal, $"block {b}", Enumerable.Range(b * m, m), m, mean[b], k[b], x, e => xHat[e],
-                e => Gamma(inputs, param(e)), gradOutput, dx, magnitude);
+                gamma, gradOutput, dx, magnitude);
         return r.Build();
     }
 }

@@ -41,6 +41,15 @@ internal readonly record struct PointwiseReduction(Reduction Reduction, bool Per
             throw new ParameterException($"{name}.shape", t.Shape.ToString(), $"must equal input's shape {x.Shape} (broadcasting a loss's {name} is refused)");
     }
 
+    /// <summary>Each input element's factor from the optional weight <paramref name="name"/>, broadcast from the right (1 when absent).</summary>
+    public static Func<int, double> Weight(NamedTensors inputs, string name, Shape input)
+    {
+        if (!inputs.Contains(name)) return _ => 1;
+        var w = inputs[name];
+        var at = Broadcast(name, w.Shape, input);
+        return i => w.At(at(i));
+    }
+
     /// <summary>
     /// For a weight broadcast against the input from the right (PyTorch's rule: each of its dimensions equals the input's
     /// or is 1): the weight's element for each input element. Refused by name when it does not broadcast.
