@@ -42,6 +42,8 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   embed-fancy    embedding's backward writes dw[idx] += dy with NumPy's fancy indexing, which keeps one of repeated rows
   unpool-put     max_unpool places with np.put into the whole output, the indices taken as global, not per plane
   lrn-sum        local_response_norm uses the AlexNet paper's alpha * sum of squares, not PyTorch's alpha * mean
+  lp-no-kernel   lp_pool takes the power mean (avg_pool(x^p))^(1/p), leaving out the factor kernel_size
+  ls-others      cross_entropy's label_smoothing gives eps/(C-1) to each other class, not eps/C to every class
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -67,7 +69,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
        "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d",
-       "local_response_norm"]
+       "local_response_norm", "cross_entropy", "lp_pool1d", "lp_pool2d"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -364,8 +366,31 @@ def as1d_attrs(a):
     return out
 
 
+def lp_pool(x, dy, a):
+    """torch.nn.functional's definition: (kernel cells * avg_pool(x^p))^(1/p); no gradient where a window sums to 0."""
+    p, k = a["norm_type"], pair(a["kernel_size"])
+    scale = 1 if BUG == "lp-no-kernel" else k[0] * k[1]
+    unpadded = dict(a, padding=0, count_include_pad=True)
+    mean, _ = avg_pool(x ** p, None, unpadded)
+    y = (scale * mean) ** (1 / p)
+    if dy is None:
+        return y, None
+    upstream = np.where(mean != 0, dy * y / np.where(mean != 0, mean, 1) / p, 0)  # d y / d mean = y / (p mean)
+    _, dpow = avg_pool(x ** p, upstream, unpadded)
+    return y, dpow * p * x ** (p - 1)
+
+
 def run(op, a, inputs, dy):
     x = inputs["input"]
+    if op in ("lp_pool1d", "lp_pool2d"):
+        one = op.endswith("1d")
+        aa = as1d_attrs(a) if one else dict(a)
+        if one and a.get("stride") is not None:
+            aa["stride"] = [1, pair(a["stride"])[0]]
+        if not one and a.get("stride") is None:
+            aa["stride"] = a["kernel_size"]
+        y, dx = lp_pool(as2d(x) if one else x, as2d(dy) if one else dy, aa)
+        return (y[:, :, 0, :], {"input": dx[:, :, 0, :]} if dy is not None else {}) if one else (y, {"input": dx} if dy is not None else {})
     if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
         one = op.endswith("1d")
         xx, dd, aa = (as2d(x), as2d(dy), as1d_attrs(a)) if one else (x, dy, a)
@@ -434,6 +459,31 @@ def run(op, a, inputs, dy):
         if g is None:
             return y, {}
         return y, {"input": -(np.exp(t) if log_t else t) * g, "target": (np.exp(t) * (t - x + 1) if log_t else np.log(t) + 1 - x) * g}
+    if op == "cross_entropy":
+        t, red = inputs["target"], a.get("reduction", "mean")
+        eps, ignore, c = a.get("label_smoothing", 0.0), a.get("ignore_index", -100), x.shape[1]
+        w = inputs.get("weight", np.ones(c))
+        along = (1, c) + (1,) * (x.ndim - 2)  # broadcast a per-class vector over (N, C, *)
+        logp = x - x.max(axis=1, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        if t.shape == x.shape:  # class probabilities; the mean is over N x spatial
+            q = t * (1 - eps) + eps / c
+            div = q[:, 0].size
+        else:
+            ti = t.astype(np.int64)
+            keep = ti != ignore
+            safe = np.where(keep, ti, 0)
+            onehot = (np.arange(c).reshape(along) == safe[:, None]).astype(x.dtype)
+            spread = eps / (c - 1) * (1 - onehot) if BUG == "ls-others" and c > 1 else eps / c
+            q = (onehot * (1 - eps) + spread) * keep[:, None]
+            div = np.where(keep, w[safe], 0.0).sum()
+        qw = q * w.reshape(along)
+        losses = -(qw * logp).sum(axis=1)
+        y = losses if red == "none" else np.asarray(losses.sum() / (div if red == "mean" else 1))
+        if dy is None:
+            return y, {}
+        g = dy if red == "none" else np.full(losses.shape, dy / (div if red == "mean" else 1))
+        return y, {"input": g[:, None] * (np.exp(logp) * qw.sum(axis=1, keepdims=True) - qw)}
     if op == "nll_loss":
         t = inputs["target"].astype(np.int64)
         ignore, red = a.get("ignore_index", -100), a.get("reduction", "mean")

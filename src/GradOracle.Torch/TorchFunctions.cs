@@ -69,7 +69,7 @@ internal static class TorchFunctions
             ["gelu"] = c => c.Input("input").gelu((string)c.Attr("approximate") == "tanh" ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none),
             ["softmax"] = c => softmax(c.Input("input"), c.Int("dim")),
             ["log_softmax"] = c => log_softmax(c.Input("input"), c.Int("dim")),
-            ["cross_entropy"] = c => cross_entropy(c.Input("input"), c.Input("target").to(torch.int64), reduction: ReductionOf(c)),
+            ["cross_entropy"] = CrossEntropy,
             ["mse_loss"] = c => mse_loss(c.Input("input"), c.Input("target"), ReductionOf(c)),
             ["binary_cross_entropy"] = c => binary_cross_entropy(c.Input("input"), c.Input("target"), c.Optional("weight"), ReductionOf(c)),
             ["binary_cross_entropy_with_logits"] = c =>
@@ -111,6 +111,7 @@ internal static class TorchFunctions
             table[$"conv{r}d"] = c => Conv(c, r);
             table[$"conv_transpose{r}d"] = c => ConvTranspose(c, r);
             table[$"max_unpool{r}d"] = c => MaxUnpool(c, r);
+            table[$"lp_pool{r}d"] = c => LpPool(c, r);
         }
         return table.ToFrozenDictionary();
     }
@@ -201,6 +202,24 @@ internal static class TorchFunctions
             w = torch.where(keep, w, w.detach());
         }
         return w.index_select(0, index.flatten()).reshape([.. index.shape, w.shape[1]]);
+    }
+
+    private static TorchTensor LpPool(TorchCall c, int rank)
+    {
+        var (x, p, k, s, ceil) = (c.Input("input"), c.Real("norm_type"), c.Ints("kernel_size"), c.Ints("stride"), c.Flag("ceil_mode"));
+        if (rank == 1) return lp_pool1d(x, p, k[0], s[0], ceil);
+        if (rank == 2) return lp_pool2d(x, p, k, s, ceil);
+        // TorchSharp lacks lp_pool3d: torch.nn.functional's own definition of it, on libtorch's avg_pool3d.
+        var mean = avg_pool3d(x.pow(p), k, s, ceil_mode: ceil);
+        return (torch.sign(mean) * relu(torch.abs(mean))).mul(k.Aggregate(1L, (a, b) => a * b)).pow(1.0 / p);
+    }
+
+    private static TorchTensor CrossEntropy(TorchCall c)
+    {
+        // libtorch's own rule: a target shaped like the input holds probabilities, any other class indices.
+        var (x, t) = (c.Input("input"), c.Input("target"));
+        bool probabilities = t.shape.SequenceEqual(x.shape);
+        return cross_entropy(x, probabilities ? t : t.to(torch.int64), c.Optional("weight"), c.Int("ignore_index"), ReductionOf(c), c.Real("label_smoothing"));
     }
 
     private static TorchTensor NllLoss(TorchCall c)

@@ -25,7 +25,7 @@ public static class Messages
     /// </summary>
     public static string Run(RunRequest r, string? base64Dtype = null)
     {
-        var integral = OpFactory.Describe(r.Op).Inputs.Where(i => i.Integral).Select(i => i.Name).ToHashSet();
+        var integral = OpFactory.Describe(r.Op).Inputs.Where(i => i.IsIntegralIn(r.Inputs)).Select(i => i.Name).ToHashSet();
         string T(string name, Tensor t) => base64Dtype is null ? TensorJsonConverter.Text(t) : Base64Tensor.Text(t, integral.Contains(name) ? "int64" : base64Dtype);
         var sb = new StringBuilder($"{{\"id\": {r.Id}, \"type\": \"run\", \"op\": {CaseJson.String(r.Op)}, \"attrs\": {{");
         sb.Append(string.Join(", ", r.Attributes.Select(a => $"{CaseJson.String(a.Key)}: {CaseJson.Value(a.Value)}")));

@@ -45,7 +45,7 @@ OPS.update({
     "softplus": (["input"], {"beta", "threshold"}), "prelu": (["input", "weight"], set()),
     "pixel_shuffle": (["input"], {"upscale_factor"}), "pixel_unshuffle": (["input"], {"downscale_factor"}),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
-    "cross_entropy": (["input", "target"], {"reduction"}), "mse_loss": (["input", "target"], {"reduction"}),
+    "cross_entropy": (["input", "target", "weight"], {"reduction", "ignore_index", "label_smoothing"}), "mse_loss": (["input", "target"], {"reduction"}),
     "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
     "flatten": (["input"], {"start_dim", "end_dim"}),
     "layer_norm": (["input", "weight", "bias"], {"normalized_shape", "eps"}),
@@ -58,11 +58,18 @@ OPS.update({
     "embedding": (["input", "weight"], {"padding_idx"}), "local_response_norm": (["input"], {"size", "alpha", "beta", "k"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
+# lp_pool3d came with torch 2.2.
+OPS.update({f"lp_pool{r}d": (["input"], {"norm_type", "kernel_size", "stride", "ceil_mode"}) for r in (1, 2, 3) if hasattr(F, f"lp_pool{r}d")})
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
 # Inputs that are indices (class indices, embedding rows); every other loss's target is differentiable.
 INDICES = {("cross_entropy", "target"), ("nll_loss", "target"), ("embedding", "input")} | {(f"max_unpool{r}d", "indices") for r in (1, 2, 3)}
 CONSTANTS = {"running_mean", "running_var", "pos_weight"}  # inputs no gradient is asked for, nor a loss's weight:
-LOSSES = {"binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss"}
+LOSSES = {"binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy"}
+
+
+def probabilities(name, inputs):
+    """torch's rule: cross_entropy's target shaped like the input holds class probabilities (a constant here)."""
+    return name == "cross_entropy" and inputs["target"].shape == inputs["input"].shape
 
 
 def functional(name):
@@ -77,6 +84,9 @@ def functional(name):
     # The normalisations take an attribute before their tensors: called here with the tensors first.
     if name == "binary_cross_entropy_with_logits":
         return lambda x, t, w, pw, reduction="mean": F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw)
+    if name == "lp_pool1d":  # its kernel_size multiplies the output, so it must be an int, not a 1-tuple
+        return lambda x, norm_type, kernel_size, stride=None, ceil_mode=False: F.lp_pool1d(
+            x, norm_type, kernel_size[0], stride and stride[0], ceil_mode)
     if name == "layer_norm":
         return lambda x, w, b, normalized_shape, eps=1e-5: F.layer_norm(x, normalized_shape, w, b, eps)
     if name == "group_norm":
@@ -99,11 +109,11 @@ def wrap(name, fn, device, dtype):
             if t not in inputs:
                 args.append(None)
                 continue
-            if (name, t) in INDICES:
+            if (name, t) in INDICES and not probabilities(name, inputs):
                 args.append(torch.as_tensor(inputs[t], device=device).long())
                 continue
             value = torch.as_tensor(inputs[t], dtype=dtype, device=device)
-            if t in CONSTANTS or t == "weight" and name in LOSSES:
+            if t in CONSTANTS or t == "weight" and name in LOSSES or t == "target" and probabilities(name, inputs):
                 args.append(value.clone())  # training updates running statistics in place; the request's copy stays
                 continue
             leaves[t] = value.requires_grad_(dy is not None)

@@ -82,6 +82,8 @@ public class VerifierTests
     [TestCase("embed-fancy", "grads.weight: embedding backward overwrites a row read more than once instead of summing")]
     [TestCase("unpool-put", "output: indices read as flat positions over the whole (N, C, *) output")]
     [TestCase("lrn-sum", "output: the window's sum of squares not divided by size")]
+    [TestCase("ls-others", "output: label_smoothing spreads ε = ")]
+    [TestCase("lp-no-kernel", "output: the power mean (avg_pool(x^p))^(1/p), without PyTorch's factor kernel_size")]
     [TestCase("outpad-front", "output: output_padding 1 added at the start of each dimension instead of the end")]
     [TestCase("shuffle-dcr", "pixel_shuffle with TensorFlow's depth_to_space channel order (DCR")]
     [TestCase("prelu-dw-all", "grads.weight: prelu's weight gradient sums dy·x over every element, also where x > 0")]
