@@ -43,6 +43,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   unpool-put     max_unpool places with np.put into the whole output, the indices taken as global, not per plane
   lrn-sum        local_response_norm uses the AlexNet paper's alpha * sum of squares, not PyTorch's alpha * mean
   lp-no-kernel   lp_pool takes the power mean (avg_pool(x^p))^(1/p), leaving out the factor kernel_size
+  interp-asymmetric  interpolate's linear modes map output o to o * scale, without the half-pixel offset
   ls-others      cross_entropy's label_smoothing gives eps/(C-1) to each other class, not eps/C to every class
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
@@ -69,7 +70,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
        "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d",
-       "local_response_norm", "cross_entropy", "lp_pool1d", "lp_pool2d"]
+       "local_response_norm", "cross_entropy", "lp_pool1d", "lp_pool2d", "interpolate"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -380,8 +381,70 @@ def lp_pool(x, dy, a):
     return y, dpow * p * x ** (p - 1)
 
 
+class Unsupported(Exception):
+    """A configuration this example does not implement: answered unsupported, with the reason."""
+
+
+def interp_taps(mode, n_in, n_out, align, factor):
+    """Per output index along one axis, [(input index, weight)], by torch.nn.functional.interpolate's rules."""
+    if mode in ("nearest", "nearest-exact"):
+        # PyTorch computes the nearest index in float32; out = in copies and out = 2 in halves (legacy nearest).
+        scale = np.float32(1.0 / factor) if factor else np.float32(n_in) / np.float32(n_out)
+        if mode == "nearest":
+            idx = [o if n_out == n_in else o // 2 if n_out == 2 * n_in else int(np.floor(np.float32(o) * scale)) for o in range(n_out)]
+        else:
+            idx = [int(np.floor(np.float32((o + 0.5) * float(scale)))) for o in range(n_out)]
+        return [[(min(i, n_in - 1), 1.0)] for i in idx]
+    if align:
+        scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        scale = 1.0 / factor if factor else n_in / n_out
+    taps = []
+    for o in range(n_out):
+        if n_out == n_in:
+            taps.append([(o, 1.0)])
+            continue
+        src = scale * o if align or BUG == "interp-asymmetric" else max(scale * (o + 0.5) - 0.5, 0.0)
+        i0 = min(int(np.floor(np.float32(src))), n_in - 1)
+        lam = min(max(src - i0, 0.0), 1.0)
+        taps.append([(i0, 1 - lam), (min(i0 + 1, n_in - 1), lam)])
+    return taps
+
+
+def interpolate(x, dy, a):
+    mode, rank = a.get("mode", "nearest"), x.ndim - 2
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear"):
+        raise Unsupported(f"interpolate mode '{mode}' is not implemented here")
+    size, factor = a.get("size"), a.get("scale_factor")
+    def each(v):
+        return None if v is None else (list(v) * rank if len(v) == 1 else list(v)) if isinstance(v, list) else [v] * rank
+    size, factor = each(size), each(factor)
+    if size is None:
+        size = [int(np.floor(n * f)) for n, f in zip(x.shape[2:], factor)]
+    given = factor if factor is not None and not a.get("recompute_scale_factor") else [None] * rank
+    y, grad = x, dy
+    # Separable: resample one axis at a time, forward from the first axis, backward through the same matrices.
+    mats = []
+    for ax in range(rank):
+        n_in = x.shape[2 + ax]
+        m = np.zeros((size[ax], n_in))
+        for o, taps in enumerate(interp_taps(mode, n_in, size[ax], a.get("align_corners"), given[ax])):
+            for i, w in taps:
+                m[o, i] += w
+        mats.append(m)
+        y = np.moveaxis(np.tensordot(m, np.moveaxis(y, 2 + ax, 0), axes=1), 0, 2 + ax)
+    if dy is None:
+        return y, None
+    for ax in reversed(range(rank)):
+        grad = np.moveaxis(np.tensordot(mats[ax].T, np.moveaxis(grad, 2 + ax, 0), axes=1), 0, 2 + ax)
+    return y, grad
+
+
 def run(op, a, inputs, dy):
     x = inputs["input"]
+    if op == "interpolate":
+        y, dx = interpolate(x, dy, a)
+        return y, ({"input": dx} if dy is not None else {})
     if op in ("lp_pool1d", "lp_pool2d"):
         one = op.endswith("1d")
         aa = as1d_attrs(a) if one else dict(a)
@@ -673,6 +736,8 @@ def answer(line):
     dy = tensor_in(req["grad_output"]) if req.get("grad_output") is not None else None
     try:
         y, grads = run(req["op"], req.get("attrs", {}), inputs, dy)
+    except Unsupported as e:
+        return {"id": rid, "unsupported": True, "reason": str(e)}
     except Exception as e:  # report, never die
         return {"id": rid, "error": f"{type(e).__name__}: {e}"}
     reply = {"id": rid, "output": tensor_out(y)}

@@ -24,6 +24,15 @@ internal sealed class TorchCall(OpAttributes attrs, IReadOnlyDictionary<string, 
         var v => throw new ArgumentException($"attribute '{name}' is {v}, not a list of integers"),
     };
 
+    public double[] Reals(string name) => Attr(name) switch
+    {
+        double[] v => v,
+        int[] v => [.. v.Select(i => (double)i)],
+        double d => [d],
+        int i => [i],
+        var v => throw new ArgumentException($"attribute '{name}' is {v}, not a list of numbers"),
+    };
+
     public bool Has(string name) => attrs.Contains(name);
 
     public long Int(string name) => Attr(name) is int i ? i : throw new ArgumentException($"attribute '{name}' is not an integer");
@@ -92,6 +101,7 @@ internal static class TorchFunctions
                 : smooth_l1_loss(c.Input("input"), c.Input("target"), ReductionOf(c), c.Real("beta")),
             ["huber_loss"] = c => huber_loss(c.Input("input"), c.Input("target"), c.Real("delta"), ReductionOf(c)),
             ["nll_loss"] = NllLoss,
+            ["interpolate"] = Interpolate,
             // Running statistics are cloned: training mode would update the caller's copies in place.
             ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
                 c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
@@ -212,6 +222,26 @@ internal static class TorchFunctions
         // TorchSharp lacks lp_pool3d: torch.nn.functional's own definition of it, on libtorch's avg_pool3d.
         var mean = avg_pool3d(x.pow(p), k, s, ceil_mode: ceil);
         return (torch.sign(mean) * relu(torch.abs(mean))).mul(k.Aggregate(1L, (a, b) => a * b)).pow(1.0 / p);
+    }
+
+    private static TorchTensor Interpolate(TorchCall c)
+    {
+        var x = c.Input("input");
+        int rank = (int)x.dim() - 2;
+        long[]? Each(long[]? v) => v is null ? null : v.Length == 1 ? [.. Enumerable.Repeat(v[0], rank)] : v;
+        double[]? EachReal(double[]? v) => v is null ? null : v.Length == 1 ? [.. Enumerable.Repeat(v[0], rank)] : v;
+        var mode = (string)c.Attr("mode") switch
+        {
+            "nearest" => torch.InterpolationMode.Nearest,
+            "nearest-exact" => torch.InterpolationMode.NearestExact,
+            "linear" => torch.InterpolationMode.Linear,
+            "bilinear" => torch.InterpolationMode.Bilinear,
+            "bicubic" => torch.InterpolationMode.Bicubic,
+            "trilinear" => torch.InterpolationMode.Trilinear,
+            var m => throw new ArgumentException($"interpolate mode '{m}'"),
+        };
+        return interpolate(x, Each(c.Has("size") ? c.Ints("size") : null), EachReal(c.Has("scale_factor") ? c.Reals("scale_factor") : null), mode,
+            c.Has("align_corners") ? c.Flag("align_corners") : null, c.Has("recompute_scale_factor") && c.Flag("recompute_scale_factor"));
     }
 
     private static TorchTensor CrossEntropy(TorchCall c)

@@ -31,6 +31,7 @@ public static class CaseJson
     public static string Value(object value) => value switch
     {
         int[] a => "[" + string.Join(", ", a) + "]",
+        double[] a => "[" + string.Join(", ", a.Select(Number)) + "]",
         int i => i.ToString(CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         double d => Number(d),
@@ -119,7 +120,7 @@ public static class CaseJson
         catch (ParameterException x) { throw new CaseFormatException(path, x.Message); }
     }
 
-    /// <summary>Reads an attribute value: integer, integer list, number, boolean or string.</summary>
+    /// <summary>Reads an attribute value: integer, integer list, number, number list, boolean or string.</summary>
     public static object ReadValue(JsonElement e, string path) => e.ValueKind switch
     {
         JsonValueKind.True => true,
@@ -127,6 +128,9 @@ public static class CaseJson
         JsonValueKind.String => ReadString(e, path),
         JsonValueKind.Number when e.GetRawText().IndexOfAny(['.', 'e', 'E']) < 0 && e.TryGetInt32(out var i) => i,
         JsonValueKind.Number => ReadNumber(e, path),
+        // A list of integers stays one (kernel sizes); a list holding any fraction is of numbers (interpolate's scale_factor).
+        JsonValueKind.Array when e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number) && e.EnumerateArray().Any(x => x.GetRawText().IndexOfAny(['.', 'e', 'E']) >= 0) =>
+            e.EnumerateArray().Select((x, i) => ReadNumber(x, $"{path}[{i}]")).ToArray(),
         JsonValueKind.Array => e.EnumerateArray().Select((x, i) =>
             x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out var v) ? v : throw new CaseFormatException($"{path}[{i}]", "expected an integer")).ToArray(),
         _ => throw new CaseFormatException(path, $"unsupported attribute value of kind {e.ValueKind}"),

@@ -179,6 +179,7 @@ public static class CheckSuite
         Network(ExampleNetworks.SourceDocuments()),
         Network(ExampleNetworks.Sequence1d()),
         Network(ExampleNetworks.Volume3d()),
+        Network(ExampleNetworks.ResNetBlock()),
     ];
 
     private static CheckCase Network((Sequential Network, NamedTensors Inputs) n) => new(n.Network, n.Inputs, ["network"]);

@@ -224,7 +224,8 @@ public sealed class CrossEntropy : IOp, IHasInvariants, IHasMagnitudes
             for (int i = 0; i < a.Inner; i++)
             {
                 int j = o * a.Inner + i;
-                double g = Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => gradOutput.At(0) / divisor };
+                // Every target ignored: the NaN mean does not depend on the input, and libtorch's gradient is 0.
+                double g = Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => divisor == 0 ? 0 : gradOutput.At(0) / divisor };
                 double mass = 0;
                 for (int k = 0; k < a.Length; k++) mass += qw[a.At(o, k, i)];
                 for (int k = 0; k < a.Length; k++)
@@ -261,7 +262,7 @@ public sealed class CrossEntropy : IOp, IHasInvariants, IHasMagnitudes
                     mass += Math.Abs(qw[at]);
                     losses[j] += Math.Abs(qw[at]) * (Math.Abs(x.At(at)) + Math.Abs(max) + Math.Abs(Math.Log(sum)) + 1); // + 1: log Σ's rounding
                 }
-                double g = Math.Abs(Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => gradOutput.At(0) / divisor });
+                double g = Math.Abs(Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => divisor == 0 ? 0 : gradOutput.At(0) / divisor });
                 for (int k = 0; k < a.Length; k++)
                 {
                     int at = a.At(o, k, i);

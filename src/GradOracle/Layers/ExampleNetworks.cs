@@ -33,6 +33,49 @@ public static class ExampleNetworks
         return (net, inputs);
     }
 
+    /// <summary>
+    /// A small ResNet: conv -> batch_norm -> relu, one basic residual block (conv -> batch_norm -> relu -> conv ->
+    /// batch_norm, plus the skip connection) -> relu -> global average pool -> flatten -> linear -> cross-entropy.
+    /// Input (2, 3, 5, 5), 4 channels throughout, 3 classes; batch norm in training mode.
+    /// </summary>
+    public static (Sequential Network, NamedTensors Inputs) ResNetBlock(int seed = 31)
+    {
+        var block = new Sequential("basic_block",
+            Convolution.Create(2, padding: ConvPadding.Of(1)),  // 0: 4 -> 4 channels, 3x3
+            new BatchNorm(training: true),                      // 1
+            Activation.Relu(),                                  // 2
+            Convolution.Create(2, padding: ConvPadding.Of(1)),  // 3
+            new BatchNorm(training: true));                     // 4
+        var net = new Sequential("resnet_block",
+            Convolution.Create(2, padding: ConvPadding.Of(1)),  // 0: 3 -> 4 channels: (2, 4, 5, 5)
+            new BatchNorm(training: true),                      // 1
+            Activation.Relu(),                                  // 2
+            new Residual(block),                                // 3: block(x) + x
+            Activation.Relu(),                                  // 4
+            AvgPool.Global(2),                                  // 5: (2, 4, 1, 1)
+            new Flatten(),                                      // 6: (2, 4)
+            new Linear(),                                       // 7: 4 -> 3
+            new CrossEntropy());                                // 8
+        var inputs = new NamedTensors(
+            ("input", Samples.Distinct(Shape.Of(2, 3, 5, 5), seed)),
+            ("0.weight", Samples.Scaled(Shape.Of(4, 3, 3, 3), seed + 1, 1 / Math.Sqrt(27))),
+            ("0.bias", Samples.Scaled(Shape.Of(4), seed + 2, 0.1)),
+            ("1.weight", Samples.Positive(Shape.Of(4), seed + 3)),
+            ("1.bias", Samples.Scaled(Shape.Of(4), seed + 4, 0.1)),
+            ("3.0.weight", Samples.Scaled(Shape.Of(4, 4, 3, 3), seed + 5, 1 / 6.0)),
+            ("3.0.bias", Samples.Scaled(Shape.Of(4), seed + 6, 0.1)),
+            ("3.1.weight", Samples.Positive(Shape.Of(4), seed + 7)),
+            ("3.1.bias", Samples.Scaled(Shape.Of(4), seed + 8, 0.1)),
+            ("3.3.weight", Samples.Scaled(Shape.Of(4, 4, 3, 3), seed + 9, 1 / 6.0)),
+            ("3.3.bias", Samples.Scaled(Shape.Of(4), seed + 10, 0.1)),
+            ("3.4.weight", Samples.Positive(Shape.Of(4), seed + 11)),
+            ("3.4.bias", Samples.Scaled(Shape.Of(4), seed + 12, 0.1)),
+            ("7.weight", Samples.Scaled(Shape.Of(3, 4), seed + 13, 0.5)),
+            ("7.bias", Samples.Scaled(Shape.Of(3), seed + 14, 0.1)),
+            ("8.target", Tensor.FromArray([2], 2, 0)));
+        return (net, inputs);
+    }
+
     /// <summary>A 1-d network: conv1d -> batch_norm (training) -> tanh -> max_pool1d -> flatten -> linear -> log_softmax.</summary>
     public static (Sequential Network, NamedTensors Inputs) Sequence1d(int seed = 11)
     {

@@ -128,7 +128,8 @@ public sealed class NllLoss(Reduction reduction = Reduction.Mean, int ignoreInde
         for (int j = 0; j < target.Length; j++)
         {
             if (target[j] < 0) continue;
-            double g = Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => gradOutput.At(0) / divisor };
+            // Every target ignored: the NaN mean does not depend on the input, and libtorch's gradient is 0.
+            double g = Reduction switch { Reduction.None => gradOutput.At(j), Reduction.Sum => gradOutput.At(0), _ => divisor == 0 ? 0 : gradOutput.At(0) / divisor };
             dx[a.At(j / a.Inner, target[j], j % a.Inner)] = -weight[j] * g;
         }
         return new OpResult(output, NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));

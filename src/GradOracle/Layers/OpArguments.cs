@@ -53,6 +53,20 @@ public sealed class OpArguments(string name, int rank, OpAttributes attributes, 
         var v => throw new ParameterException(key, OpAttributes.Format(v), "must be a number"),
     };
 
+    /// <summary>A list of numbers (a single number, or integers, stand for themselves), or null when absent.</summary>
+    public double[]? OptionalDoubles(string key) => Get(key) switch
+    {
+        null => null,
+        double[] a => a,
+        int[] a => [.. a.Select(i => (double)i)],
+        double d => [d],
+        int i => [i],
+        var v => throw new ParameterException(key, OpAttributes.Format(v), "must be a number or a list of numbers"),
+    };
+
+    /// <summary>true or false, or null when absent.</summary>
+    public bool? OptionalBool(string key) => Get(key) is null ? null : Bool(key, false);
+
     /// <summary>true or false.</summary>
     public bool Bool(string key, bool fallback) => Get(key) switch
     {

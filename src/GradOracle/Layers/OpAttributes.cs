@@ -16,9 +16,9 @@ public sealed class OpAttributes : IEnumerable<KeyValuePair<string, object>>
     public OpAttributes(params (string Name, object? Value)[] items)
     {
         this.items = items.Where(i => i.Value is not null)
-            .Select(i => new KeyValuePair<string, object>(i.Name, i.Value is int[] a ? a.Clone() : i.Value!)).ToArray();
+            .Select(i => new KeyValuePair<string, object>(i.Name, i.Value is Array a ? a.Clone() : i.Value!)).ToArray();
         foreach (var (name, value) in this.items)
-            if (value is not (int or int[] or bool or double or string))
+            if (value is not (int or int[] or double[] or bool or double or string))
                 throw new ArgumentException($"attribute '{name}' has unsupported type {value.GetType().Name}");
     }
 
@@ -44,6 +44,7 @@ public sealed class OpAttributes : IEnumerable<KeyValuePair<string, object>>
     public static string Format(object value) => value switch
     {
         int[] a => "[" + string.Join(", ", a) + "]",
+        double[] a => "[" + string.Join(", ", a.Select(Tensor.FormatNumber)) + "]",
         bool b => b ? "True" : "False",
         double d => Tensor.FormatNumber(d),
         string s => $"'{s}'",

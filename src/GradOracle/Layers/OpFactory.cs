@@ -23,7 +23,7 @@ public static partial class OpFactory
         Normalization.LayerDescriptor, Normalization.GroupDescriptor, Normalization.InstanceDescriptor,
         BinaryCrossEntropy.Descriptor, BinaryCrossEntropyWithLogits.Descriptor, KlDiv.Descriptor, NllLoss.Descriptor,
         RegressionLoss.L1Descriptor, RegressionLoss.SmoothL1Descriptor, RegressionLoss.HuberDescriptor, Pad.Descriptor, Dropout.Descriptor, Embedding.Descriptor, MaxUnpool.Descriptor, LocalResponseNorm.Descriptor,
-        LpPool.Descriptor,
+        LpPool.Descriptor, Interpolate.Descriptor,
     ];
 
     private static readonly Dictionary<string, OpDescriptor> ByName =

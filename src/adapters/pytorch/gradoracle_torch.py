@@ -58,6 +58,7 @@ OPS.update({
     "embedding": (["input", "weight"], {"padding_idx"}), "local_response_norm": (["input"], {"size", "alpha", "beta", "k"}),
     "group_norm": (["input", "weight", "bias"], {"num_groups", "eps"}), "instance_norm": (["input", "weight", "bias"], {"eps"}),
 })
+OPS["interpolate"] = (["input"], {"size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"})
 # lp_pool3d came with torch 2.2.
 OPS.update({f"lp_pool{r}d": (["input"], {"norm_type", "kernel_size", "stride", "ceil_mode"}) for r in (1, 2, 3) if hasattr(F, f"lp_pool{r}d")})
 GRADORACLE_ONLY = {"tie_policy", "nan_rule"}
@@ -84,6 +85,9 @@ def functional(name):
     # The normalisations take an attribute before their tensors: called here with the tensors first.
     if name == "binary_cross_entropy_with_logits":
         return lambda x, t, w, pw, reduction="mean": F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw)
+    if name == "interpolate":  # one size or factor stands for every spatial dimension, as torch takes a bare number
+        return lambda x, size=None, scale_factor=None, **kw: F.interpolate(
+            x, size[0] if size and len(size) == 1 else size, scale_factor[0] if scale_factor and len(scale_factor) == 1 else scale_factor, **kw)
     if name == "lp_pool1d":  # its kernel_size multiplies the output, so it must be an int, not a 1-tuple
         return lambda x, norm_type, kernel_size, stride=None, ceil_mode=False: F.lp_pool1d(
             x, norm_type, kernel_size[0], stride and stride[0], ceil_mode)

@@ -113,4 +113,14 @@ public class CrossEntropyTests
         var weight = Assert.Throws<ParameterException>(() => new CrossEntropy().Forward(probabilities.With("weight", T.Of([3], 1, 1, 1))));
         Assert.That(weight!.ParamName, Is.EqualTo("weight.shape"));
     }
+
+    [Test]
+    public void Every_target_ignored_gives_a_nan_mean_and_no_gradient_as_libtorch_does()
+    {
+        // The mean is 0/0; it does not depend on the input, and libtorch's gradient is 0 (seen in a parity sweep).
+        var inputs = new NamedTensors(("input", Samples.Distinct(Shape.Of(2, 3), 1)), ("target", T.Of([2], 2, 2)));
+        var op = new CrossEntropy(ignoreIndex: 2);
+        Assert.That(op.Forward(inputs).At(0), Is.NaN);
+        Assert.That(op.Backward(inputs, T.Of([], 1))["input"].ToArray(), Is.All.EqualTo(0));
+    }
 }

@@ -34,4 +34,15 @@ public class NetworkTests
         var e = Assert.Throws<ParameterException>(() => net.Forward(inputs.With("8.target", T.Of([2], 3, 7))));
         Assert.That(e!.ParamName, Is.EqualTo("layer 8 (cross_entropy): target[1]"));
     }
+
+    [Test]
+    public void The_resnet_block_agrees_with_finite_differences_through_the_skip_connection()
+    {
+        var (net, inputs) = ExampleNetworks.ResNetBlock();
+        Assert.That(net.AttributeText, Is.EqualTo("conv2d -> batch_norm -> relu -> residual -> relu -> global_avg_pool2d -> flatten -> linear -> cross_entropy"));
+        var result = GradientChecker.Check(net, inputs);
+        Assert.That(result.Passed, Is.True, result.Describe());
+        Assert.That(result.Elements.Select(e => e.Tensor).Distinct(), Is.EqualTo(net.DifferentiableInputs));
+        Assert.That(net.DifferentiableInputs, Does.Contain("3.3.weight").And.Contain("3.4.bias"));
+    }
 }
