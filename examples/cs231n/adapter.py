@@ -137,20 +137,30 @@ def batch_norm(inputs, dy, a):
         raise Unsupported("batchnorm_forward takes (N, D) and spatial_batchnorm_forward (N, C, H, W)")
     c = x.shape[1]
     gamma, beta = inputs.get("weight", np.ones(c)), inputs.get("bias", np.zeros(c))
-    param = {"mode": "train", "eps": a.get("eps", 1e-5), "momentum": 0.9}
+    # cs231n's momentum weighs the old running statistics (running = momentum * running + (1 - momentum) * batch):
+    # PyTorch's momentum m weighs the batch, so it is passed as 1 - m. The updated statistics go back as extras.
+    param = {"mode": "train", "eps": a.get("eps", 1e-5), "momentum": 1 - a.get("momentum", 0.1)}
+    running = "running_mean" in inputs and "running_var" in inputs
+    if running:
+        param["running_mean"], param["running_var"] = inputs["running_mean"].copy(), inputs["running_var"].copy()
     out, cache = forward(x, gamma, beta, param)
+    extras = {"running_mean": param["running_mean"], "running_var": param["running_var"]} if running and "running_var" in param else {}
     if dy is None:
-        return out, None
+        return out, None, extras
     dx, dgamma, dbeta = backward(dy, cache)
     grads = {"input": dx}
     if "weight" in inputs:
         grads["weight"], grads["bias"] = dgamma, dbeta
-    return out, grads
+    return out, grads, extras
 
 
 def cross_entropy(inputs, dy, a):
-    x, target = inputs["input"], inputs["target"].astype(int)
-    reduction = a.get("reduction", "mean")
+    x, reduction = inputs["input"], a.get("reduction", "mean")
+    if "weight" in inputs or a.get("label_smoothing", 0) != 0 or inputs["target"].shape == x.shape:
+        raise Unsupported("softmax_loss takes class indices, without class weights or label smoothing")
+    if np.any(inputs["target"] == a.get("ignore_index", -100)):
+        raise Unsupported("softmax_loss ignores no target")
+    target = inputs["target"].astype(int)
     if x.ndim != 2 or reduction == "none":
         raise Unsupported("softmax_loss takes (N, C) scores and returns their mean loss")
     loss, dx = layers.softmax_loss(x, target)
@@ -184,7 +194,8 @@ def answer(req):
     dy = tensor_in(req["grad_output"]) if req.get("grad_output") is not None else None
     try:
         with np.errstate(all="ignore"):
-            out, grads = run(req["op"], req.get("attrs", {}), inputs, dy)
+            result = run(req["op"], req.get("attrs", {}), inputs, dy)
+        out, grads, extras = result if len(result) == 3 else (*result, None)
     except Unsupported as e:
         return {"id": rid, "unsupported": True, "reason": str(e)}
     except Exception as e:  # the layers' own error, reported for this case
@@ -195,6 +206,8 @@ def answer(req):
     reply = {"id": rid, "output": tensor_out(out)}
     if dy is not None:
         reply["grads"] = {k: tensor_out(v) for k, v in grads.items()}
+    if extras:
+        reply["extras"] = {k: tensor_out(np.asarray(v)) for k, v in extras.items()}
     return reply
 
 

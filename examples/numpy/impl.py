@@ -44,6 +44,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   lrn-sum        local_response_norm uses the AlexNet paper's alpha * sum of squares, not PyTorch's alpha * mean
   lp-no-kernel   lp_pool takes the power mean (avg_pool(x^p))^(1/p), leaving out the factor kernel_size
   interp-asymmetric  interpolate's linear modes map output o to o * scale, without the half-pixel offset
+  bn-biased-running  batch_norm's running_var update takes the biased batch variance (np.var), not the unbiased
   ls-others      cross_entropy's label_smoothing gives eps/(C-1) to each other class, not eps/C to every class
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
@@ -70,7 +71,7 @@ OPS = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d
        "layer_norm", "group_norm", "instance_norm",
        "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "nll_loss",
        "l1_loss", "smooth_l1_loss", "huber_loss", "pad", "dropout", "embedding", "max_unpool1d", "max_unpool2d",
-       "local_response_norm", "cross_entropy", "lp_pool1d", "lp_pool2d", "interpolate"]
+       "local_response_norm", "cross_entropy", "lp_pool1d", "lp_pool2d", "interpolate", "batch_norm"]
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
@@ -477,6 +478,38 @@ def run(op, a, inputs, dy):
         if db is not None:
             grads["bias"] = db
         return y, grads
+    if op == "batch_norm":
+        w, b, eps, mom = inputs.get("weight"), inputs.get("bias"), a.get("eps", 1e-5), a.get("momentum", 0.1)
+        c = x.shape[1]
+        shape, axes = (c,) + (1,) * (x.ndim - 2), (0,) + tuple(range(2, x.ndim))
+        gamma = w.reshape(shape) if w is not None else 1.0
+        beta = b.reshape(shape) if b is not None else 0.0
+        extras = {}
+        if a.get("training", False):
+            # Channels first, each channel's N x spatial values one block, normalised by the helper.
+            xc = np.moveaxis(x, 1, 0)
+            m = xc[0].size
+            back = lambda t: np.moveaxis(t.reshape(xc.shape), 0, 1)
+            yc, dxc, _, _ = normalise(xc.reshape(c, m), m, np.moveaxis(np.broadcast_to(gamma, x.shape), 1, 0).reshape(c, m),
+                                      np.moveaxis(np.broadcast_to(beta, x.shape), 1, 0).reshape(c, m), eps,
+                                      None if dy is None else np.moveaxis(dy, 1, 0).reshape(c, m))
+            y, dx = back(yc), None if dy is None else back(dxc)
+            mean, var = x.mean(axis=axes), x.var(axis=axes, ddof=0 if BUG == "bn-biased-running" else 1)
+            if "running_mean" in inputs and "running_var" in inputs:
+                extras = {"running_mean": (1 - mom) * inputs["running_mean"] + mom * mean,
+                          "running_var": (1 - mom) * inputs["running_var"] + mom * var}
+            xhat = (x - mean.reshape(shape)) / np.sqrt(x.var(axis=axes).reshape(shape) + eps)
+        else:
+            inv = 1 / np.sqrt(inputs["running_var"].reshape(shape) + eps)
+            xhat = (x - inputs["running_mean"].reshape(shape)) * inv
+            y = xhat * gamma + beta
+            dx = None if dy is None else dy * gamma * inv
+        if dy is None:
+            return y, {}, extras
+        grads = {"input": dx}
+        if w is not None:
+            grads["weight"], grads["bias"] = (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
+        return y, grads, extras
     if op in ("layer_norm", "group_norm", "instance_norm"):
         w, b = inputs.get("weight"), inputs.get("bias")
         eps = a.get("eps", 1e-5)
@@ -735,7 +768,7 @@ def answer(line):
     inputs = {k: tensor_in(v) for k, v in req["inputs"].items()}
     dy = tensor_in(req["grad_output"]) if req.get("grad_output") is not None else None
     try:
-        y, grads = run(req["op"], req.get("attrs", {}), inputs, dy)
+        y, grads, *extras = run(req["op"], req.get("attrs", {}), inputs, dy)
     except Unsupported as e:
         return {"id": rid, "unsupported": True, "reason": str(e)}
     except Exception as e:  # report, never die
@@ -743,6 +776,8 @@ def answer(line):
     reply = {"id": rid, "output": tensor_out(y)}
     if dy is not None:
         reply["grads"] = {k: tensor_out(v) for k, v in grads.items() if v is not None}
+    if extras and extras[0]:
+        reply["extras"] = {k: tensor_out(v) for k, v in extras[0].items()}
     return reply
 
 

@@ -102,9 +102,7 @@ internal static class TorchFunctions
             ["huber_loss"] = c => huber_loss(c.Input("input"), c.Input("target"), c.Real("delta"), ReductionOf(c)),
             ["nll_loss"] = NllLoss,
             ["interpolate"] = Interpolate,
-            // Running statistics are cloned: training mode would update the caller's copies in place.
-            ["batch_norm"] = c => batch_norm(c.Input("input"), c.Optional("running_mean")?.clone(), c.Optional("running_var")?.clone(),
-                c.Optional("weight"), c.Optional("bias"), c.Flag("training"), 0.1, c.Real("eps")),
+            ["batch_norm"] = BatchNorm,
             ["layer_norm"] = c => layer_norm(c.Input("input"), c.Ints("normalized_shape"), c.Optional("weight"), c.Optional("bias"), c.Real("eps")),
             ["group_norm"] = GroupNorm,
             ["local_response_norm"] = c => local_response_norm(c.Input("input"), c.Int("size"), c.Real("alpha"), c.Real("beta"), c.Real("k")),
@@ -242,6 +240,19 @@ internal static class TorchFunctions
         };
         return interpolate(x, Each(c.Has("size") ? c.Ints("size") : null), EachReal(c.Has("scale_factor") ? c.Reals("scale_factor") : null), mode,
             c.Has("align_corners") ? c.Flag("align_corners") : null, c.Has("recompute_scale_factor") && c.Flag("recompute_scale_factor"));
+    }
+
+    private static TorchTensor BatchNorm(TorchCall c)
+    {
+        // Running statistics are cloned, as training updates them in place; the updated clones are the extra outputs.
+        var (mean, variance) = (c.Optional("running_mean")?.detach().clone(), c.Optional("running_var")?.detach().clone());
+        var y = batch_norm(c.Input("input"), mean, variance, c.Optional("weight"), c.Optional("bias"), c.Flag("training"), c.Real("momentum"), c.Real("eps"));
+        if (c.Flag("training") && mean is not null && variance is not null)
+        {
+            c.Extra.Add(("extras.running_mean", mean));
+            c.Extra.Add(("extras.running_var", variance));
+        }
+        return y;
     }
 
     private static TorchTensor CrossEntropy(TorchCall c)

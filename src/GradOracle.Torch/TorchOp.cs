@@ -7,7 +7,7 @@ namespace GradOracle.Torch;
 /// libtorch as one more oracle behind the interface the checkers use: an <see cref="IOp"/> whose forward
 /// and backward are libtorch's, for the op described by one of ours.
 /// </summary>
-public sealed class TorchOp : IOp
+public sealed class TorchOp : IOp, IHasExtraOutputs
 {
     private readonly string torchName;
     private readonly OpAttributes torchAttrs;
@@ -69,6 +69,16 @@ public sealed class TorchOp : IOp
     {
         var answer = Unwrap(Call(inputs, gradOutput));
         return new NamedTensors(DifferentiableInputs.Select(n => (n, answer.Tensors[$"grad.{n}"])).ToArray());
+    }
+
+    /// <summary>What libtorch returned beside the output under "extras.&lt;name&gt;" (batch norm's updated running statistics).</summary>
+    public NamedTensors? ExtraOutputs(NamedTensors inputs) => Extras(Unwrap(Call(inputs, null)));
+
+    /// <summary>The extra outputs of one answer; null when it has none.</summary>
+    public static NamedTensors? Extras(TorchAnswer a)
+    {
+        var extras = a.Tensors.Items.Where(t => OpResult.IsExtra(t.Name)).Select(t => (t.Name["extras.".Length..], t.Value)).ToArray();
+        return extras.Length == 0 ? null : new NamedTensors(extras);
     }
 
     private static TorchAnswer Unwrap(TorchAnswer a) =>

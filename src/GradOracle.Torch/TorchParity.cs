@@ -20,11 +20,13 @@ public static class TorchParity
         NamedTensors? g = null, gT = null;
         IndexTensor? indices = null;
         Tensor? indicesT = null;
+        NamedTensors? extras = null, extrasT = null;
         try
         {
             y = op.Forward(inputs);
             g = op.Backward(inputs, gradOutput);
             indices = op.Descriptor.Indices(op, inputs);
+            extras = (op as IHasExtraOutputs)?.ExtraOutputs(inputs);
         }
         catch (ParameterException e) { oracleError = e.Message; }
         try
@@ -36,6 +38,7 @@ public static class TorchParity
                 yT = a.Output;
                 gT = new NamedTensors(op.DifferentiableInputs.Select(n => (n, a.Tensors[$"grad.{n}"])).ToArray());
                 if (a.Tensors.Contains("indices")) indicesT = a.Tensors["indices"];
+                extrasT = TorchOp.Extras(a);
             }
             else
             {
@@ -63,6 +66,9 @@ public static class TorchParity
         foreach (var name in op.DifferentiableInputs) tensors.Add(Compare($"grad.{name}", g![name], gT![name], exact, gradScale, tolerance));
         if (indices is not null && indicesT is not null)
             tensors.Add(Compare("indices", Tensor.FromArray(indices.Shape, indices.Data.Select(v => (double)v).ToArray()), indicesT, exact: true, 0, 0));
+        foreach (var name in extras?.Names ?? [])
+            tensors.Add(extrasT is not null && extrasT.Contains(name) ? Compare($"extras.{name}", extras![name], extrasT[name], exact: false, 0, tolerance)
+                : new TensorParity($"extras.{name}", false, double.PositiveInfinity, double.PositiveInfinity, false, "libtorch returned no such output"));
         bool agree = tensors.All(t => t.Agree);
         // Agreement that needed libtorch's own error says so.
         string? note = agree && known is not null && tensors.Any(t => t.WorstRelative > RelativeTolerance) ? $"within libtorch's known error: {known.Why}" : null;

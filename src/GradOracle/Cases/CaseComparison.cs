@@ -61,6 +61,7 @@ public sealed class CaseComparison
         {
             result["indices"] = Tensor.FromArray(ix.Shape, ix.Data.Select(v => (double)v).ToArray());
         }
+        foreach (var (name, x) in (op as IHasExtraOutputs)?.ExtraOutputs(c.Inputs)?.Items ?? []) result[$"extras.{name}"] = x;
         return result;
     }
 
@@ -73,6 +74,8 @@ public sealed class CaseComparison
         ExpectedOutput = actual["output"],
         ExpectedGrads = new NamedTensors(c.ExpectedGrads.Names.Select(n => (n, actual.TryGetValue($"grads.{n}", out var g) ? g : c.ExpectedGrads[n])).ToArray()),
         ExpectedIndices = c.ExpectedIndices is null ? null : actual.GetValueOrDefault("indices", c.ExpectedIndices),
+        ExpectedExtras = c.ExpectedExtras is null ? null
+            : new NamedTensors(c.ExpectedExtras.Names.Select(n => (n, actual.TryGetValue($"extras.{n}", out var x) ? x : c.ExpectedExtras[n])).ToArray()),
     };
 
     /// <summary>Which case, which tensor, how many elements, the worst of them with both values.</summary>

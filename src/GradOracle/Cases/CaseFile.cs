@@ -34,8 +34,14 @@ public static class CaseFile
         Line(2, $"\"output\": {TensorJsonConverter.Text(c.ExpectedOutput)},");
         Line(2, "\"grads\": {");
         Members(c.ExpectedGrads.Items.Select(g => (g.Name, TensorJsonConverter.Text(g.Value))), 3);
-        Line(2, c.ExpectedIndices is null ? "}" : "},");
-        if (c.ExpectedIndices is not null) Line(2, $"\"indices\": {TensorJsonConverter.Text(c.ExpectedIndices)}");
+        Line(2, c.ExpectedIndices is null && c.ExpectedExtras is null ? "}" : "},");
+        if (c.ExpectedIndices is not null) Line(2, $"\"indices\": {TensorJsonConverter.Text(c.ExpectedIndices)}" + (c.ExpectedExtras is null ? "" : ","));
+        if (c.ExpectedExtras is not null)
+        {
+            Line(2, "\"extras\": {");
+            Members(c.ExpectedExtras.Items.Select(g => (g.Name, TensorJsonConverter.Text(g.Value))), 3);
+            Line(2, "}");
+        }
         Line(1, "},");
         Line(1, "\"tolerances\": {");
         Members(c.Tolerances.Select(t => (t.Key, t.Value.Exact
@@ -156,9 +162,10 @@ public static class CaseFile
         var output = ReadTensor(expected.GetProperty("output"), "expected.output");
         var grads = Named(expected.GetProperty("grads"), "expected.grads");
         var indices = expected.TryGetProperty("indices", out var ix) ? ReadTensor(ix, "expected.indices") : null;
+        var extras = expected.TryGetProperty("extras", out var ex) ? Named(ex, "expected.extras") : null;
         var tol = root.GetProperty("tolerances").EnumerateObject().Select(t => KeyValuePair.Create(t.Name, Tolerance(t.Value, $"tolerances.{t.Name}"))).ToImmutableArray();
         var c = new ReferenceCase(id, op, Str(root, "description"), flags, StrOrNull(root, "tie_policy"), StrOrNull(root, "nan_rule"), attrs, inputs, gradOutput,
-            output, grads, indices, tol, Provenance(root.GetProperty("provenance")));
+            output, grads, indices, tol, Provenance(root.GetProperty("provenance"))) { ExpectedExtras = extras };
         foreach (var (key, _) in c.ExpectedTensors())
             if (!tol.Any(t => t.Key == key)) throw new CaseFormatException("tolerances", $"no tolerance for expected tensor \"{key}\"");
         foreach (var t in tol)

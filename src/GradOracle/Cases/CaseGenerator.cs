@@ -118,12 +118,14 @@ public static class CaseGenerator
         var tolerances = new List<KeyValuePair<string, CaseTolerance>> { new("output", Tol(Tolerance.MaxAbs(output))) };
         tolerances.AddRange(grads.Items.Select(g => KeyValuePair.Create($"grads.{g.Name}", Tol(gradScale))));
         if (ix is not null) tolerances.Add(new("indices", CaseTolerance.ExactMatch));
+        var extras = (reference as IHasExtraOutputs)?.ExtraOutputs(inputs);
+        tolerances.AddRange(extras?.Items.Select(x => KeyValuePair.Create($"extras.{x.Name}", Tol(Tolerance.MaxAbs(x.Value)))) ?? []);
 
         string description = s.Description ?? $"{op.Name} on {string.Join(", ", inputs.Items.Select(i => $"{i.Name} {i.Value.Shape}"))}" +
             (flags.IsEmpty ? "" : $"; exercises {string.Join(", ", flags)}");
         return new ReferenceCase(id, op.Name, description, flags, tie, nan, attrs, inputs, dy, output, grads,
             ix is null ? null : Tensor.FromArray(ix.Shape, ix.Data.Select(v => (double)v).ToArray()), [.. tolerances],
-            new CaseProvenance(Generator, fd.WorstAbsoluteError, fd.Checked, fd.Kinks, version, torchDiff, torchNone));
+            new CaseProvenance(Generator, fd.WorstAbsoluteError, fd.Checked, fd.Kinks, version, torchDiff, torchNone)) { ExpectedExtras = extras };
     }
 
     private static string Slug(ImmutableArray<string> flags) => flags.IsEmpty ? "basic" : string.Join("-", flags.Take(3));

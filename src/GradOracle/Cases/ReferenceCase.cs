@@ -25,6 +25,9 @@ public sealed record ReferenceCase(
     ImmutableArray<KeyValuePair<string, CaseTolerance>> Tolerances,
     CaseProvenance Provenance)
 {
+    /// <summary>The expected extra outputs (batch norm's updated running statistics in training); null when the op has none.</summary>
+    public NamedTensors? ExpectedExtras { get; init; }
+
     /// <summary>The format written and read: bump it when the layout changes.</summary>
     public const string Format = "gradoracle-case-1";
 
@@ -32,12 +35,13 @@ public sealed record ReferenceCase(
     public IOp CreateOp() =>
         OpFactory.Create(Op, Attributes.With(("tie_policy", TiePolicy), ("nan_rule", NanRule)), Inputs.Names);
 
-    /// <summary>The expected tensors by their tolerance keys: "output", "grads.&lt;input&gt;", "indices".</summary>
+    /// <summary>The expected tensors by their tolerance keys: "output", "grads.&lt;input&gt;", "indices", "extras.&lt;name&gt;".</summary>
     public IEnumerable<(string Key, Tensor Expected)> ExpectedTensors()
     {
         yield return ("output", ExpectedOutput);
         foreach (var (name, t) in ExpectedGrads.Items) yield return ($"grads.{name}", t);
         if (ExpectedIndices is not null) yield return ("indices", ExpectedIndices);
+        foreach (var (name, t) in ExpectedExtras?.Items ?? []) yield return ($"extras.{name}", t);
     }
 
     /// <summary>The tolerance of one expected tensor.</summary>

@@ -8,11 +8,14 @@ namespace GradOracle.Layers;
 /// variance, x̂ = (x - mean) / sqrt(var + eps), y = weight·x̂ + bias; evaluation mode uses running_mean
 /// and running_var. Training backward carries the mean terms:
 /// dx = invstd/M · (M·dx̂ - Σdx̂ - x̂·Σ(dx̂·x̂)) with dx̂ = dy·weight and M = N × spatial.
-/// The running statistics' update (momentum) is a side effect, not part of the function, and is not modelled.
+/// In training with running statistics given, PyTorch also updates them in place, which the oracle gives as extra
+/// outputs: running_mean ← (1 - momentum)·running_mean + momentum·mean, running_var ← (1 - momentum)·running_var +
+/// momentum·var·M/(M - 1), the unbiased variance (nn.BatchNorm's momentum=None is momentum 1/num_batches_tracked).
 /// </summary>
-public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true) : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes
+public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = true, double momentum = 0.1)
+    : IOp, IForwardInto, IHasInvariants, IHasJacobianStructure, IHasMagnitudes, IHasExtraOutputs
 {
-    /// <summary>batch_norm; the running statistics are read in evaluation, not updated in training.</summary>
+    /// <summary>batch_norm; in training the running statistics given are updated, as extra outputs.</summary>
     public static OpDescriptor<BatchNorm> Descriptor { get; } = new()
     {
         Name = "batch_norm",
@@ -25,13 +28,28 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         [
             new("training", "true (batch statistics) or false (running statistics, which are then required)", "False"),
             new("eps", "a positive number added to the variance", "1e-05"),
+            new("momentum", "in [0, 1]: the weight of this batch in the running statistics' update (training)", "0.1"),
         ],
-        Build = a => new BatchNorm(a.Bool("training", false), a.Double("eps", 1e-5), a.Has("weight")),
+        Build = a => new BatchNorm(a.Bool("training", false), a.Double("eps", 1e-5), a.Has("weight"), a.Double("momentum", 0.1)),
         Invariants = [BatchNormSum, BatchNormOrthogonal],
         KnownBugs = (bn, inputs, dy) => bn.Training
-            ? [BugHypothesis.InTensor("grads.input", "batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants",
-                () => bn.WithoutMeanTerms(inputs, dy))]
+            ?
+            [
+                BugHypothesis.InTensor("grads.input", "batch-norm backward without its mean terms (-Σdx̂/M and -x̂·Σ(dx̂·x̂)/M): the batch statistics treated as constants",
+                    () => bn.WithoutMeanTerms(inputs, dy)),
+                BugHypothesis.InTensor("extras.running_var", "running_var updated with the biased batch variance (divided by M, not M - 1, as PyTorch's running estimate is)",
+                    () => bn.RunningStatistics(inputs, unbiased: false)?["running_var"]),
+                BugHypothesis.InWholeAnswer($"running statistics updated Keras-style, old·momentum + batch·(1 - momentum), where PyTorch weighs this batch by momentum = {Tensor.FormatNumber(bn.Momentum)}",
+                    () => bn.RunningStatistics(inputs, keras: true) is { } keras ? OpResult.Of(bn, inputs, dy) with { Extras = keras } : null),
+            ]
             : [],
+        Examples = () =>
+        [
+            Running(new BatchNorm(training: true), Shape.Of(4, 3), 551, "training", "running-statistics"),
+            Running(new BatchNorm(training: true, momentum: 0.5), Shape.Of(2, 2, 3, 2), 552, "training", "running-statistics", "momentum"),
+            Running(new BatchNorm(training: true, momentum: 1.0 / 3), Shape.Of(2, 3, 4), 553, "training", "running-statistics", "cumulative-average"),
+            Running(new BatchNorm(training: true, affine: false, momentum: 1), Shape.Of(2, 2), 554, "training", "running-statistics", "two-per-channel"),
+        ],
         DrawCase = d =>
         {
             bool training = d.OneIn(2);
@@ -41,9 +59,20 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
                 ("bias", Samples.Scaled(Shape.Of(channels), d.DataSeed + 2, 0.5)),
                 ("running_mean", Samples.Scaled(Shape.Of(channels), d.DataSeed + 3, 0.5)),
                 ("running_var", Samples.Positive(Shape.Of(channels), d.DataSeed + 4)));
-            return d.Case(new BatchNorm(training), inputs, training ? "training" : "evaluation");
+            double momentum = training && d.OneIn(3) ? new[] { 0, 0.5, 1, 1.0 / 3 }[d.Rng.Next(4)] : 0.1; // 1/3: momentum=None's third batch
+            return d.Case(new BatchNorm(training, momentum: momentum), inputs, training ? "training" : "evaluation");
         },
     };
+
+    /// <summary>A case with running statistics given (and weight and bias when affine).</summary>
+    private static CheckCase Running(BatchNorm bn, Shape shape, int seed, params string[] exercises)
+    {
+        int c = shape[1];
+        var inputs = new NamedTensors(("input", Samples.Distinct(shape, seed)), ("running_mean", Samples.Scaled(Shape.Of(c), seed + 1, 0.5)),
+            ("running_var", Samples.Positive(Shape.Of(c), seed + 2)));
+        if (bn.Affine) inputs = inputs.With("weight", Samples.Positive(Shape.Of(c), seed + 3)).With("bias", Samples.Scaled(Shape.Of(c), seed + 4, 0.5));
+        return new CheckCase(bn, inputs, exercises);
+    }
 
     /// <summary>The input gradient without its mean terms, dx̂·invstd only (a known bug).</summary>
     private Tensor WithoutMeanTerms(NamedTensors inputs, Tensor dy)
@@ -63,11 +92,15 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     /// <summary>Whether weight and bias are applied.</summary>
     public bool Affine { get; } = affine;
 
+    /// <summary>This batch's weight in the running statistics' update.</summary>
+    public double Momentum { get; } = momentum is >= 0 and <= 1 ? momentum
+        : throw new ParameterException("momentum", Tensor.FormatNumber(momentum), "must be in [0, 1]: the weight of this batch in the running statistics' exponential average");
+
     /// <inheritdoc/>
     public string Name => "batch_norm";
 
     /// <inheritdoc/>
-    public OpAttributes Attributes => new(("training", Training), ("eps", Eps));
+    public OpAttributes Attributes => new(("training", Training), ("eps", Eps), ("momentum", Momentum));
 
     /// <summary>The attributes, and "weight=None, bias=None" without affine parameters.</summary>
     public string AttributeText => Attributes + (Affine ? "" : ", weight=None, bias=None");
@@ -238,7 +271,44 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         }
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
         if (Affine) grads.AddRange([("weight", Tensor.Wrap(Shape.Of(a.Length), dw)), ("bias", Tensor.Wrap(Shape.Of(a.Length), db))]);
-        return new OpResult(Tensor.Wrap(x.Shape, y), new NamedTensors(grads.ToArray()));
+        return new OpResult(Tensor.Wrap(x.Shape, y), new NamedTensors(grads.ToArray()), RunningStatistics(inputs, magnitudes: true));
+    }
+
+    /// <inheritdoc/>
+    public NamedTensors? ExtraOutputs(NamedTensors inputs) => RunningStatistics(inputs);
+
+    /// <summary>
+    /// The updated running statistics, in training with both given (else null): PyTorch's rule, or for the known bugs the
+    /// biased variance (<paramref name="unbiased"/> false) or Keras's weighting (<paramref name="keras"/>); with
+    /// <paramref name="magnitudes"/>, what each sums, |(1 - m)·old| + m·(what the batch statistic sums).
+    /// </summary>
+    private NamedTensors? RunningStatistics(NamedTensors inputs, bool unbiased = true, bool keras = false, bool magnitudes = false)
+    {
+        if (!Training || !inputs.Contains("running_mean") || !inputs.Contains("running_var")) return null;
+        var x = inputs["input"];
+        var (oldMean, oldVar) = (inputs["running_mean"], inputs["running_var"]);
+        var a = AxisLayout.Of(x.Shape, 1);
+        foreach (var old in new[] { oldMean, oldVar })
+            if (old.Shape != Shape.Of(a.Length))
+                throw new ParameterException(old == oldMean ? "running_mean.shape" : "running_var.shape", old.Shape.ToString(), $"must be (C) = ({a.Length})");
+        int m = a.Outer * a.Inner;
+        double batch = keras ? 1 - Momentum : Momentum, keep = 1 - batch, correction = unbiased ? (double)m / (m - 1) : 1;
+        var (mean, variance) = (new double[a.Length], new double[a.Length]);
+        for (int ch = 0; ch < a.Length; ch++)
+        {
+            double sum = 0, absolute = 0, squares = 0, spread = 0;
+            foreach (var at in Channel(a, ch)) { sum += x.At(at); absolute += Math.Abs(x.At(at)); }
+            double mu = sum / m;
+            foreach (var at in Channel(a, ch))
+            {
+                double d = x.At(at) - mu;
+                squares += d * d;
+                spread += Math.Abs(d) * (Math.Abs(d) + 2 * (Math.Abs(x.At(at)) + Math.Abs(mu))); // (x - μ)² carries x's and μ's rounding
+            }
+            mean[ch] = magnitudes ? Math.Abs(keep * oldMean.At(ch)) + batch * absolute / m : keep * oldMean.At(ch) + batch * mu;
+            variance[ch] = magnitudes ? Math.Abs(keep * oldVar.At(ch)) + batch * correction * spread / m : keep * oldVar.At(ch) + batch * correction * squares / m;
+        }
+        return new NamedTensors(("running_mean", Tensor.Wrap(Shape.Of(a.Length), mean)), ("running_var", Tensor.Wrap(Shape.Of(a.Length), variance)));
     }
 
     private static IEnumerable<int> Channel(AxisLayout a, int ch)

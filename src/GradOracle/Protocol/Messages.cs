@@ -48,16 +48,19 @@ public static class Messages
     }
 
     /// <summary>
-    /// A run reply with output, (when asked) gradients and (for ops that select) the selected indices; with
-    /// <paramref name="base64"/> its tensors in <see cref="Base64Tensor"/>'s form, float64 and the indices int64.
+    /// A run reply with output, (when asked) gradients, (for ops that select) the selected indices and (batch norm in
+    /// training) the extra outputs; with <paramref name="base64"/> its tensors in <see cref="Base64Tensor"/>'s form,
+    /// float64 and the indices int64.
     /// </summary>
-    public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null, bool base64 = false)
+    public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null, bool base64 = false, NamedTensors? extras = null)
     {
         string T(Tensor t, string dtype) => base64 ? Base64Tensor.Text(t, dtype) : TensorJsonConverter.Text(t);
         var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {T(output, "float64")}");
         if (grads is not null)
             sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}"))).Append('}');
         if (indices is not null) sb.Append(", \"indices\": ").Append(T(indices, "int64"));
+        if (extras is not null)
+            sb.Append(", \"extras\": {").Append(string.Join(", ", extras.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}"))).Append('}');
         return sb.Append('}').ToString();
     }
 
@@ -109,8 +112,9 @@ public static class Messages
         }
         var output = ReadTensor(CaseJson.Required(root, "output", "$"), "output");
         var grads = root.TryGetProperty("grads", out var gr) && gr.ValueKind != JsonValueKind.Null ? Named(gr, "grads") : null;
-        Total(output.Count + (grads?.Items.Sum(t => (long)t.Value.Count) ?? 0));
-        return new RunResponse(id, output, grads);
+        var extras = root.TryGetProperty("extras", out var ex) && ex.ValueKind != JsonValueKind.Null ? Named(ex, "extras") : null;
+        Total(output.Count + (grads?.Items.Sum(t => (long)t.Value.Count) ?? 0) + (extras?.Items.Sum(t => (long)t.Value.Count) ?? 0));
+        return new RunResponse(id, output, grads, extras);
     });
 
     // One message's tensors together stay within the element limit, as each does alone.

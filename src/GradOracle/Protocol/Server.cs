@@ -58,7 +58,8 @@ public static partial class Server
                     var op = engine.Answering(OpFactory.Create(r.Op, r.Attributes, r.Inputs.Names), out var whyNot);
                     if (op is null) return Messages.UnsupportedReply(r.Id, whyNot);
                     var output = op.Forward(r.Inputs);
-                    return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput), engine.Indices(op, r.Inputs), session.Base64);
+                    return Messages.RunReply(r.Id, output, r.GradOutput is null ? null : op.Backward(r.Inputs, r.GradOutput), engine.Indices(op, r.Inputs), session.Base64,
+                        (op as IHasExtraOutputs)?.ExtraOutputs(r.Inputs));
                 }
                 catch (Exception e) when (e is ParameterException or EngineException) { return Messages.ErrorReply(r.Id, e.Message); }
             default:

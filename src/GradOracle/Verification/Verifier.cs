@@ -155,7 +155,7 @@ public static class Verifier
                 ev.Summary = "the implementation answered unsupported" + (u.Reason is { Length: > 0 } why ? $": {why}" : "");
                 return ev;
             case Outcome.Answered { Response: RunResponse r }:
-                ev.Actual = new OpResult(r.Output, r.Grads ?? new NamedTensors());
+                ev.Actual = new OpResult(r.Output, r.Grads ?? new NamedTensors(), r.Extras);
                 break;
             default:
                 ev.Status = CaseStatus.Error;

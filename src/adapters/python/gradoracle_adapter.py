@@ -15,7 +15,8 @@ An op function takes the inputs by name, the attributes (every one the op has, w
 grad_output (None for a forward-only request), and returns (output, grads): grads a dict by input name,
 or None when grad_output is None. Tensors arrive as float64 numpy arrays (a Tensor(shape, data) of flat
 lists when numpy is not installed) and may be returned as numpy arrays, Tensors, nested lists or numbers
-(a 0-d output, such as a reduced loss, is a plain number). Raise Unsupported("why") for a configuration you
+(a 0-d output, such as a reduced loss, is a plain number). An op with results besides its output (batch_norm's
+updated running statistics in training) may return (output, grads, extras), extras a dict by name. Raise Unsupported("why") for a configuration you
 do not implement; any other exception becomes an error reply for that case and the run goes on.
 
 The helper answers hello, writes NaN and infinities as the strings the protocol wants (Python's json would
@@ -177,10 +178,13 @@ class Adapter:
             inputs = {k: _decode(v) for k, v in request["inputs"].items()}
             dy = request.get("grad_output")
             result = fn(inputs, request.get("attrs") or {}, None if dy is None else _decode(dy))
-            if not isinstance(result, tuple) or len(result) != 2:
-                raise TypeError(f"{request['op']}: an op function returns (output, grads), got {type(result).__name__}")
-            output, grads = result
+            if not isinstance(result, tuple) or len(result) not in (2, 3):
+                raise TypeError(f"{request['op']}: an op function returns (output, grads) or (output, grads, extras), got {type(result).__name__}")
+            output, grads = result[:2]
+            extras = result[2] if len(result) == 3 else None
             reply = {"id": rid, "output": _encode(output, "output", self._binary)}
+            if extras:
+                reply["extras"] = {k: _encode(v, f"extras.{k}", self._binary) for k, v in extras.items()}
             if dy is not None:
                 if not isinstance(grads, dict):
                     raise TypeError(f"{request['op']}: grad_output was sent, so grads must be a dict by input name, got {type(grads).__name__}")

@@ -46,7 +46,7 @@ OPS.update({
     "pixel_shuffle": (["input"], {"upscale_factor"}), "pixel_unshuffle": (["input"], {"downscale_factor"}),
     "softmax": (["input"], {"dim"}), "log_softmax": (["input"], {"dim"}),
     "cross_entropy": (["input", "target", "weight"], {"reduction", "ignore_index", "label_smoothing"}), "mse_loss": (["input", "target"], {"reduction"}),
-    "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps"}),
+    "batch_norm": (["input", "running_mean", "running_var", "weight", "bias"], {"training", "eps", "momentum"}),
     "flatten": (["input"], {"start_dim", "end_dim"}),
     "layer_norm": (["input", "weight", "bias"], {"normalized_shape", "eps"}),
     "binary_cross_entropy": (["input", "target", "weight"], {"reduction"}),
@@ -124,11 +124,14 @@ def wrap(name, fn, device, dtype):
             args.append(leaves[t])
         kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in attrs.items() if k in keywords}
         out = fn(*args, **kwargs)
+        # batch_norm in training has updated its (cloned) running statistics in place: sent back as extras.
+        extras = {t: args[tensors.index(t)].detach().cpu().double().numpy() for t in ("running_mean", "running_var")
+                  if name == "batch_norm" and attrs.get("training") and t in inputs}
         if dy is None:
-            return out.detach().cpu().double().numpy(), None
+            return out.detach().cpu().double().numpy(), None, extras
         grads = torch.autograd.grad(out, list(leaves.values()), torch.as_tensor(dy, dtype=dtype, device=device), allow_unused=True)
         return out.detach().cpu().double().numpy(), {
-            n: (g if g is not None else torch.zeros_like(leaves[n])).detach().cpu().double().numpy() for n, g in zip(leaves, grads)}
+            n: (g if g is not None else torch.zeros_like(leaves[n])).detach().cpu().double().numpy() for n, g in zip(leaves, grads)}, extras
 
     return run
 

@@ -79,6 +79,16 @@ public class ServerTests
         Assert.That(relu, Does.Not.Contain("indices"), "only ops that select send them");
     }
 
+    [Test]
+    public void A_training_batch_norm_reply_carries_the_updated_running_statistics_and_reads_back()
+    {
+        // Channel values 1, 3 (N = 2): mean 2, unbiased variance 2; from (0, 1) with momentum 0.5: 1 and 1.5.
+        var reply = Server.Answer("""{"id": 3, "type": "run", "op": "batch_norm", "attrs": {"training": true, "momentum": 0.5}, "inputs": {"input": {"shape": [2, 1], "data": [1, 3]}, "running_mean": {"shape": [1], "data": [0]}, "running_var": {"shape": [1], "data": [1]}}}""");
+        Assert.That(reply, Does.EndWith(""", "extras": {"running_mean": {"shape": [1], "data": [1]}, "running_var": {"shape": [1], "data": [1.5]}}}"""));
+        var parsed = (RunResponse)Messages.ParseResponse(reply);
+        Assert.That(parsed.Extras!.Names, Is.EqualTo(new[] { "running_mean", "running_var" }));
+    }
+
     private static string[] Session(string hello, string encoding = "base64")
     {
         var output = new StringWriter();

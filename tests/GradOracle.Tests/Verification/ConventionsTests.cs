@@ -56,7 +56,8 @@ public class ConventionsTests
         foreach (var dtype in new[] { "float64", "float32" })
         {
             var r = Verifier.Run(Options($"--dtype {dtype}", random: 0) with { Filter = "two-per-channel" });
-            Assert.That(r.Cases.Select(c => c.Status).ToArray(), Has.Length.EqualTo(2).And.All.EqualTo(CaseStatus.Pass), Why(r));
+            // With and without affine parameters, and one that updates the running statistics.
+            Assert.That(r.Cases.Select(c => c.Status).ToArray(), Has.Length.EqualTo(3).And.All.EqualTo(CaseStatus.Pass), Why(r));
         }
     }
 

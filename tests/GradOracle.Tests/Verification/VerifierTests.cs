@@ -85,6 +85,7 @@ public class VerifierTests
     [TestCase("unpool-put", "output: indices read as flat positions over the whole (N, C, *) output")]
     [TestCase("lrn-sum", "output: the window's sum of squares not divided by size")]
     [TestCase("ls-others", "output: label_smoothing spreads ε = ")]
+    [TestCase("bn-biased-running", "extras.running_var: running_var updated with the biased batch variance")]
     [TestCase("interp-asymmetric", "output: coordinates without the half-pixel offset")]
     [TestCase("lp-no-kernel", "output: the power mean (avg_pool(x^p))^(1/p), without PyTorch's factor kernel_size")]
     [TestCase("outpad-front", "output: output_padding 1 added at the start of each dimension instead of the end")]
@@ -127,6 +128,17 @@ public class VerifierTests
         var c = r.Cases.Single();
         Assert.That(c.Diagnosis, Has.Some.StartsWith("output: eps added outside the square root"), Why(r));
         Assert.That(c.Diagnosis, Has.None.Contains("then declare \"dtype\""));
+    }
+
+    [Test]
+    public void Running_statistics_left_out_of_a_reply_are_said_to_be_unchecked_not_failed()
+    {
+        // The conventions example returns batch_norm's output and gradients only.
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.Conventions(), seed: 3, random: 0) with { Filter = "batch_norm/training-running-statistics-momentum" });
+        var c = r.Cases.Single();
+        Assert.That(c.Status, Is.EqualTo(CaseStatus.Pass), Why(r));
+        Assert.That(c.Notes, Has.Some.EqualTo("running_mean and running_var not in the reply (\"extras\"): not checked"));
     }
 
     [Test]
