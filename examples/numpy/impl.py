@@ -45,6 +45,7 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   lp-no-kernel   lp_pool takes the power mean (avg_pool(x^p))^(1/p), leaving out the factor kernel_size
   interp-asymmetric  interpolate's linear modes map output o to o * scale, without the half-pixel offset
   bn-biased-running  batch_norm's running_var update takes the biased batch variance (np.var), not the unbiased
+  bn-keepdims    batch_norm returns its running statistics of shape (1, C), as np.mean(..., keepdims=True) leaves them
   ls-others      cross_entropy's label_smoothing gives eps/(C-1) to each other class, not eps/C to every class
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
@@ -498,6 +499,8 @@ def run(op, a, inputs, dy):
             if "running_mean" in inputs and "running_var" in inputs:
                 extras = {"running_mean": (1 - mom) * inputs["running_mean"] + mom * mean,
                           "running_var": (1 - mom) * inputs["running_var"] + mom * var}
+                if BUG == "bn-keepdims":
+                    extras = {k: v.reshape(1, -1) for k, v in extras.items()}
             xhat = (x - mean.reshape(shape)) / np.sqrt(x.var(axis=axes).reshape(shape) + eps)
         else:
             inv = 1 / np.sqrt(inputs["running_var"].reshape(shape) + eps)

@@ -44,10 +44,16 @@ public sealed class LpPool : IOp, IHasWindows, IHasInvariants, IHasMagnitudes, I
             new(Create(2, 1.5, [2, 3], [1, 2]), NamedTensors.Input(Magnitudes.Abs(Samples.Distinct(Shape.Of(1, 2, 4, 5), 533))), ["fractional-power", "overlapping"]),
             new(Create(3, 4, [2], ceilMode: true), NamedTensors.Input(Samples.Distinct(Shape.Of(1, 1, 3, 4, 3), 534)), ["rank-3", "ceil-last-window", "signed"]),
             new(Create(1, 1, [2]), NamedTensors.Input(Magnitudes.Abs(Samples.Distinct(Shape.Of(2, 3, 6), 535))), ["sum-pooling"]),
+            new(Create(3, 2, [2, 1, 2], [1, 1, 2]), NamedTensors.Input(Samples.Distinct(Shape.Of(1, 2, 3, 2, 4), 536)), ["rank-3", "l2", "overlapping"]),
+            new(Create(3, 1.5, [2], ceilMode: true), NamedTensors.Input(Magnitudes.Abs(Samples.Distinct(Shape.Of(2, 1, 3, 3, 3), 537))), ["rank-3", "fractional-power", "ceil-last-window"]),
         ],
         DrawCase = d =>
         {
-            var (k, s, _, ceil) = d.Window(3);
+            // lp_pool has no padding: the window drawn without it.
+            var k = d.Spatial.Select(n => d.Int(1, Math.Min(3, n))).ToArray();
+            var s = k.Select(_ => d.Int(1, 3)).ToArray();
+            bool ceil = d.OneIn(2);
+            if (ceil) d.Exercises("ceil-mode");
             double p = new[] { 1, 1.5, 2, 2, 3, 4 }[d.Rng.Next(6)];
             // Even powers are norms of any window; other powers are for non-negative inputs (after a relu).
             var x = Samples.Distinct(d.ChannelsFirst(d.Batch, d.Channels), d.DataSeed);

@@ -73,8 +73,9 @@ internal static class Comparison
             var rule = item.Oracle is IExplainsOutputShape s ? s.OutputShapeRule(ev.Inputs) : "the input's shape";
             return $"output has shape {actual.Shape}, expected {expected.Shape}: PyTorch's output shape is {rule}";
         }
-        string name = key["grads.".Length..];
-        var text = $"{key} has shape {actual.Shape}; the input {name} has {ev.Inputs[name].Shape}";
+        // A gradient is measured against its input; an extra output (a running statistic) against the expected one.
+        var text = OpResult.IsExtra(key) ? $"{key} has shape {actual.Shape}, expected {expected.Shape}"
+            : $"{key} has shape {actual.Shape}; the input {key["grads.".Length..]} has {ev.Inputs[key["grads.".Length..]].Shape}";
         if (actual.Count == expected.Count && Squeezed(actual.Shape).SequenceEqual(Squeezed(expected.Shape))
             && ev.Comparer!.Same(key, expected, Tensor.FromArray(expected.Shape, actual.ToArray())))
             return text + ": its values are right, with dimensions of size 1 added or dropped (as a sum with keepdims=True leaves them)";

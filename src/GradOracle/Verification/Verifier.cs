@@ -163,7 +163,14 @@ public static class Verifier
                 return ev;
         }
 
-        Comparison.Judge(item, ev);
+        try { Comparison.Judge(item, ev); }
+        catch (ParameterException e)
+        {
+            // The oracle's own failure on an answer it could not read: this case's error, said as GradOracle's; the run goes on.
+            ev.Status = CaseStatus.Error;
+            ev.Summary = $"GradOracle could not judge this answer ({e.Message}): a GradOracle bug, please report it";
+            return ev;
+        }
         if (Repetition.Difference(client, run, ev.Actual, o.Repeat, o.NondeterminismTolerance) is { } varies)
         {
             if (ev.Status == CaseStatus.Pass) { ev.Status = CaseStatus.Fail; ev.Summary = varies; }

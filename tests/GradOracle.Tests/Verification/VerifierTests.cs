@@ -131,6 +131,16 @@ public class VerifierTests
     }
 
     [Test]
+    public void Running_statistics_of_the_wrong_shape_fail_the_case_named_without_stopping_the_run()
+    {
+        Tools.RequireNumPy();
+        var r = Verifier.Run(Options(Tools.NumPy("--bug bn-keepdims"), seed: 3, random: 0) with { Filter = "batch_norm/training-running-statistics" });
+        Assert.That(r.Cases, Has.Length.EqualTo(4));
+        Assert.That(r.Cases.Select(c => c.Status), Has.All.EqualTo(CaseStatus.Fail), Why(r));
+        Assert.That(r.Cases.First().Summary, Does.Match(@"extras\.running_mean has shape \(1, \d\), expected \(\d\): its values are right, with dimensions of size 1 added"));
+    }
+
+    [Test]
     public void Running_statistics_left_out_of_a_reply_are_said_to_be_unchecked_not_failed()
     {
         // The conventions example returns batch_norm's output and gradients only.
