@@ -23,15 +23,17 @@ public sealed class Interpolate : IOp, IHasInvariants, IHasMagnitudes, IExplains
     {
         if (!Modes.ContainsKey(mode))
             throw new ParameterException("mode", $"'{mode}'", $"must be one of {string.Join(", ", Modes.Keys)}");
-        if ((size is null) == (scaleFactor is null))
-            throw new ParameterException(size is null ? "size" : "scale_factor", size is null ? "None" : "given with scale_factor",
-                "exactly one of size and scale_factor must be given (PyTorch: only one of size or scale_factor should be defined)");
+        if (size is null && scaleFactor is null)
+            throw new ParameterException("size", "None", "exactly one of size and scale_factor must be given, and scale_factor is None too (PyTorch: either size or scale_factor should be defined)");
+        if (size is not null && scaleFactor is not null)
+            throw new ParameterException("scale_factor", $"[{string.Join(", ", scaleFactor.Select(Tensor.FormatNumber))}]",
+                "exactly one of size and scale_factor must be given, and size is given too (PyTorch: only one of size or scale_factor should be defined)");
         if (alignCorners is not null && !Interpolating(mode))
             throw new ParameterException("align_corners", alignCorners.Value ? "True" : "False",
                 "can only be set with the interpolating modes linear, bilinear, bicubic, trilinear (PyTorch's rule)");
         if (recomputeScaleFactor is not null && size is not null)
             throw new ParameterException("recompute_scale_factor", recomputeScaleFactor.Value ? "True" : "False", "is not meaningful with an explicit size (PyTorch's rule)");
-        if (size?.FirstOrDefault(s => s < 1, 1) is < 1)
+        if (size?.Any(s => s < 1) == true)
             throw new ParameterException("size", OpAttributes.Format(size), "every output size must be at least 1");
         if (scaleFactor?.Any(s => !(s > 0) || double.IsInfinity(s)) == true)
             throw new ParameterException("scale_factor", $"[{string.Join(", ", scaleFactor.Select(Tensor.FormatNumber))}]", "every scale factor must be a positive finite number");
@@ -55,8 +57,7 @@ public sealed class Interpolate : IOp, IHasInvariants, IHasMagnitudes, IExplains
             new("align_corners", "true or false, interpolating modes only: corner centres aligned", "None (False)"),
             new("recompute_scale_factor", "true or false, with scale_factor only: coordinates from in/out instead of 1/scale_factor", "None (False)"),
         ],
-        Build = a => new Interpolate(a.Get("mode") as string ?? (a.Get("mode") is null ? "nearest" : throw new ParameterException("mode", OpAttributes.Format(a.Get("mode")!), "must be a string")),
-            a.OptionalInts("size"), a.OptionalDoubles("scale_factor"), a.OptionalBool("align_corners"), a.OptionalBool("recompute_scale_factor")),
+        Build = a => new Interpolate(a.Choice("mode", "nearest", Modes.Keys, mode => mode), a.OptionalInts("size"), a.OptionalDoubles("scale_factor"), a.OptionalBool("align_corners"), a.OptionalBool("recompute_scale_factor")),
         Invariants = [SumPreserved, PoolingInvariants.Euler],
         KnownBugs = InterpolateBugs.Of,
         Examples = () =>
