@@ -44,8 +44,7 @@ public sealed class AnswerComparer
     /// <summary>Whether two tensors have one shape and agree everywhere.</summary>
     public bool Same(string key, Tensor expected, Tensor? actual) => actual is not null && actual.Shape == expected.Shape && !Differing(key, expected, actual).Any();
 
-    /// <summary>Whether an answer agrees with the expected one in every tensor the expected one has.</summary>
-    /// The extra outputs count only when the answer sent them.
+    /// <summary>Whether an answer agrees with the expected one in every tensor the expected one has (the extra outputs only when it sent them).</summary>
     public bool Same(OpResult expected, OpResult actual) =>
         expected.Keys.Where(k => !OpResult.IsExtra(k) || actual.Extras is not null).All(k => Same(k, expected[k]!, actual[k]));
 }
