@@ -226,8 +226,7 @@ internal static class TorchFunctions
     {
         var x = c.Input("input");
         int rank = (int)x.dim() - 2;
-        long[]? Each(long[]? v) => v is null ? null : v.Length == 1 ? [.. Enumerable.Repeat(v[0], rank)] : v;
-        double[]? EachReal(double[]? v) => v is null ? null : v.Length == 1 ? [.. Enumerable.Repeat(v[0], rank)] : v;
+        T[]? Each<T>(T[]? v) => v is null ? null : v.Length == 1 ? [.. Enumerable.Repeat(v[0], rank)] : v;
         var mode = (string)c.Attr("mode") switch
         {
             "nearest" => torch.InterpolationMode.Nearest,
@@ -238,7 +237,7 @@ internal static class TorchFunctions
             "trilinear" => torch.InterpolationMode.Trilinear,
             var m => throw new ArgumentException($"interpolate mode '{m}'"),
         };
-        return interpolate(x, Each(c.Has("size") ? c.Ints("size") : null), EachReal(c.Has("scale_factor") ? c.Reals("scale_factor") : null), mode,
+        return interpolate(x, Each(c.Has("size") ? c.Ints("size") : null), Each(c.Has("scale_factor") ? c.Reals("scale_factor") : null), mode,
             c.Has("align_corners") ? c.Flag("align_corners") : null, c.Has("recompute_scale_factor") && c.Flag("recompute_scale_factor"));
     }
 

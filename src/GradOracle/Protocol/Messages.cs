@@ -55,12 +55,11 @@ public static class Messages
     public static string RunReply(long id, Tensor output, NamedTensors? grads, Tensor? indices = null, bool base64 = false, NamedTensors? extras = null)
     {
         string T(Tensor t, string dtype) => base64 ? Base64Tensor.Text(t, dtype) : TensorJsonConverter.Text(t);
+        string Object(NamedTensors n) => "{" + string.Join(", ", n.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}")) + "}";
         var sb = new StringBuilder($"{{\"id\": {id}, \"output\": {T(output, "float64")}");
-        if (grads is not null)
-            sb.Append(", \"grads\": {").Append(string.Join(", ", grads.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}"))).Append('}');
+        if (grads is not null) sb.Append(", \"grads\": ").Append(Object(grads));
         if (indices is not null) sb.Append(", \"indices\": ").Append(T(indices, "int64"));
-        if (extras is not null)
-            sb.Append(", \"extras\": {").Append(string.Join(", ", extras.Items.Select(g => $"{CaseJson.String(g.Name)}: {T(g.Value, "float64")}"))).Append('}');
+        if (extras is not null) sb.Append(", \"extras\": ").Append(Object(extras));
         return sb.Append('}').ToString();
     }
 
