@@ -47,6 +47,8 @@ GradOracle's code, so that `gradoracle verify` has a real second implementation 
   bn-biased-running  batch_norm's running_var update takes the biased batch variance (np.var), not the unbiased
   bn-keepdims    batch_norm returns its running statistics of shape (1, C), as np.mean(..., keepdims=True) leaves them
   ls-others      cross_entropy's label_smoothing gives eps/(C-1) to each other class, not eps/C to every class
+  tile-drop      conv's input gradient walks W in tiles of 32 and drops the last partial tile when W > 32 (a
+                 size-dependent bug: small cases pass; verify --edges finds it)
 Its hardtanh and relu6 pass dy at the edges (the mask lo <= x <= hi, as np.clip's users write it), where PyTorch
 passes 0: both lie in the set of valid gradients there. Its prelu takes slope 1 at x = 0 (the mask x >= 0), where
 PyTorch takes the weight: also valid. Its l1_loss takes slope 1 where input = target (d >= 0), and -1 for the
@@ -278,6 +280,8 @@ def conv(x, w, b, dy, a):
     if b is not None:
         y += b[None, :, None, None]
     dx = dxp[:, :, pads[0][0]:Hp - pads[0][1], pads[1][0]:Wp - pads[1][1]]
+    if BUG == "tile-drop" and W > 32:
+        dx[..., W - W % 32:] = 0  # the columns of the partial last tile were never written
     if BUG == "sign":
         dx = -dx
     if BUG == "dw-mean":

@@ -20,6 +20,8 @@ internal static class VerifyCommand
         public readonly Option<double> Timeout = new Option<double>("--timeout") { Description = "Seconds the implementation may take per request.", DefaultValueFactory = _ => 10 }.Seconds();
         public readonly Option<double?> Budget = new Option<double?>("--budget") { Description = "Seconds for the whole run: cases not started in time are skipped and finite-difference checks cut short, said in the report." }.Seconds();
         public readonly Option<FiniteDifferenceMode> Fd = new("--fd") { Description = "A float64 implementation's backward against finite differences of its own forward: all elements, a projection screen (cheap where the op is smooth), a seeded sample per input, or none.", DefaultValueFactory = _ => FiniteDifferenceMode.All };
+        public readonly Option<bool> Edges = new("--edges") { Description = "Also run the edge sweep: every op with one dimension at a time at sizes around tile widths (1, 2, 7, 8, 9, ..., 31, 32, 33, ..., 257), channels around vector widths, odd batches." };
+        public readonly Option<string?> Sweep = new Option<string?>("--sweep") { Description = "Also run the cases of this sweep file: ops, attribute grids and shapes (docs/verification.md)." }.ExistingFile();
         public readonly LimitOptions Limits = new();
         public readonly Option<int> Repeat = new Option<int>("--repeat") { Description = "Send every case K times and fail any answer that differs from the first (GPU kernels with atomics).", DefaultValueFactory = _ => 1 }.Within(1, 1000);
         public readonly Option<double> NondetTol = new Option<double>("--nondet-tol") { Description = "How far --repeat's answers may differ, element by element (gradcheck's nondet_tol); default 0: bit for bit.", DefaultValueFactory = _ => 0 }.NonNegative();
@@ -27,7 +29,7 @@ internal static class VerifyCommand
 
         public void AddTo(Command c)
         {
-            c.Add(Impl); c.Add(Config); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd); c.Add(Repeat); c.Add(NondetTol);
+            c.Add(Impl); c.Add(Config); c.Add(Cases); c.Add(NoReference); c.Add(Seed); c.Add(Random); c.Add(Timeout); c.Add(Strict); c.Add(Budget); c.Add(Fd); c.Add(Repeat); c.Add(NondetTol); c.Add(Edges); c.Add(Sweep);
             Limits.AddTo(c);
         }
 
@@ -55,6 +57,7 @@ internal static class VerifyCommand
                 Filter = filter, Shard = shard ?? Shard.Whole, RecordDir = record, AgainstDir = against, Strict = Pick(Strict, config.Strict),
                 Budget = PickNullable(Budget, config.Budget) is { } b ? TimeSpan.FromSeconds(b) : null, FiniteDifferences = p.GetValue(Fd),
                 KnownFailures = config.KnownFailures, Repeat = p.GetValue(Repeat), NondeterminismTolerance = p.GetValue(NondetTol),
+                Edges = Pick(Edges, config.Edges), Sweep = (Given(p, Sweep) ? p.GetValue(Sweep) : config.Sweep) is { } sweep ? SweepFile.Load(sweep) : null,
             };
         }
 

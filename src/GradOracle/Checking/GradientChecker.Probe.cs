@@ -9,9 +9,12 @@ public static partial class GradientChecker
     /// <summary>Evaluates the op with elements of one input moved, against the unmoved output.</summary>
     private sealed class Probe(IOp op, NamedTensors inputs, string name, Tensor gradOutput, Tensor baseOutput)
     {
-        // Colours per call of a batched op in the compressed pass: 64 forwards per round trip, and a bounded
-        // number of outputs held at once.
-        private const int ColoursPerBatch = 16;
+        // Colours per call of a batched op in the compressed pass: up to 64 forwards per round trip, and at most
+        // BatchBytes of moved inputs and outputs held at once (one colour per call at size: four copies of each).
+        private const int MaxColoursPerBatch = 16;
+        private const long BatchBytes = 512L << 20;
+
+        private int ColoursPerBatch => (int)Math.Clamp(BatchBytes / (4L * sizeof(double) * (Input.Count + (long)baseOutput.Count)), 1, MaxColoursPerBatch);
 
         private static readonly int[] Offsets = [-2, -1, 1, 2], Far = [-2, 2], MinusOne = [-1], PlusOne = [1];
 

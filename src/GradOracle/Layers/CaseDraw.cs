@@ -20,6 +20,22 @@ public sealed class CaseDraw
         Spatial = Ints(Rank, 2, Rank == 3 ? 5 : 7);
     }
 
+    /// <summary>
+    /// A draw at a given rank with some dimensions fixed (an edge sweep's sizes); the rest drawn as usual. Ops that draw
+    /// their own channel counts use <see cref="Channels"/> when <see cref="ChannelsFixed"/>.
+    /// </summary>
+    internal CaseDraw(Random rng, int dataSeed, int rank, int? batch, int? channels, int[]? spatial) : this(rng, dataSeed)
+    {
+        Rank = rank;
+        Batch = batch ?? Batch;
+        Channels = channels ?? Channels;
+        ChannelsFixed = channels is not null;
+        Spatial = spatial ?? Ints(Rank, 2, Rank == 3 ? 5 : 7);
+    }
+
+    /// <summary>Whether <see cref="Channels"/> was fixed by an edge sweep rather than drawn (1-3).</summary>
+    public bool ChannelsFixed { get; }
+
     /// <summary>The seeded generator (draws are reproducible from the run's seed).</summary>
     public Random Rng { get; }
 

@@ -70,7 +70,7 @@ public sealed class ConvTranspose : IOp, IHasJacobianStructure, IHasMagnitudes, 
         ],
         DrawCase = d =>
         {
-            int groups = d.Int(1, 2), cin = groups * d.Int(1, 2), cout = groups * d.Int(1, 2);
+            int groups = d.ChannelsFixed ? 1 : d.Int(1, 2), cin = d.ChannelsFixed ? d.Channels : groups * d.Int(1, 2), cout = d.ChannelsFixed ? d.Channels : groups * d.Int(1, 2);
             var inSizes = d.Spatial.Select(n => Math.Min(n, d.Rank == 3 ? 3 : 5)).ToArray();
             var k = inSizes.Select(_ => d.Int(1, 3)).ToArray();
             var s = d.Ints(d.Rank, 1, 2);

@@ -57,7 +57,8 @@ public sealed class Convolution : IOp, IHasReferencePath, IForwardInto, IHasInva
         KnownBugs = Bugs,
         DrawCase = d =>
         {
-            int groups = d.Int(1, 3), cin = groups * d.Int(1, 2), cout = groups * d.Int(1, 2);
+            // An edge sweep's channel count is both sides' (a tile of output channels and a vector of input ones), ungrouped.
+            int groups = d.ChannelsFixed ? 1 : d.Int(1, 3), cin = d.ChannelsFixed ? d.Channels : groups * d.Int(1, 2), cout = d.ChannelsFixed ? d.Channels : groups * d.Int(1, 2);
             var k = d.Spatial.Select(n => d.Int(1, Math.Min(3, n))).ToArray();
             var dilation = d.Dilation();
             int mode = d.Rng.Next(4);

@@ -30,7 +30,7 @@ public sealed class CrossEntropy : IOp, IHasInvariants, IHasMagnitudes
         Inputs =
         [
             new("input"),
-            new("target", Differentiable: false, Integral: true, IntegralWhen: inputs => !HoldsProbabilities(inputs)),
+            new("target", Differentiable: false, Integral: true, IntegralWhen: inputs => !HoldsProbabilities(inputs), Fill: OpInput.IndicesBelow("input", 1)),
             new("weight", Optional: true, Differentiable: false),
         ],
         Attributes =

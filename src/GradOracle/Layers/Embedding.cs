@@ -14,7 +14,7 @@ public sealed class Embedding(int? paddingIdx = null) : IOp, IHasMagnitudes, IHa
     public static OpDescriptor<Embedding> Descriptor { get; } = new()
     {
         Name = "embedding",
-        Inputs = [new("input", Differentiable: false, Integral: true), new("weight")],
+        Inputs = [new("input", Differentiable: false, Integral: true, Fill: OpInput.IndicesBelow("weight", 0)), new("weight")],
         Attributes = [new("padding_idx", "a row whose gradient stays 0 (negative: from the end); none by default", "None")],
         Build = a => new Embedding(a.OptionalInt("padding_idx")),
         KnownBugs = (e, inputs, dy) =>

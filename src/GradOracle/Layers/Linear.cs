@@ -26,7 +26,7 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         },
         DrawCase = d =>
         {
-            int inF = d.Int(1, 6), outF = d.Int(1, 5);
+            int inF = d.ChannelsFixed ? d.Channels : d.Int(1, 6), outF = d.ChannelsFixed ? d.Channels : d.Int(1, 5);
             bool bias = d.Rng.Next(3) > 0;
             var lead = d.Ints(d.Int(1, 2), 1, 3);
             var inputs = new List<(string, Tensor)>

@@ -15,7 +15,7 @@ public sealed class NllLoss(Reduction reduction = Reduction.Mean, int ignoreInde
     public static OpDescriptor<NllLoss> Descriptor { get; } = new()
     {
         Name = "nll_loss",
-        Inputs = [new("input"), new("target", Differentiable: false, Integral: true), new("weight", Optional: true, Differentiable: false)],
+        Inputs = [new("input"), new("target", Differentiable: false, Integral: true, Fill: OpInput.IndicesBelow("input", 1)), new("weight", Optional: true, Differentiable: false)],
         Attributes = [new("ignore_index", "a target value whose loss is 0 and which no mean counts", "-100"), new("reduction", "one of mean, sum, none", "'mean'")],
         Build = a => new NllLoss(a.Enum("reduction", Reduction.Mean), a.Int("ignore_index", -100)),
         KnownBugs = (n, inputs, dy) =>

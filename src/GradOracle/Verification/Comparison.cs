@@ -27,11 +27,13 @@ internal static class Comparison
             if (a is null) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], $"{key}: missing from the response")); shapes = false; continue; }
             ev.Tensors[key] = new ExpectedAndActual(e, a);
             if (a.Shape != e.Shape) { ev.Diffs.Add(new TensorDiff(key, e.Count, e.Count, [], ShapeProblem(item, ev, key, e, a))); shapes = false; continue; }
-            var bad = compare.Differing(key, e, a).ToList();
-            if (bad.Count == 0) continue;
-            var worst = bad.OrderByDescending(i => double.IsNaN(e.At(i)) != double.IsNaN(a.At(i)) ? double.PositiveInfinity : Math.Abs(a.At(i) - e.At(i)))
-                .Take(5).Select(i => Context.Describe(item, ev, key, i, e.At(i), a.At(i))).ToImmutableArray();
-            ev.Diffs.Add(new TensorDiff(key, bad.Count, e.Count, worst, null));
+            // Streamed into a map of where and the worst five: memory by the tensor's dimensions, not by its differing elements.
+            var map = new DiffMap(e.Shape, keep: 5);
+            foreach (int i in compare.Differing(key, e, a))
+                map.Add(i, double.IsNaN(e.At(i)) != double.IsNaN(a.At(i)) ? double.PositiveInfinity : Math.Abs(a.At(i) - e.At(i)));
+            if (map.Count == 0) continue;
+            var worst = map.Worst().Select(i => Context.Describe(item, ev, key, i, e.At(i), a.At(i))).ToImmutableArray();
+            ev.Diffs.Add(new TensorDiff(key, map.Count, e.Count, worst, null) { Where = map.Slice(key) });
         }
         if (ev.Diffs.Count == 0)
         {

@@ -32,7 +32,8 @@ internal sealed class Evaluation
     public CaseResult ToResult(WorkItem item, VerifyOptions o, double seconds) =>
         Verifier.Result(item, o, Status, Summary, Diffs, Diagnosis, Notes, seconds) with
         {
-            Tensors = Tensors.Count > 0 ? new Dictionary<string, ExpectedAndActual>(Tensors) : null,
+            // Only a case the report draws keeps its tensors, as its inputs below.
+            Tensors = Tensors.Count > 0 && Status is CaseStatus.Fail or CaseStatus.Error ? new Dictionary<string, ExpectedAndActual>(Tensors) : null,
             // Only a case the report draws keeps its inputs: a long run of large passing cases holds no copies.
             Inputs = Status is CaseStatus.Fail or CaseStatus.Error ? Inputs.Items.ToDictionary(i => i.Name, i => i.Value) : null,
             Conventions = [.. Conventions],

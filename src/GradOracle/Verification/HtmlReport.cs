@@ -65,7 +65,7 @@ public static class HtmlReport
         bool inputDrawn = false;
         foreach (var d in c.Diffs)
         {
-            sb.Append($"<p>{E(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ")}</p><ul class=\"worst\">");
+            sb.Append($"<p>{E(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ{(d.Where is null ? "" : $", all within {d.Where}")}")}</p><ul class=\"worst\">");
             foreach (var w in d.Worst) sb.Append($"<li><code>{E(w)}</code></li>");
             sb.Append("</ul>");
             if (c.Tensors is null || !c.Tensors.TryGetValue(d.Tensor, out var t) || t.Expected.Shape != t.Actual.Shape) continue;

@@ -87,7 +87,7 @@ public static class ReportFormats
         sb.AppendLine($"{c.Id} ({(c.Attributes.Length == 0 ? c.Op : $"{c.Op} {c.Attributes}")}): {c.Status.ToString().ToUpperInvariant()}: {c.Summary}");
         foreach (var d in c.Diffs)
         {
-            sb.AppendLine($"  {(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ")}");
+            sb.AppendLine($"  {(d.Problem ?? $"{d.Tensor}: {d.Count} of {d.Total} elements differ{(d.Where is null ? "" : $", all within {d.Where}")}")}");
             foreach (var w in d.Worst) sb.AppendLine($"    {w}");
         }
         foreach (var v in c.Conventions) sb.AppendLine($"  {(v.Valid ? "convention" : "outside the valid set")}: {v.Text}");

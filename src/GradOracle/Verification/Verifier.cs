@@ -17,10 +17,13 @@ namespace GradOracle.Verification;
 public static class Verifier
 {
     /// <summary>The cases of a run, in order, before sharding and filtering by the implementation's ops; a filter that matches nothing is an error.</summary>
-    internal static List<WorkItem> Items(VerifyOptions o) => Items(o, []);
+    internal static List<WorkItem> Items(VerifyOptions o) => Items(o, [], []);
 
-    /// <summary>The cases of a run; a reference file that cannot be read is added to <paramref name="bad"/> (its path and why) and the rest go on.</summary>
-    internal static List<WorkItem> Items(VerifyOptions o, List<string> bad)
+    /// <summary>
+    /// The cases of a run; a reference file that cannot be read is added to <paramref name="bad"/> (its path and why) and
+    /// the rest go on; a sweep's combination the op refuses is added to <paramref name="refused"/> as a skipped case.
+    /// </summary>
+    internal static List<WorkItem> Items(VerifyOptions o, List<string> bad, List<CaseResult> refused)
     {
         var items = new List<WorkItem>();
         if (o.Cases is not null)
@@ -38,13 +41,34 @@ public static class Verifier
             var dy = GradientChecker.RandomGradOutput(c.Op.Forward(c.Inputs).Shape, o.Seed * 7919 + k);
             items.Add(new WorkItem($"random/{o.Seed}/{k++}", "random", c.Op, c.Op.Attributes, c.Inputs, dy));
         }
-        var chosen = items.Where(i => (o.Filter is null || i.Id.Contains(o.Filter, StringComparison.OrdinalIgnoreCase)) && (o.Only is null || i.Id == o.Only)).ToList();
+        if (o.Edges)
+            foreach (var e in EdgeCases.Generate(o.Seed))
+                items.Add(new WorkItem(e.Id, "edges", e.Case.Op, e.Case.Op.Attributes, e.Case.Inputs, GradOutputFor(e.Case.Op, e.Case.Inputs, e.Id)) { Edge = (e.Axis, e.Size) });
+        bool Chosen(string id) => (o.Filter is null || id.Contains(o.Filter, StringComparison.OrdinalIgnoreCase)) && (o.Only is null || id == o.Only);
+        int refusedBefore = refused.Count;
+        if (o.Sweep is not null)
+            foreach (var c in o.Sweep.Cases(o.Seed).Where(c => Chosen(c.Id)))
+            {
+                if (c.Op is null) refused.Add(new CaseResult(c.Id, c.Id.Split('/')[1], "", "sweep", CaseStatus.Skipped, "not run: the op refuses this combination: " + c.Refused,
+                    [], [], [], $"gradoracle explain --impl {WorkItem.Quote(o.Command)} '{c.Id}' --sweep {WorkItem.Quote(o.Sweep.Path)} --seed {o.Seed}", 0));
+                else items.Add(new WorkItem(c.Id, "sweep", c.Op, c.Op.Attributes, c.InputNames, () =>
+                {
+                    var inputs = c.Make!();
+                    return (inputs, GradOutputFor(c.Op, inputs, c.Id)); // its forward also refuses shapes the op does not take
+                }));
+            }
+        var chosen = items.Where(i => Chosen(i.Id)).ToList();
+        if (refused.Count > refusedBefore) return chosen;
         if (chosen.Count == 0 && o.Only is not null)
             throw new ParameterException("case-id", o.Only, "is no case of this run (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)");
         if (chosen.Count == 0 && o.Filter is not null)
             throw new ParameterException("--filter", o.Filter, $"matches none of the run's {items.Count} case ids (reference ids look like max_pool2d/ties-1a2b3c4d; random ones random/<seed>/<k>)");
         return chosen;
     }
+
+    /// <summary>A grad_output for a generated case, seeded by its id (the same in every run of the case).</summary>
+    private static Tensor GradOutputFor(IOp op, NamedTensors inputs, string id) =>
+        GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, SweepFile.StableSeed(id));
 
     /// <summary>The items of one shard: item k belongs to shard (k mod count) + 1.</summary>
     internal static List<WorkItem> Shard(List<WorkItem> items, VerifyOptions o) =>
@@ -54,7 +78,8 @@ public static class Verifier
     public static VerifyReport Run(VerifyOptions o, Action<int, int, string>? progress = null)
     {
         var bad = new List<string>();
-        var items = Shard(Items(o, bad), o);
+        var refused = new List<CaseResult>();
+        var items = Shard(Items(o, bad, refused), o);
         using var client = new ImplementationClient(o.Command, o.Timeout) { Interrupt = o.Interrupt };
         var hello = client.Start();
         var declared = DeclaredConventions.Of(hello);
@@ -81,13 +106,21 @@ public static class Verifier
                 continue;
             }
             var sw = Stopwatch.StartNew();
+            try { _ = item.Inputs; }
+            catch (ParameterException e)
+            {
+                results.Add(Result(item, o, CaseStatus.Skipped, "not run: the op refuses this combination: " + e.Message, [], [], [], 0));
+                continue;
+            }
             var eval = VerifyCase(client, item, hello.Dtype, o, declared, deadline);
             results.Add(eval.ToResult(item, o, sw.Elapsed.TotalSeconds));
+            item.Release();
         }
         progress?.Invoke(items.Count, items.Count, "");
+        results.AddRange(refused.Where((_, k) => o.Shard.Holds(items.Count + k)));
         var (judged, listed) = KnownFailure.Apply(results, o.KnownFailures, o.Strict, unmatched: o.Shard == Verification.Shard.Whole && o.Filter is null);
         return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, o.Shard.ToString(), [.. judged],
-            [.. ConventionSummary.Findings(results, declared, o.Strict), .. listed], client.Stderr, client.Restarts)
+            [.. ConventionSummary.Findings(results, declared, o.Strict), .. SizeDependence.Findings(judged), .. listed], client.Stderr, client.Restarts)
         {
             Errors = [.. bad, .. DeclaredConventions.OpProblems(hello)], Declared = declared, Strict = o.Strict, Interrupted = o.Interrupt.IsCancellationRequested,
         };
@@ -104,7 +137,7 @@ public static class Verifier
     private static ImmutableDictionary<string, string> Exercised(WorkItem item) =>
         item.Oracle.Attributes.Select(a => KeyValuePair.Create(a.Key, OpAttributes.Format(a.Value)))
             .Concat(item.Oracle.Descriptor.Inputs.Where(i => i.Optional)
-                .Select(i => KeyValuePair.Create($"input {i.Name}", item.Inputs.Contains(i.Name) ? "given" : "left out")))
+                .Select(i => KeyValuePair.Create($"input {i.Name}", item.InputNames.Contains(i.Name) ? "given" : "left out")))
             .ToImmutableDictionary();
 
     /// <summary>Runs one case and judges it: everything here depends on this case alone.</summary>
@@ -211,11 +244,19 @@ public static class Verifier
         }
         int elements = item.Oracle.DifferentiableInputs.Sum(n => ev.Inputs[n].Count);
         if (o.FiniteDifferences == FiniteDifferenceMode.None || !item.Oracle.Descriptor.FiniteDifferencesOfForward) return;
-        if (elements > o.FiniteDifferenceMaxElements)
+        // At size each pass is a forward at size and a whole case over the protocol: the projection screen's few passes over
+        // every element, and the element sample only when asked for (--fd sampled), since its passes number in the dozens.
+        bool atSize = elements > o.FiniteDifferenceMaxElements, kinks = ev.Situations.Count > 0;
+        if (atSize && kinks && o.FiniteDifferences != FiniteDifferenceMode.Sampled)
         {
-            ev.Notes.Add($"finite differences not run: {elements} differentiable elements, more than the {o.FiniteDifferenceMaxElements} they are run on");
+            ev.Notes.Add($"finite differences not run: {elements} differentiable elements, more than the {o.FiniteDifferenceMaxElements} checked one by one, and ties or kinks where a projection screen does not apply (--fd sampled checks a sample)");
             return;
         }
+        // At ties, NaN windows and relu's 0 a projection disagrees and bisects down to elements: the element check is cheaper there.
+        bool project = !kinks && (o.FiniteDifferences == FiniteDifferenceMode.Projection || atSize);
+        bool elementCheck = o.FiniteDifferences == FiniteDifferenceMode.Sampled || (o.FiniteDifferences == FiniteDifferenceMode.All && !atSize)
+            || (o.FiniteDifferences == FiniteDifferenceMode.Projection && kinks);
+        string? projectionScope = atSize ? $" (at size: a projection screen of all {elements} elements, which errors that cancel along the direction can pass; --fd sampled adds an element check of the corners and a seeded sample)" : null;
         var remote = new RemoteOp(client, item, ev.Actual!.Output.Shape, deadline, o.Interrupt);
         // One process answers one request at a time: no parallel passes, but batches of them pipelined (RemoteOp is
         // an IBatchedForward); the oracle's structure compresses them. At a kink the declared rule picks the value only
@@ -226,11 +267,11 @@ public static class Verifier
         // The checker reports a pass that threw as a result that could not run; either way the failure is the remote's.
         try
         {
-            // At ties, NaN windows and relu's 0 a projection disagrees and bisects down to elements: the full check is cheaper there.
-            if (o.FiniteDifferences == FiniteDifferenceMode.Projection && ev.Situations.Count == 0)
+            if (project)
                 screen = ProjectionCheck.Screen(remote, ev.Inputs, ev.GradOutput, new ProjectionOptions
                     { Declared = byRule ? rule : null, Parallel = false, Seed = StableSeed(item.Id, 17) });
-            else fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false, Elements = sample });
+            if (elementCheck && (screen is null || screen is { Passed: true, Error: null }) && remote.Failure is null)
+                fd = GradientChecker.Check(remote, ev.Inputs, ev.GradOutput, new GradCheckOptions { Declared = byRule ? rule : null, Parallel = false, Elements = sample is null ? null : sample.Contains });
         }
         catch (ParameterException) when (remote.Failure is not null) { }
         if (remote.Failure is not null || (fd is null && screen is null))
@@ -250,15 +291,16 @@ public static class Verifier
         }
         if (screen is not null)
         {
-            Projected(ev, screen);
-            return;
+            Projected(ev, screen, projectionScope);
+            if (fd is null) return;
         }
         if (fd!.Error is not null)
         {
             CouldNotRun(ev, fd.Error);
             return;
         }
-        var scope = sample is null || fd.Checked >= elements ? "" : $" (a sample of {fd.Checked} of the {elements} elements; --fd all checks every one)";
+        var scope = sample is null || fd.Checked >= elements ? ""
+            : $" (a sample of {fd.Checked} of the {elements} elements: {sample.Describe()}; an error only in elements outside it is caught by the comparison with the oracle, not here{(atSize ? $"; at size, more than the {o.FiniteDifferenceMaxElements} elements checked one by one" : "; --fd all checks every one")})";
         if (fd.Passed) ev.Notes.Add($"backward agrees with finite differences of its own forward ({fd.Checked} elements, {fd.Kinks} kinks){scope}");
         else
         {
@@ -278,10 +320,10 @@ public static class Verifier
     /// <summary>A seed from text that is the same in every process (string.GetHashCode differs per process).</summary>
     private static int StableSeed(string text, int start) => text.Aggregate(start, (h, c) => h * 31 + c);
 
-    /// <summary>--fd projection: the screen's verdict, said as the full check's is.</summary>
-    private static void Projected(Evaluation ev, ProjectionResult screen)
+    /// <summary>The projection screen's verdict, said as the full check's is; <paramref name="scope"/> what it covered when not the --fd projection mode.</summary>
+    private static void Projected(Evaluation ev, ProjectionResult screen, string? scope = null)
     {
-        const string scope = " (a projection screen; --fd all checks every element)";
+        scope ??= " (a projection screen; --fd all checks every element)";
         if (screen.Error is not null) CouldNotRun(ev, screen.Error);
         else if (screen.Passed)
             ev.Notes.Add($"backward agrees with finite differences of its own forward along a random direction over {screen.Screened} elements ({screen.ForwardPasses} forward passes){scope}");
@@ -293,20 +335,9 @@ public static class Verifier
         }
     }
 
-    /// <summary>--fd sampled: per input, elements drawn from the case's id (the first and last among them), the same in every run of the case.</summary>
-    private static Func<string, int, bool> Sample(string id, NamedTensors inputs, IReadOnlyList<string> names, int count)
-    {
-        var chosen = new Dictionary<string, HashSet<int>>();
-        foreach (var name in names)
-        {
-            int n = inputs[name].Count;
-            var rng = new Random(StableSeed(id + "/" + name, n));
-            var set = new HashSet<int> { 0, Math.Max(0, n - 1) };
-            while (set.Count < Math.Min(n, count + 2)) set.Add(rng.Next(n));
-            chosen[name] = set;
-        }
-        return (name, i) => chosen.TryGetValue(name, out var s) && s.Contains(i);
-    }
+    /// <summary>--fd sampled and cases at size: per input, the elements <see cref="ElementSample"/> draws from the case's id, the same in every run of the case.</summary>
+    private static ElementSample Sample(string id, NamedTensors inputs, IReadOnlyList<string> names, int count) =>
+        ElementSample.Draw(names.Select(n => (n, inputs[n].Shape)), count, name => StableSeed(id + "/" + name, inputs[name].Count));
 
     /// <summary>Save the implementation's answer (--record) or compare it with a saved one (--against).</summary>
     private static void Record(WorkItem item, Evaluation ev, VerifyOptions o)

@@ -28,6 +28,10 @@ public sealed record VerifyConfig
     public double? Budget { get; init; }
     /// <summary>Hold every gradient set to PyTorch's choice, and the known failures to the truth.</summary>
     public bool? Strict { get; init; }
+    /// <summary>A sweep file to run too (<see cref="SweepFile"/>), relative to the file's folder.</summary>
+    public string? Sweep { get; init; }
+    /// <summary>Run the edge sweep too.</summary>
+    public bool? Edges { get; init; }
     /// <summary>Cases expected to fail, each with its reason.</summary>
     public IReadOnlyList<KnownFailure> KnownFailures { get; init; } = [];
 
@@ -62,8 +66,15 @@ public sealed record VerifyConfig
             Rule(!string.IsNullOrWhiteSpace(k!.Case), $"known_failures[{i}].case", k.Case, "must name a case id or a pattern with '*'");
             Rule(!string.IsNullOrWhiteSpace(k.Reason), $"known_failures[{i}].reason", k.Reason, "must say why the case fails (it is shown beside it)");
         }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (config.Sweep is not null)
+        {
+            var sweep = Path.GetFullPath(config.Sweep, folder);
+            Rule(File.Exists(sweep), "sweep", sweep, "is not an existing file (a relative path is taken from the file's folder)");
+            config = config with { Sweep = sweep };
+        }
         if (config.Cases is null) return config;
-        var cases = Path.GetFullPath(config.Cases, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var cases = Path.GetFullPath(config.Cases, folder);
         Rule(Directory.Exists(cases), "cases", cases, "is not an existing directory (a relative path is taken from the file's folder)");
         return config with { Cases = cases };
     }

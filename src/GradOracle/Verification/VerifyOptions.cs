@@ -62,13 +62,65 @@ public sealed record VerifyOptions
 
     /// <summary>Interrupts the run (Ctrl-C): the cases not yet started are skipped, said so, and the report still comes out.</summary>
     public CancellationToken Interrupt { get; init; }
+
+    /// <summary>Also run the edge sweep: sizes around tile widths, one dimension at a time (<see cref="EdgeCases"/>).</summary>
+    public bool Edges { get; init; }
+
+    /// <summary>Also run the cases of this sweep file (<see cref="SweepFile"/>); null: none.</summary>
+    public SweepFile? Sweep { get; init; }
 }
 
-/// <summary>One case to run: the oracle's op, what is sent, and where it came from.</summary>
-internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attributes, NamedTensors Inputs, Tensor GradOutput)
+/// <summary>
+/// One case to run: the oracle's op, what is sent, and where it came from. A sweep's case makes its tensors when it
+/// runs and drops them after (<see cref="Release"/>), so that a sweep at size holds one case's tensors at a time.
+/// </summary>
+internal sealed record WorkItem(string Id, string Source, IOp Oracle, OpAttributes Attributes)
 {
-    public string Repro(VerifyOptions o) =>
-        $"gradoracle explain --impl {Quote(o.Command)} {Id}" + (Source == "random" ? $" --seed {o.Seed} --random {o.RandomCases}" : "");
+    private readonly Func<(NamedTensors Inputs, Tensor GradOutput)>? make;
+    private (NamedTensors Inputs, Tensor GradOutput)? made;
 
-    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+    public WorkItem(string id, string source, IOp oracle, OpAttributes attributes, NamedTensors inputs, Tensor gradOutput) : this(id, source, oracle, attributes)
+    {
+        made = (inputs, gradOutput);
+        InputNames = [.. inputs.Names];
+    }
+
+    /// <summary>A case whose tensors <paramref name="make"/> makes when they are first needed (a <see cref="ParameterException"/> if the op refuses them).</summary>
+    public WorkItem(string id, string source, IOp oracle, OpAttributes attributes, IReadOnlyList<string> inputNames, Func<(NamedTensors, Tensor)> make) : this(id, source, oracle, attributes)
+    {
+        this.make = make;
+        InputNames = inputNames;
+    }
+
+    /// <summary>The names of the inputs sent.</summary>
+    public IReadOnlyList<string> InputNames { get; } = [];
+
+    /// <summary>The inputs sent.</summary>
+    public NamedTensors Inputs => (made ??= make!()).Inputs;
+
+    /// <summary>The grad_output sent.</summary>
+    public Tensor GradOutput => (made ??= make!()).GradOutput;
+
+    /// <summary>Drops tensors made on demand once the case has run; they are made again if asked for.</summary>
+    public void Release()
+    {
+        if (make is not null) made = null;
+    }
+
+    /// <summary>For an edge case, the dimension set to an edge size and the size.</summary>
+    public (string Axis, int Size)? Edge { get; init; }
+
+    public string Repro(VerifyOptions o) =>
+        $"gradoracle explain --impl {Quote(o.Command)} {Arg(Id)}" + Source switch
+        {
+            "random" => $" --seed {o.Seed} --random {o.RandomCases}",
+            "edges" => $" --edges --seed {o.Seed} --random 0",
+            "sweep" => $" --sweep {Quote(o.Sweep!.Path)} --seed {o.Seed} --random 0",
+            _ => "",
+        };
+
+    public static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    /// <summary>The text as one shell word: as it is when it holds nothing the shell reads (a random case's id), else quoted.</summary>
+    public static string Arg(string s) => s.All(c => char.IsAsciiLetterOrDigit(c) || "_/.=,:+-".Contains(c)) ? s : Quote(s);
 }

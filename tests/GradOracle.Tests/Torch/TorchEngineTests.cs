@@ -3,6 +3,7 @@ using GradOracle.Layers;
 using GradOracle.Protocol;
 using GradOracle.Tests.Verification;
 using GradOracle.Torch;
+using GradOracle.Verification;
 
 namespace GradOracle.Tests.Torch;
 
@@ -79,6 +80,34 @@ public class TorchEngineTests
             Assert.That(c.GetProperty("summary").GetString(),
                 Does.Contain("tie_policy=first and nan_rule=propagate").Or.Contain("not among the implementation's ops"), c.GetProperty("id").ToString());
         Assert.That(exit, Is.EqualTo(1), "the random hardsigmoid cases fail");
+    }
+
+    [Test]
+    public void Verify_against_libtorch_passes_the_edge_sweep_of_the_2d_ops_and_a_described_sweep()
+    {
+        Engine();
+        var sweep = Path.Combine(Path.GetTempPath(), $"gradoracle-torch-sweep-{Environment.ProcessId}.json");
+        File.WriteAllText(sweep, """
+            {"sweeps": [{"op": "conv2d", "dims": {"k": [1, 3, 5], "w": [31, 33, 65]}, "attributes": {"stride": [1, 2], "padding": [0, 1]},
+                         "shapes": [{"input": [3, 9, 7, "w"], "weight": [17, 9, "k", "k"], "bias": [17]}]},
+                        {"op": "max_pool2d", "attributes": {"kernel_size": [2, 3], "stride": [1, 2]}, "shapes": [{"input": [1, 5, 33, 129]}]},
+                        {"op": "avg_pool2d", "attributes": {"kernel_size": [[7, 7]]}, "shapes": [{"input": [1, 1, 3, 3]}]}]}
+            """);
+        var r = Verifier.Run(new VerifyOptions
+        {
+            Command = Serve, Seed = 5, RandomCases = 0, Edges = true, Filter = "2d/", Sweep = SweepFile.Load(sweep),
+            FiniteDifferences = FiniteDifferenceMode.Projection, Timeout = TimeSpan.FromSeconds(60),
+        });
+        string Why() => string.Join("\n", r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error).Take(5).Select(ReportFormats.Detail));
+        Assert.That(r.Cases.Count(c => c.Source == "edges" && c.Status == CaseStatus.Pass), Is.GreaterThan(500), Why());
+        Assert.That(r.Cases.Count(c => c.Source == "sweep" && c.Status == CaseStatus.Pass), Is.EqualTo(3 * 3 * 2 * 2 + 4), Why());
+        Assert.That(r.Cases.Where(c => c.Status is CaseStatus.Fail or CaseStatus.Error), Is.Empty, Why());
+        // avg_pool2d's 7x7 kernel on a 3x3 input: refused by the rules, reported as a skipped case with the reason.
+        var refused = r.Cases.Single(c => c.Id.StartsWith("sweep/avg_pool2d/"));
+        Assert.That(refused.Status, Is.EqualTo(CaseStatus.Skipped));
+        Assert.That(refused.Summary, Does.StartWith("not run: the op refuses this combination:"));
+        Assert.That(r.Findings, Has.None.Contains("size-dependent"));
+        Assert.That(r.ExitCode, Is.Zero);
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using GradOracle.Cases;
+using GradOracle.Checking;
 using GradOracle.Protocol;
 using GradOracle.Verification;
 
@@ -102,6 +103,23 @@ public class VerifierTests
         Assert.That(failing, Is.Not.Empty);
         Assert.That(failing.SelectMany(c => c.Diagnosis), Has.Some.Contains(diagnosis), Why(r));
         Assert.That(failing.SelectMany(c => c.Diffs).SelectMany(d => d.Worst), Is.Not.Empty);
+    }
+
+    [Test]
+    public void A_conv_that_drops_its_last_partial_tile_passes_the_default_run_and_fails_the_edge_sweep_named_with_its_smallest_size()
+    {
+        Tools.RequireNumPy();
+        var impl = Tools.NumPy("--bug tile-drop");
+        var small = Verifier.Run(Options(impl, seed: 3, random: 150));
+        Assert.That(small.ExitCode, Is.Zero, "small cases never reach a width past 32: " + Why(small));
+        var edges = Verifier.Run(Options(impl, seed: 3, random: 0, reference: false) with { Edges = true, Filter = "/conv2d/", FiniteDifferences = FiniteDifferenceMode.None });
+        Assert.That(edges.ExitCode, Is.EqualTo(1));
+        var failing = edges.Cases.Where(c => c.Status == CaseStatus.Fail).Select(c => c.Id).ToList();
+        Assert.That(failing, Is.EquivalentTo(new[] { 33, 63, 65, 127, 129, 255, 257 }.Select(w => $"edges/3/conv2d/W={w}")), "exactly the widths with a partial tile past 32");
+        Assert.That(edges.Findings, Has.Some.StartsWith("size-dependent failure: conv2d fails with W in {33, 63, 65, 127, 129, 255, 257}")
+            .And.Some.Contains("smallest failing size W=33 (edges/3/conv2d/W=33), largest passing size below it W=32"));
+        var w33 = edges.Cases.Single(c => c.Id == "edges/3/conv2d/W=33").Diffs.Single(d => d.Tensor == "grads.input");
+        Assert.That(w33.Where, Is.EqualTo("grads.input[:, :, :, 32]"), "the map says where: the last column only");
     }
 
     // The example passes dy at hardtanh's edges (np.clip's mask), takes slope 1 at prelu's 0 (x >= 0) and at l1's (d >= 0).
