@@ -13,6 +13,9 @@ internal static class SizeDependence
     /// <summary>Tile widths a blocked loop is tried against, smallest first.</summary>
     private static readonly int[] Tiles = [4, 8, 16, 32, 64, 128, 256];
 
+    /// <summary>Passing sizes below the smallest failing one that a threshold needs.</summary>
+    private const int MinPassingBelow = 3;
+
     /// <summary>One finding per (op, dimension) whose edge cases both passed and failed.</summary>
     public static List<string> Findings(IReadOnlyList<CaseResult> cases)
     {
@@ -47,9 +50,11 @@ internal static class SizeDependence
         foreach (int tile in Tiles)
             if (run.All(s => set.Contains(s) == (s > tile && s % tile != 0)) && failing.Count > 0)
                 return $"exactly the sizes above {tile} that {tile} does not divide fail: what a loop over {axis} in blocks of {tile} that drops the last partial block gives";
-        int threshold = failing.Min() - 1;
-        if (run.All(s => set.Contains(s) == (s > threshold)))
-            return $"exactly the sizes above {run.Where(s => s <= threshold).DefaultIfEmpty(threshold).Max()} fail";
+        // A threshold needs a few passing sizes below it: one tiny size passing (a single element outside a kink's
+        // region) says nothing about size.
+        var below = run.Where(s => s < failing.Min()).ToList();
+        if (below.Count >= MinPassingBelow && failing.Count >= 2 && run.All(s => set.Contains(s) == (s > below[^1])))
+            return $"exactly the sizes above {below[^1]} fail";
         return null;
     }
 

@@ -29,6 +29,14 @@ public class SizeDependenceTests
     }
 
     [Test]
+    public void Failing_everywhere_but_at_the_smallest_sizes_is_no_threshold()
+    {
+        // libtorch's hardsigmoid fails wherever an element lies inside (-3, 3): all but the one-element case.
+        var f = SizeDependence.Findings([.. Sizes.Select(s => Case("H", s, pass: s <= 2, op: "hardsigmoid"))]);
+        Assert.That(f.Single(), Does.StartWith("failures at some sizes: hardsigmoid fails with H in {7, 8"));
+    }
+
+    [Test]
     public void Failures_no_size_rule_fits_are_not_called_size_dependent()
     {
         var f = SizeDependence.Findings([.. Sizes.Select(s => Case("W", s, pass: s is not (7 or 64)))]);

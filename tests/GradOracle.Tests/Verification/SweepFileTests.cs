@@ -35,6 +35,16 @@ public class SweepFileTests
     }
 
     [Test]
+    public void The_example_sweep_describes_every_kernel_and_stride_on_both_production_shapes()
+    {
+        var sweep = SweepFile.Load(Path.Combine(Tools.Root, "examples", "sweeps", "conv2d.json"));
+        Assert.That(sweep.CaseCount, Is.EqualTo(4 * 2 * 2));
+        var ids = sweep.Cases(1).Select(c => c.Id).ToList();
+        Assert.That(ids, Does.Contain("sweep/conv2d/input=32x64x56x56;weight=64x64x7x7;bias=64/stride=2;padding=0"));
+        Assert.That(ids, Does.Contain("sweep/conv2d/input=8x3x224x224;weight=64x3x1x1;bias=64/stride=1;padding=0"));
+    }
+
+    [Test]
     public void Data_is_seeded_by_the_run_seed_and_the_case()
     {
         const string json = """{"sweeps": [{"op": "relu", "shapes": [{"input": [3, 4]}, {"input": [4, 3]}]}]}""";
