@@ -136,14 +136,16 @@ public sealed class SweepFile
     private static SweepCase One(int seed, Entry entry, object[] dims, object[] values, IReadOnlyList<(string Input, object[] Dims)> shapes)
     {
         var dimOf = entry.Dims.Select((d, i) => (d.Name, Value: (int)dims[i])).ToDictionary(x => x.Name, x => x.Value);
-        var sized = shapes.Select(s => (s.Input, Shape: Shape.Of(s.Dims.Select(x => x is string n ? dimOf[n] : (int)x).ToArray()))).ToList();
+        var dimsOf = shapes.Select(s => (s.Input, Dims: s.Dims.Select(x => x is string n ? dimOf[n] : (int)x).ToArray())).ToList();
         var attributes = new OpAttributes(entry.Attributes.Select((a, i) => (a.Name, (object?)values[i])).ToArray());
-        string id = $"sweep/{entry.Op}/{string.Join(";", sized.Select(s => $"{s.Input}={string.Join("x", s.Shape.Slice(0))}"))}"
+        string id = $"sweep/{entry.Op}/{string.Join(";", dimsOf.Select(s => $"{s.Input}={string.Join("x", s.Dims)}"))}"
             + (attributes.Any() ? "/" + string.Join(";", attributes.Select(a => $"{a.Key}={OpAttributes.Format(a.Value).Replace(" ", "").Replace("'", "")}")) : "");
         IOp op;
+        List<(string Input, Shape Shape)> sized;
         try
         {
-            foreach (var (input, shape) in sized) Limits.CheckElements($"inputs.{input}.shape", shape.ToString(), Limits.Product(shape.Slice(0).Select(x => (long)x)), $"input {input}");
+            // A shape past --max-elements is refused here, before anything is allocated.
+            sized = [.. dimsOf.Select(s => (s.Input, Shape.Of(s.Dims)))];
             op = OpFactory.Create(entry.Op, attributes, sized.Select(s => s.Input));
         }
         catch (ParameterException e) { return new SweepCase(id, null, [], null, e.Message); }

@@ -42,6 +42,11 @@ public class SweepFileTests
         var ids = sweep.Cases(1).Select(c => c.Id).ToList();
         Assert.That(ids, Does.Contain("sweep/conv2d/input=32x64x56x56;weight=64x64x7x7;bias=64/stride=2;padding=0"));
         Assert.That(ids, Does.Contain("sweep/conv2d/input=8x3x224x224;weight=64x3x1x1;bias=64/stride=1;padding=0"));
+        // Past the default --max-elements (6.4 million inputs), a case is refused with the limit's own message, not a crash of
+        // the run; 8x3x224x224 (1.2 million) is within it.
+        var cases = sweep.Cases(1).ToList();
+        Assert.That(cases.Where(c => c.Id.Contains("input=32x64x56x56")).Select(c => c.Refused), Has.All.Matches<string?>(r => r is not null && r.Contains("more than the limit of 2,097,152 (--max-elements raises it)")));
+        Assert.That(cases.Where(c => c.Id.Contains("input=8x3x224x224")).Select(c => c.Refused), Has.All.Null);
     }
 
     [Test]
