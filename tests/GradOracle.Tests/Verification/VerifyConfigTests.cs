@@ -27,7 +27,17 @@ public class VerifyConfigTests : TempDirectoryFixture
         Assert.That(c.KnownFailures, Is.EqualTo(new[] { new KnownFailure("max_pool2d/*", "ties not done") }));
     }
 
+    [Test]
+    public void Edges_and_a_sweep_file_taken_from_the_files_folder_are_read()
+    {
+        File.WriteAllText(Path.Combine(Dir, "s.json"), """{"sweeps": [{"op": "relu", "shapes": [{"input": [3]}]}]}""");
+        var c = VerifyConfig.Load(Write("""{"edges": true, "sweep": "s.json"}"""));
+        Assert.That(c.Edges, Is.True);
+        Assert.That(c.Sweep, Is.EqualTo(Path.Combine(Dir, "s.json")));
+    }
+
     [TestCase("""{"imp": "x"}""", "--config = ", "imp")]
+    [TestCase("""{"sweep": "nowhere.json"}""", "sweep = ", "is not an existing file")]
     [TestCase("""{"random": -1}""", "random = -1: must be at least 0", "")]
     [TestCase("""{"timeout": 0}""", "timeout = 0: must be a finite number of seconds above 0", "")]
     [TestCase("""{"known_failures": [{"case": "relu/*"}]}""", "known_failures[0].reason = null: must say why", "")]
