@@ -17,11 +17,15 @@ namespace GradOracle.Layers;
 internal sealed class ConvolutionKernel
 {
     private readonly Convolution.Plan p;
+    private readonly ConvolutionWeightGradient weightGradient;
+    private readonly ConvolutionInputGradient? inputGradient;
 
     public ConvolutionKernel(Convolution.Plan plan)
     {
         p = plan;
         Runs = WithRuns(plan);
+        weightGradient = new ConvolutionWeightGradient(plan, Runs);
+        inputGradient = ConvolutionInputGradient.For(plan);
         (Blocks, Places, Steps) = Vectorized(plan) ? WithBlocks(plan) : ([], [], []);
     }
 
@@ -362,45 +366,36 @@ internal sealed class ConvolutionKernel
         // which is tap by tap backwards (a later tap reads the cell from an earlier window); a weight's come batch item by
         // batch item, position by position. The input's gradient by (batch item, input channel) plane, a whole run of
         // positions per tap at once (products rounded, then added, as the serial loop), and the weight's and bias's by
-        // output channel, in parallel: no two items write one element, so the bits do not depend on the split.
-        Parallel.For(0, p.Batch * p.InChannels + p.OutChannels, item =>
+        // blocks of output channels (ConvolutionWeightGradient), in parallel: no two items write one element, so the bits
+        // do not depend on the split. The weight's blocks come first: they are the larger items.
+        int blocks = weightGradient.Blocks;
+        // With finite weights (rank 2), the input's gradient register-blocked instead (ConvolutionInputGradient), first.
+        bool blocked = inputGradient is not null && ConvolutionInputGradient.Applies(wT.Span);
+        if (blocked) inputGradient!.Compute(wT.Span, gradOutput, dx);
+        Parallel.For(0, blocks + (blocked ? 0 : p.Batch * p.InChannels), item =>
         {
             ReadOnlySpan<double> x = xT.Span, w = wT.Span, dy = gradOutput.Span;
-            if (item < p.Batch * p.InChannels)
+            if (item < blocks)
             {
-                int n = item / p.InChannels, ic = item % p.InChannels, icl = ic % p.InPerGroup, group = ic / p.InPerGroup;
-                var dxPlane = dx.AsSpan(item * inPlane, inPlane);
-                for (int oc = group * p.OutPerGroup; oc < (group + 1) * p.OutPerGroup; oc++)
-                {
-                    var dyPlane = dy.Slice((n * p.OutChannels + oc) * outPlane, outPlane);
-                    for (int t = p.KernelVolume - 1; t >= 0; t--)
-                    {
-                        double wt = w[(oc * p.InPerGroup + icl) * p.KernelVolume + t];
-                        foreach (var (o, i, length) in Runs[t])
-                        {
-                            if (p.InStep == 1) TensorPrimitives.MultiplyAdd(dyPlane.Slice(o, length), wt, dxPlane.Slice(i, length), dxPlane.Slice(i, length));
-                            else for (int r = 0; r < length; r++) dxPlane[i + r * p.InStep] += dyPlane[o + r] * wt;
-                        }
-                    }
-                }
+                weightGradient.Block(item, x, dy, dw, db);
                 return;
             }
-            int c = item - p.Batch * p.InChannels, firstIc = c / p.OutPerGroup * p.InPerGroup;
-            for (int n = 0; n < p.Batch; n++)
-                foreach (double g in dy.Slice((n * p.OutChannels + c) * outPlane, outPlane)) db[c] += g; // summed over batch and space
-            for (int icl = 0; icl < p.InPerGroup; icl++)
-                for (int t = 0; t < p.KernelVolume; t++)
+            item -= blocks;
+            int n = item / p.InChannels, ic = item % p.InChannels, icl = ic % p.InPerGroup, group = ic / p.InPerGroup;
+            var dxPlane = dx.AsSpan(item * inPlane, inPlane);
+            for (int oc = group * p.OutPerGroup; oc < (group + 1) * p.OutPerGroup; oc++)
+            {
+                var dyPlane = dy.Slice((n * p.OutChannels + oc) * outPlane, outPlane);
+                for (int t = p.KernelVolume - 1; t >= 0; t--)
                 {
-                    double sum = 0;
-                    for (int n = 0; n < p.Batch; n++)
+                    double wt = w[(oc * p.InPerGroup + icl) * p.KernelVolume + t];
+                    foreach (var (o, i, length) in Runs[t])
                     {
-                        var dyPlane = dy.Slice((n * p.OutChannels + c) * outPlane, outPlane);
-                        var xPlane = x.Slice((n * p.InChannels + firstIc + icl) * inPlane, inPlane);
-                        foreach (var (o, i, length) in Runs[t])
-                            for (int r = 0; r < length; r++) sum += dyPlane[o + r] * xPlane[i + r * p.InStep];
+                        if (p.InStep == 1) TensorPrimitives.MultiplyAdd(dyPlane.Slice(o, length), wt, dxPlane.Slice(i, length), dxPlane.Slice(i, length));
+                        else for (int r = 0; r < length; r++) dxPlane[i + r * p.InStep] += dyPlane[o + r] * wt;
                     }
-                    dw[(c * p.InPerGroup + icl) * p.KernelVolume + t] = sum;
                 }
+            }
         });
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (p.HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(p.OutChannels), db)));
