@@ -20,6 +20,7 @@ torch.set_num_threads(Environment.ProcessorCount); // the oracle's Parallel.For 
 Console.WriteLine($"{TorchBridge.Availability.Message}; torch threads {torch.get_num_threads()}, .NET {Environment.Version}, " +
                   $"{Environment.ProcessorCount} cores, Vector512 accelerated: {Vector512.IsHardwareAccelerated}, Vector256: {Vector256.IsHardwareAccelerated}");
 Console.WriteLine(Peak.Describe());
+Console.WriteLine(LoadAverage());
 Console.WriteLine();
 
 var rows = Rows.All().Where(r => r.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToList();
@@ -58,6 +59,7 @@ foreach (var row in rows)
     foreach (var t in torchInputs.Values) t.Dispose();
 }
 
+Console.WriteLine(LoadAverage());
 Console.WriteLine();
 Console.WriteLine($"float64, forward + backward (every gradient), median of {rounds} alternating rounds; ratio = oracle / libtorch per round, median (range). " +
                   $"GFLOP/s for convolutions: 3 x 2·N·C_out·H_out·W_out·C_in·K (forward, input and weight gradients). Peak for context: {Peak.GFlops:0.0} GFLOP/s.");
@@ -70,6 +72,9 @@ foreach (var (row, oracle, torchTime, ratio, lo, hi) in results)
     Console.WriteLine($"| {row.Name} | <= {row.Goal:0.0}x | {oracle * 1e3:0.0} ms | {torchTime * 1e3:0.0} ms | {ratio:0.00}x ({lo:0.00}-{hi:0.00}) | {(ratio <= row.Goal ? "yes" : "no")} | {flops(oracle)} | {flops(torchTime)} |");
 }
 return 0;
+
+// Other processes on these cores slow both sides, libtorch's OpenMP threads more than the .NET pool: say how loaded it was.
+static string LoadAverage() => File.Exists("/proc/loadavg") ? $"load average (1, 5, 15 min): {string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3))}" : "";
 
 static double Median(IEnumerable<double> values) { var v = values.Order().ToArray(); return v[v.Length / 2]; }
 

@@ -155,40 +155,48 @@ internal sealed class ConvolutionKernel
     public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         if (Blocks.Length == 0) return ForwardByRuns(inputs, output);
-        var x = inputs["input"].Span;
         var (weights, biases) = Tiled(inputs);
-        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Channels;
         // Every output is in a block, which writes it: no need to zero the array first.
         var y = Tensor.OutputArray(p.OutputShape, output, uninitialized: true);
+        int items = p.Batch * p.Groups * Tiles;
+        // In parallel over (batch item, group, tile) when there is enough work; no two write one output, so the bits stay.
+        if ((long)p.OutputShape.Count * p.InPerGroup * p.KernelVolume < ParallelWork)
+        {
+            for (int item = 0; item < items; item++) ForwardTile(inputs["input"].Span, weights, biases, y, item);
+        }
+        else Parallel.For(0, items, item => ForwardTile(inputs["input"].Span, weights, biases, y, item));
+        return Tensor.Wrap(p.OutputShape, y);
+    }
+
+    /// <summary>Products per forward pass from which it is split across the cores: below it a pass is too short to pay for the split.</summary>
+    private const long ParallelWork = 1 << 20;
+
+    /// <summary>One (batch item, group, tile of output channels)'s outputs of the forward.</summary>
+    private void ForwardTile(ReadOnlySpan<double> x, double[] weights, double[] biases, double[] y, int item)
+    {
+        int n = item / (p.Groups * Tiles), g = item / Tiles % p.Groups, tile = item % Tiles;
+        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Channels;
         var gathered = ThreadBuffer(ref gatheredInputs, p.InPerGroup * p.KernelVolume * Width, clear: false); // each step's inputs written before they are read
         Span<double> sums = stackalloc double[Channels * Width];
-        for (int n = 0; n < p.Batch; n++)
-            for (int g = 0; g < p.Groups; g++)
+        var xGroup = x.Slice((n * p.InChannels + g * p.InPerGroup) * inPlane, p.InPerGroup * inPlane);
+        int firstOc = g * p.OutPerGroup + tile * Channels, channels = Math.Min(Channels, p.OutPerGroup - tile * Channels);
+        var yTile = y.AsSpan((n * p.OutChannels + firstOc) * outPlane, channels * outPlane);
+        var wTile = weights.AsSpan((g * Tiles + tile) * tileSize, tileSize);
+        var bias = biases.AsSpan((g * Tiles + tile) * Channels, Channels);
+        foreach (var block in Blocks)
+        {
+            var places = Places.AsSpan(block.First, Width);
+            var steps = Steps.AsSpan(block.FirstStep, block.StepCount);
+            if (block.Consecutive)
             {
-                var xGroup = x.Slice((n * p.InChannels + g * p.InPerGroup) * inPlane, p.InPerGroup * inPlane);
-                for (int tile = 0; tile < Tiles; tile++)
-                {
-                    int firstOc = g * p.OutPerGroup + tile * Channels, channels = Math.Min(Channels, p.OutPerGroup - tile * Channels);
-                    var yTile = y.AsSpan((n * p.OutChannels + firstOc) * outPlane, channels * outPlane);
-                    var wTile = weights.AsSpan((g * Tiles + tile) * tileSize, tileSize);
-                    var bias = biases.AsSpan((g * Tiles + tile) * Channels, Channels);
-                    foreach (var block in Blocks)
-                    {
-                        var places = Places.AsSpan(block.First, Width);
-                        var steps = Steps.AsSpan(block.FirstStep, block.StepCount);
-                        if (block.Consecutive)
-                        {
-                            Sums(xGroup, places[0].In, steps, wTile, bias, yTile[places[0].Out..], outPlane, channels);
-                            continue;
-                        }
-                        Gather(xGroup, places, steps, gathered);
-                        Sums(gathered, 0, Steps.AsSpan(block.FirstStep + block.StepCount, block.StepCount), wTile, bias, sums, Width, channels);
-                        for (int c = 0; c < channels; c++)
-                            for (int l = 0; l < Width; l++) yTile[c * outPlane + places[l].Out] = sums[c * Width + l];
-                    }
-                }
+                Sums(xGroup, places[0].In, steps, wTile, bias, yTile[places[0].Out..], outPlane, channels);
+                continue;
             }
-        return Tensor.Wrap(p.OutputShape, y);
+            Gather(xGroup, places, steps, gathered);
+            Sums(gathered, 0, Steps.AsSpan(block.FirstStep + block.StepCount, block.StepCount), wTile, bias, sums, Width, channels);
+            for (int c = 0; c < channels; c++)
+                for (int l = 0; l < Width; l++) yTile[c * outPlane + places[l].Out] = sums[c * Width + l];
+        }
     }
 
     /// <summary>Step k's inputs, one per output of <paramref name="places"/>, into <c>gathered[k·Width ..]</c>: one vector per step.</summary>
