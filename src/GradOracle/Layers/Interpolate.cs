@@ -171,10 +171,10 @@ public sealed class Interpolate : IOp, IHasInvariants, IHasMagnitudes, IExplains
     public Tensor Forward(NamedTensors inputs) => Result(inputs, null, Rule, absolute: false).Output;
 
     /// <inheritdoc/>
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Result(inputs, gradOutput, Rule, absolute: false).Grads;
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Result(inputs, gradOutput, Rule, absolute: false, output: false).Grads;
 
-    /// <summary>Forward and, given dy, backward under a coordinate rule; with <paramref name="absolute"/> of |x|, |w| and |dy| (the magnitudes).</summary>
-    internal OpResult Result(NamedTensors inputs, Tensor? gradOutput, InterpolationRule rule, bool absolute)
+    /// <summary>Forward (unless not <paramref name="output"/>: zeros) and, given dy, backward under a coordinate rule; with <paramref name="absolute"/> of |x|, |w| and |dy| (the magnitudes).</summary>
+    internal OpResult Result(NamedTensors inputs, Tensor? gradOutput, InterpolationRule rule, bool absolute, bool output = true)
     {
         var x = inputs["input"];
         var axes = Axes(x.Shape, rule);
@@ -186,25 +186,43 @@ public sealed class Interpolate : IOp, IHasInvariants, IHasMagnitudes, IExplains
         var inStrides = Strides(axes.Select(a => a.InputSize).ToArray());
         var outStrides = Strides(axes.Select(a => a.OutputSize).ToArray());
         double W(double w) => absolute ? Math.Abs(w) : w;
+        // The taps of each output position, flat: every combination of one tap per axis, the weights multiplied. Every
+        // position has the same number of them (a fixed count per axis).
+        int count = axes.Aggregate(1, (c, a) => c * (a.OutputSize == 0 ? 0 : a.Taps[0].Count));
+        var index = new int[outPlane * count];
+        var weight = new double[outPlane * count];
         for (int o = 0; o < outPlane; o++)
         {
-            // The taps of this output position: every combination of one tap per axis, the weights multiplied.
             var taps = new List<(int Index, double Weight)> { (0, 1) };
             for (int a = 0; a < axes.Length; a++)
             {
                 int coordinate = o / outStrides[a] % axes[a].OutputSize;
                 taps = [.. taps.SelectMany(t => axes[a].Taps[coordinate].Select(u => (t.Index + u.Index * inStrides[a], t.Weight * W(u.Weight))))];
             }
-            for (int p = 0; p < planes; p++)
-            {
-                double sum = 0;
-                foreach (var (i, w) in taps) sum += w * (absolute ? Math.Abs(x.At(p * inPlane + i)) : x.At(p * inPlane + i));
-                y[p * outPlane + o] = sum;
-                if (gradOutput is null) continue;
-                double g = absolute ? Math.Abs(gradOutput.At(p * outPlane + o)) : gradOutput.At(p * outPlane + o);
-                foreach (var (i, w) in taps) dx[p * inPlane + i] += w * g;
-            }
+            for (int j = 0; j < count; j++) (index[o * count + j], weight[o * count + j]) = taps[j];
         }
+        // Plane by plane, in parallel: within a plane, each output's taps in order, and dx's sums in the order of the loop
+        // over positions, as a serial loop over (position, plane) adds them; no two planes share an element.
+        Parallel.For(0, planes, p =>
+        {
+            var xs = x.Span.Slice(p * inPlane, inPlane);
+            var ys = y.AsSpan(p * outPlane, outPlane);
+            if (output)
+                for (int o = 0, k = 0; o < outPlane; o++)
+                {
+                    double sum = 0;
+                    for (int j = 0; j < count; j++, k++) sum += weight[k] * (absolute ? Math.Abs(xs[index[k]]) : xs[index[k]]);
+                    ys[o] = sum;
+                }
+            if (gradOutput is null) return;
+            var gs = gradOutput.Span.Slice(p * outPlane, outPlane);
+            var dxs = dx.AsSpan(p * inPlane, inPlane);
+            for (int o = 0, k = 0; o < outPlane; o++)
+            {
+                double g = absolute ? Math.Abs(gs[o]) : gs[o];
+                for (int j = 0; j < count; j++, k++) dxs[index[k]] += weight[k] * g;
+            }
+        });
         return new OpResult(Tensor.Wrap(outShape, y), NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
     }
 
