@@ -130,27 +130,37 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     /// <summary>Forward: pooled values and recorded indices.</summary>
     public MaxPoolResult ForwardWithIndices(Tensor input)
     {
+        var (output, indices, outShape) = Pooled(input, withIndices: true);
+        return new MaxPoolResult(Tensor.Wrap(outShape, output), new IndexTensor(outShape, ImmutableArray.Create(indices!)));
+    }
+
+    /// <summary>Each window's selected value and, if asked, its recorded index, plane by plane.</summary>
+    private (double[] Output, long[]? Indices, Shape OutShape) Pooled(Tensor input, bool withIndices)
+    {
         var (g, planes, outShape) = Windows.Begin(input);
         var output = new double[outShape.Count];
-        var indices = new long[outShape.Count];
-        var x = input.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int p = 0; p < planes; p++)
+        var indices = withIndices ? new long[outShape.Count] : null;
+        var windows = PlaneWindows.Of(g);
+        windows.ForEachPlane(planes, p =>
         {
-            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                int n = g.Gather(o, taps, kernelTaps);
-                Select(plane, taps[..n], winners, out int recorded, out _);
+                Select(plane, windows[o], winners, out int recorded, out _);
                 output[p * g.OutputPlaneSize + o] = plane[recorded];
-                indices[p * g.OutputPlaneSize + o] = recorded;
+                if (indices is not null) indices[p * g.OutputPlaneSize + o] = recorded;
             }
-        }
-        return new MaxPoolResult(Tensor.Wrap(outShape, output), new IndexTensor(outShape, ImmutableArray.Create(indices)));
+        });
+        return (output, indices, outShape);
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => ForwardWithIndices(inputs["input"]).Output;
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var (output, _, outShape) = Pooled(inputs["input"], withIndices: false);
+        return Tensor.Wrap(outShape, output);
+    }
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
@@ -158,21 +168,20 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         var input = inputs["input"];
         var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
-        var x = input.Span;
-        var dy = gradOutput.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int p = 0; p < planes; p++)
+        var windows = PlaneWindows.Of(g);
+        windows.ForEachPlane(planes, p =>
         {
-            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var dy = gradOutput.Span;
             var dplane = dx.AsSpan(p * g.InputPlaneSize, g.InputPlaneSize);
+            Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                int n = g.Gather(o, taps, kernelTaps);
-                int w = Select(plane, taps[..n], winners, out _, out bool shared);
+                int w = Select(plane, windows[o], winners, out _, out bool shared);
                 double share = shared ? dy[p * g.OutputPlaneSize + o] / w : dy[p * g.OutputPlaneSize + o];
                 for (int i = 0; i < w; i++) dplane[winners[i]] += share; // += : overlapping windows accumulate
             }
-        }
+        });
         return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
     }
 
