@@ -141,13 +141,14 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         var output = new double[outShape.Count];
         var indices = withIndices ? new long[outShape.Count] : null;
         var windows = PlaneWindows.Of(g);
+        bool plain = IsPlain;
         windows.ForEachPlane(planes, p =>
         {
             var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
             Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                Select(plane, windows[o], winners, out int recorded, out _);
+                int recorded = plain ? FirstMaximum(plane, windows[o]) : SelectRecorded(plane, windows[o], winners);
                 output[p * g.OutputPlaneSize + o] = plane[recorded];
                 if (indices is not null) indices[p * g.OutputPlaneSize + o] = recorded;
             }
@@ -169,6 +170,7 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
         var windows = PlaneWindows.Of(g);
+        bool plain = IsPlain;
         windows.ForEachPlane(planes, p =>
         {
             var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
@@ -177,12 +179,43 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
             Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
+                if (plain)
+                {
+                    dplane[FirstMaximum(plane, windows[o])] += dy[p * g.OutputPlaneSize + o];
+                    continue;
+                }
                 int w = Select(plane, windows[o], winners, out _, out bool shared);
                 double share = shared ? dy[p * g.OutputPlaneSize + o] / w : dy[p * g.OutputPlaneSize + o];
                 for (int i = 0; i < w; i++) dplane[winners[i]] += share; // += : overlapping windows accumulate
             }
         });
         return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
+    }
+
+    private int SelectRecorded(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, Span<int> winners)
+    {
+        Select(plane, taps, winners, out int recorded, out _);
+        return recorded;
+    }
+
+    /// <summary>PyTorch's rules (tie policy first, NaN rule propagate), for which <see cref="FirstMaximum"/> is <see cref="Select"/>.</summary>
+    private bool IsPlain => TiePolicy == TiePolicy.First && NanRule == NanRule.Propagate;
+
+    /// <summary>
+    /// What <see cref="Select"/> records and routes to under PyTorch's rules, in one scan: the window's last NaN if it has
+    /// one, else its first maximum (by ==, so -0.0 ties +0.0 and the first of them wins).
+    /// </summary>
+    private static int FirstMaximum(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps)
+    {
+        int first = taps[0], nan = -1;
+        double best = plane[first];
+        foreach (int t in taps)
+        {
+            double v = plane[t];
+            if (double.IsNaN(v)) nan = t;
+            else if (v > best || double.IsNaN(best)) (best, first) = (v, t);
+        }
+        return nan >= 0 ? nan : first;
     }
 
     /// <summary>
