@@ -168,6 +168,8 @@ internal sealed class ConvolutionInputGradient
     /// Eight cells' sums for TCount input channels: over the group's output channels, each one's valid taps in backward
     /// order, <c>sum += dy·w</c>; written to <paramref name="dx"/> (channel j's plane at j·plane, cells <paramref name="stride"/> apart).
     /// </summary>
+    // Fully optimised from the first call: a pass makes few calls, each a long loop, that tiering would run unoptimised.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Block<TCount>((int Offset, int Tap)[] steps, ref double dy, int padded, ref double w, int outChannels, int taps,
         ref double dx, int stride) where TCount : struct, ICount
     {

@@ -10,11 +10,11 @@ namespace GradOracle.Layers;
 
 /// <summary>
 /// Convolution's fast forward and backward for one plan: a tiled AVX-512 forward (a tile of output channels at
-/// <see cref="Width"/> outputs per step, 512 or 256 bits wide), a per-run forward where vectors do not pay, and a parallel backward by runs.
+/// <see cref="Width"/> outputs per step, 512 or 256 bits wide, the latter in ConvolutionKernel.ChannelLanes.cs), a per-run forward where vectors do not pay, and a parallel backward by runs.
 /// Each adds every sum's terms in the reference's order with the reference's roundings, so its bits are the reference's
 /// (<see cref="Convolution.ReferenceForward"/>, <see cref="Convolution.ReferenceBackward"/>; pinned by a test).
 /// </summary>
-internal sealed class ConvolutionKernel
+internal sealed partial class ConvolutionKernel
 {
     private readonly Convolution.Plan p;
     private readonly ConvolutionWeightGradient weightGradient;
@@ -145,8 +145,11 @@ internal sealed class ConvolutionKernel
         return runs.Select(l => l.ToArray()).ToArray();
     }
 
-    /// <summary>Outputs per vector: 8 with 512-bit vectors, 4 with 256-bit ones, 0 without either (the per-run path).</summary>
-    public static int Width { get; } = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? 4 : 0;
+    /// <summary>
+    /// Outputs per block: 8 with 512-bit vectors (one vector of outputs per channel, <see cref="Sums{TVector}"/>), 6 with
+    /// 256-bit ones (two vectors of channels per output, <see cref="SumsByChannel"/>), 0 without either (the per-run path).
+    /// </summary>
+    public static int Width { get; } = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? ChannelLaneOutputs : 0;
 
     /// <summary>Output channels per tile: <see cref="Sums{TVector}"/> keeps that many sums of <see cref="Width"/> outputs at once.</summary>
     private const int Channels = 8;
@@ -290,7 +293,7 @@ internal sealed class ConvolutionKernel
         Span<double> to, int toStride, int channels)
     {
         if (Width == 8) Sums<Wide>(x, at, steps, wTile, bias, to, toStride, channels);
-        else Sums<Narrow>(x, at, steps, wTile, bias, to, toStride, channels);
+        else SumsByChannel(x, at, steps, wTile, bias, to, toStride, channels);
     }
 
     /// <summary>What <see cref="Sums{TVector}"/> needs of a vector of doubles; the JIT specialises it per struct, calls inlined.</summary>
@@ -316,15 +319,6 @@ internal sealed class ConvolutionKernel
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public void CopyTo(Span<double> destination) => v.CopyTo(destination);
     }
 
-    private readonly struct Narrow(Vector256<double> value) : IVector<Narrow>
-    {
-        private readonly Vector256<double> v = value;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow Broadcast(double value) => new(Vector256.Create(value));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow Load(ref double source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow MultiplyAdd(Narrow x, double w, Narrow sum) => new(Vector256.FusedMultiplyAdd(x.v, Vector256.Create(w), sum.v));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public void CopyTo(Span<double> destination) => v.CopyTo(destination);
-    }
 
     /// <summary>
     /// The forward one output channel at a time, per kernel tap over runs of outputs (one TensorPrimitives fused

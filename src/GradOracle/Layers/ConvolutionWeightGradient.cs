@@ -49,6 +49,7 @@ internal sealed class ConvolutionWeightGradient
     private int BlocksPerGroup => (p.OutPerGroup + Lanes - 1) / Lanes;
 
     /// <summary>Block <paramref name="block"/>'s output channels' weight gradients into <paramref name="dw"/>, and bias gradients into <paramref name="db"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a few calls per pass, each a long loop nest
     public void Block(int block, ReadOnlySpan<double> x, ReadOnlySpan<double> dy, Span<double> dw, Span<double> db)
     {
         int group = block / BlocksPerGroup, firstOc = group * p.OutPerGroup + block % BlocksPerGroup * Lanes;
@@ -135,6 +136,8 @@ internal sealed class ConvolutionWeightGradient
     /// tap's runs in output order. <paramref name="a"/> holds channel j's sums at <c>j·aStride</c>, eight lanes each;
     /// <paramref name="x"/> is the first channel's input plane, channel j's at <c>j·inPlane</c>.
     /// </summary>
+    // Fully optimised from the first call: a pass makes few calls, each a long loop, that tiering would run unoptimised.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate<TCount>(ReadOnlySpan<(int Out, int In, int Length)> runs, ref double x, int inPlane, int inStep,
         ref double dyT, ref double a, int aStride) where TCount : struct, ICount
     {

@@ -79,6 +79,7 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         var (rows, inF, outF, shape) = Prepare(inputs);
         var w = inputs["weight"].Span;
         var y = Tensor.OutputArray(shape, output);
+        if (output is not null) Array.Clear(y); // a lent array holds the last pass's values; the sums start from +0
         // y = x·Wᵀ with each dot product added in index order from +0 (OrderedProduct), W transposed so that a row of it
         // holds one input feature's weights for every output; then the bias added to each.
         var wT = new double[w.Length];

@@ -73,6 +73,8 @@ internal static class OrderedProduct
     private readonly struct One : ICount { public static int Value => 1; }
 
     /// <summary>TCount rows by eight columns of C, over <paramref name="depth"/> values of k in order.</summary>
+    // Fully optimised from the first call: a pass makes few calls, each a long loop, that tiering would run unoptimised.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block<TCount>(ref double a, int aRow, int aCol, ref double b, int bRow, ref double c, int cRow, int depth)
         where TCount : struct, ICount
     {
