@@ -151,20 +151,17 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
         var input = inputs["input"];
         var (g, planes, outShape) = Windows.Begin(input);
         var y = Tensor.OutputArray(outShape, output);
-        var x = input.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int o = 0; o < g.OutputPlaneSize; o++)
+        var (windows, divisors) = WindowsOf(g);
+        windows.ForEachPlane(planes, p =>
         {
-            int n = g.Gather(o, taps, kernelTaps);
-            double divisor = Divisor(g, o);
-            for (int p = 0; p < planes; p++)
+            var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
                 double sum = 0;
-                for (int i = 0; i < n; i++) sum += plane[taps[i]];
-                y[p * g.OutputPlaneSize + o] = sum / divisor;
+                foreach (int t in windows[o]) sum += plane[t];
+                y[p * g.OutputPlaneSize + o] = sum / divisors[o];
             }
-        }
+        });
         return Tensor.Wrap(outShape, y);
     }
 
@@ -174,21 +171,23 @@ public sealed class AvgPool : IOp, IHasWindows, IForwardInto, IHasInvariants, IH
         var input = inputs["input"];
         var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
-        var dy = gradOutput.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int o = 0; o < g.OutputPlaneSize; o++)
+        var (windows, divisors) = WindowsOf(g);
+        windows.ForEachPlane(planes, p =>
         {
-            int n = g.Gather(o, taps, kernelTaps);
-            double divisor = Divisor(g, o);
-            for (int p = 0; p < planes; p++)
+            var dy = gradOutput.Span;
+            var dplane = dx.AsSpan(p * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                var dplane = dx.AsSpan(p * g.InputPlaneSize, g.InputPlaneSize);
-                double share = dy[p * g.OutputPlaneSize + o] / divisor;
-                for (int i = 0; i < n; i++) dplane[taps[i]] += share;
+                double share = dy[p * g.OutputPlaneSize + o] / divisors[o];
+                foreach (int t in windows[o]) dplane[t] += share;
             }
-        }
+        });
         return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
     }
+
+    /// <summary>The pass's windows, and each one's divisor.</summary>
+    private (PlaneWindows Windows, double[] Divisors) WindowsOf(WindowGeometry g) =>
+        (PlaneWindows.Of(g), [.. Enumerable.Range(0, g.OutputPlaneSize).Select(o => Divisor(g, o))]);
 
     /// <inheritdoc/>
     public bool IsSmooth => true; // no max, no threshold: differentiable at every finite input

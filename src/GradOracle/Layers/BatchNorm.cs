@@ -108,6 +108,20 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
     /// <inheritdoc/>
     public IReadOnlyList<string> DifferentiableInputs { get; } = affine ? ["input", "weight", "bias"] : ["input"];
 
+    /// <summary>Elements per pass from which channels go to several cores.</summary>
+    private const int ParallelElements = 1 << 16;
+
+    /// <summary>
+    /// <paramref name="body"/> for every channel, in parallel for large inputs: channels share no sum, so the bits do not
+    /// depend on the split. An exception from a channel is rethrown as itself (the first one, in channel order when serial).
+    /// </summary>
+    private static void ForEachChannel(int elements, int channels, Action<int> body)
+    {
+        if (elements < ParallelElements) { for (int ch = 0; ch < channels; ch++) body(ch); return; }
+        try { Parallel.For(0, channels, body); }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); }
+    }
+
     /// <summary>Per channel: mean, inverse standard deviation and x̂ for every element (into <paramref name="xHat"/>, or a new array).</summary>
     private (AxisLayout Layout, double[] Mean, double[] InvStd, double[] XHat) Normalise(NamedTensors inputs, double[]? xHat = null)
     {
@@ -124,10 +138,12 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             throw new ParameterException("input.shape", x.Shape.ToString(), "training batch_norm needs more than 1 value per channel (N × spatial size)");
         var mean = new double[c];
         var invStd = new double[c];
-        var xs = x.Span;
         xHat ??= new double[x.Count];
-        for (int ch = 0; ch < c; ch++)
+        var into = xHat;
+        var (runningMean, runningVar) = Training ? (null, null) : (inputs["running_mean"], inputs["running_var"]);
+        ForEachChannel(x.Count, c, ch =>
         {
+            var xs = x.Span;
             double mu, variance;
             if (Training)
             {
@@ -138,7 +154,7 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
                 double ss = 0;
                 for (int o = 0; o < a.Outer; o++)
                 {
-                    var centred = xHat.AsSpan(a.At(o, ch, 0), a.Inner); // scratch until x̂ is written below
+                    var centred = into.AsSpan(a.At(o, ch, 0), a.Inner); // scratch until x̂ is written below
                     TensorPrimitives.Subtract(xs.Slice(a.At(o, ch, 0), a.Inner), mu, centred);
                     ss += OrderedSums.SumOfSquares(centred);
                 }
@@ -146,19 +162,19 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
             }
             else
             {
-                mu = inputs["running_mean"].At(ch);
-                variance = inputs["running_var"].At(ch);
+                mu = runningMean!.At(ch);
+                variance = runningVar!.At(ch);
                 if (!(variance >= 0)) throw new ParameterException($"running_var[{ch}]", Tensor.FormatNumber(variance), "must be non-negative");
             }
             mean[ch] = mu;
             invStd[ch] = 1 / Math.Sqrt(variance + Eps);
             for (int o = 0; o < a.Outer; o++)
             {
-                var row = xHat.AsSpan(a.At(o, ch, 0), a.Inner);
+                var row = into.AsSpan(a.At(o, ch, 0), a.Inner);
                 TensorPrimitives.Subtract(xs.Slice(a.At(o, ch, 0), a.Inner), mu, row);
                 TensorPrimitives.Multiply(row, invStd[ch], row);
             }
-        }
+        });
         return (a, mean, invStd, xHat);
     }
 
@@ -182,13 +198,18 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         // x̂ is written into the output's array and scaled in place: one allocation per forward pass, or none.
         var (a, _, _, y) = Normalise(inputs, Tensor.OutputArray(inputs["input"].Shape, output));
         if (Affine)
-            for (int o = 0; o < a.Outer; o++)
-                for (int ch = 0; ch < a.Length; ch++)
+        {
+            var (weight, bias) = (inputs["weight"], inputs["bias"]);
+            ForEachChannel(y.Length, a.Length, ch =>
+            {
+                for (int o = 0; o < a.Outer; o++)
                 {
                     var row = y.AsSpan(a.At(o, ch, 0), a.Inner);
-                    TensorPrimitives.Multiply(row, inputs["weight"].At(ch), row);
-                    TensorPrimitives.Add(row, inputs["bias"].At(ch), row);
+                    TensorPrimitives.Multiply(row, weight.At(ch), row);
+                    TensorPrimitives.Add(row, bias.At(ch), row);
                 }
+            });
+        }
         return Tensor.Wrap(inputs["input"].Shape, y);
     }
 
@@ -202,29 +223,39 @@ public sealed class BatchNorm(bool training, double eps = 1e-5, bool affine = tr
         var dx = new double[x.Count];
         var dw = new double[a.Length];
         var db = new double[a.Length];
-        for (int ch = 0; ch < a.Length; ch++)
+        var weight = Affine ? inputs["weight"] : null;
+        ForEachChannel(x.Count, a.Length, ch =>
         {
-            double w = Affine ? inputs["weight"].At(ch) : 1;
+            var dy = gradOutput.Span;
+            double w = weight?.At(ch) ?? 1;
             double sumDy = 0, sumDyXHat = 0;
             for (int o = 0; o < a.Outer; o++)
-                for (int i = 0; i < a.Inner; i++)
+            {
+                int row = a.At(o, ch, 0);
+                ReadOnlySpan<double> g = dy.Slice(row, a.Inner), h = xHat.AsSpan(row, a.Inner);
+                for (int i = 0; i < g.Length; i++)
                 {
-                    int at = a.At(o, ch, i);
-                    sumDy += gradOutput.At(at);
-                    sumDyXHat += gradOutput.At(at) * xHat[at];
+                    sumDy += g[i];
+                    sumDyXHat += g[i] * h[i];
                 }
+            }
             db[ch] = sumDy;
             dw[ch] = sumDyXHat;
+            double scale = invStd[ch] / m;
             for (int o = 0; o < a.Outer; o++)
-                for (int i = 0; i < a.Inner; i++)
+            {
+                int row = a.At(o, ch, 0);
+                ReadOnlySpan<double> g = dy.Slice(row, a.Inner), h = xHat.AsSpan(row, a.Inner);
+                var d = dx.AsSpan(row, a.Inner);
+                for (int i = 0; i < g.Length; i++)
                 {
-                    int at = a.At(o, ch, i);
-                    double dxHat = gradOutput.At(at) * w;
-                    dx[at] = Training
-                        ? invStd[ch] / m * (m * dxHat - w * sumDy - xHat[at] * w * sumDyXHat) // the mean terms: Σdx̂ and x̂·Σ(dx̂·x̂)
+                    double dxHat = g[i] * w;
+                    d[i] = Training
+                        ? scale * (m * dxHat - w * sumDy - h[i] * w * sumDyXHat) // the mean terms: Σdx̂ and x̂·Σ(dx̂·x̂)
                         : dxHat * invStd[ch];
                 }
-        }
+            }
+        });
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(x.Shape, dx)) };
         if (Affine)
         {

@@ -10,18 +10,22 @@ namespace GradOracle.Layers;
 
 /// <summary>
 /// Convolution's fast forward and backward for one plan: a tiled AVX-512 forward (a tile of output channels at
-/// <see cref="Width"/> outputs per step, 512 or 256 bits wide), a per-run forward where vectors do not pay, and a parallel backward by runs.
+/// <see cref="Width"/> outputs per step, 512 or 256 bits wide, the latter in ConvolutionKernel.ChannelLanes.cs), a per-run forward where vectors do not pay, and a parallel backward by runs.
 /// Each adds every sum's terms in the reference's order with the reference's roundings, so its bits are the reference's
 /// (<see cref="Convolution.ReferenceForward"/>, <see cref="Convolution.ReferenceBackward"/>; pinned by a test).
 /// </summary>
-internal sealed class ConvolutionKernel
+internal sealed partial class ConvolutionKernel
 {
     private readonly Convolution.Plan p;
+    private readonly ConvolutionWeightGradient weightGradient;
+    private readonly ConvolutionInputGradient? inputGradient;
 
     public ConvolutionKernel(Convolution.Plan plan)
     {
         p = plan;
         Runs = WithRuns(plan);
+        weightGradient = new ConvolutionWeightGradient(plan, Runs);
+        inputGradient = ConvolutionInputGradient.For(plan);
         (Blocks, Places, Steps) = Vectorized(plan) ? WithBlocks(plan) : ([], [], []);
     }
 
@@ -141,8 +145,11 @@ internal sealed class ConvolutionKernel
         return runs.Select(l => l.ToArray()).ToArray();
     }
 
-    /// <summary>Outputs per vector: 8 with 512-bit vectors, 4 with 256-bit ones, 0 without either (the per-run path).</summary>
-    public static int Width { get; } = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? 4 : 0;
+    /// <summary>
+    /// Outputs per block: 8 with 512-bit vectors (one vector of outputs per channel, <see cref="Sums{TVector}"/>), 6 with
+    /// 256-bit ones (two vectors of channels per output, <see cref="SumsByChannel"/>), 0 without either (the per-run path).
+    /// </summary>
+    public static int Width { get; } = Vector512.IsHardwareAccelerated ? 8 : Vector256.IsHardwareAccelerated ? ChannelLaneOutputs : 0;
 
     /// <summary>Output channels per tile: <see cref="Sums{TVector}"/> keeps that many sums of <see cref="Width"/> outputs at once.</summary>
     private const int Channels = 8;
@@ -151,40 +158,48 @@ internal sealed class ConvolutionKernel
     public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         if (Blocks.Length == 0) return ForwardByRuns(inputs, output);
-        var x = inputs["input"].Span;
         var (weights, biases) = Tiled(inputs);
-        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Channels;
         // Every output is in a block, which writes it: no need to zero the array first.
         var y = Tensor.OutputArray(p.OutputShape, output, uninitialized: true);
+        int items = p.Batch * p.Groups * Tiles;
+        // In parallel over (batch item, group, tile) when there is enough work; no two write one output, so the bits stay.
+        if ((long)p.OutputShape.Count * p.InPerGroup * p.KernelVolume < ParallelWork)
+        {
+            for (int item = 0; item < items; item++) ForwardTile(inputs["input"].Span, weights, biases, y, item);
+        }
+        else Parallel.For(0, items, item => ForwardTile(inputs["input"].Span, weights, biases, y, item));
+        return Tensor.Wrap(p.OutputShape, y);
+    }
+
+    /// <summary>Products per forward pass from which it is split across the cores: below it a pass is too short to pay for the split.</summary>
+    private const long ParallelWork = 1 << 20;
+
+    /// <summary>One (batch item, group, tile of output channels)'s outputs of the forward.</summary>
+    private void ForwardTile(ReadOnlySpan<double> x, double[] weights, double[] biases, double[] y, int item)
+    {
+        int n = item / (p.Groups * Tiles), g = item / Tiles % p.Groups, tile = item % Tiles;
+        int inPlane = p.Geometry.InputPlaneSize, outPlane = p.Geometry.OutputPlaneSize, tileSize = p.InPerGroup * p.KernelVolume * Channels;
         var gathered = ThreadBuffer(ref gatheredInputs, p.InPerGroup * p.KernelVolume * Width, clear: false); // each step's inputs written before they are read
         Span<double> sums = stackalloc double[Channels * Width];
-        for (int n = 0; n < p.Batch; n++)
-            for (int g = 0; g < p.Groups; g++)
+        var xGroup = x.Slice((n * p.InChannels + g * p.InPerGroup) * inPlane, p.InPerGroup * inPlane);
+        int firstOc = g * p.OutPerGroup + tile * Channels, channels = Math.Min(Channels, p.OutPerGroup - tile * Channels);
+        var yTile = y.AsSpan((n * p.OutChannels + firstOc) * outPlane, channels * outPlane);
+        var wTile = weights.AsSpan((g * Tiles + tile) * tileSize, tileSize);
+        var bias = biases.AsSpan((g * Tiles + tile) * Channels, Channels);
+        foreach (var block in Blocks)
+        {
+            var places = Places.AsSpan(block.First, Width);
+            var steps = Steps.AsSpan(block.FirstStep, block.StepCount);
+            if (block.Consecutive)
             {
-                var xGroup = x.Slice((n * p.InChannels + g * p.InPerGroup) * inPlane, p.InPerGroup * inPlane);
-                for (int tile = 0; tile < Tiles; tile++)
-                {
-                    int firstOc = g * p.OutPerGroup + tile * Channels, channels = Math.Min(Channels, p.OutPerGroup - tile * Channels);
-                    var yTile = y.AsSpan((n * p.OutChannels + firstOc) * outPlane, channels * outPlane);
-                    var wTile = weights.AsSpan((g * Tiles + tile) * tileSize, tileSize);
-                    var bias = biases.AsSpan((g * Tiles + tile) * Channels, Channels);
-                    foreach (var block in Blocks)
-                    {
-                        var places = Places.AsSpan(block.First, Width);
-                        var steps = Steps.AsSpan(block.FirstStep, block.StepCount);
-                        if (block.Consecutive)
-                        {
-                            Sums(xGroup, places[0].In, steps, wTile, bias, yTile[places[0].Out..], outPlane, channels);
-                            continue;
-                        }
-                        Gather(xGroup, places, steps, gathered);
-                        Sums(gathered, 0, Steps.AsSpan(block.FirstStep + block.StepCount, block.StepCount), wTile, bias, sums, Width, channels);
-                        for (int c = 0; c < channels; c++)
-                            for (int l = 0; l < Width; l++) yTile[c * outPlane + places[l].Out] = sums[c * Width + l];
-                    }
-                }
+                Sums(xGroup, places[0].In, steps, wTile, bias, yTile[places[0].Out..], outPlane, channels);
+                continue;
             }
-        return Tensor.Wrap(p.OutputShape, y);
+            Gather(xGroup, places, steps, gathered);
+            Sums(gathered, 0, Steps.AsSpan(block.FirstStep + block.StepCount, block.StepCount), wTile, bias, sums, Width, channels);
+            for (int c = 0; c < channels; c++)
+                for (int l = 0; l < Width; l++) yTile[c * outPlane + places[l].Out] = sums[c * Width + l];
+        }
     }
 
     /// <summary>Step k's inputs, one per output of <paramref name="places"/>, into <c>gathered[k·Width ..]</c>: one vector per step.</summary>
@@ -278,7 +293,7 @@ internal sealed class ConvolutionKernel
         Span<double> to, int toStride, int channels)
     {
         if (Width == 8) Sums<Wide>(x, at, steps, wTile, bias, to, toStride, channels);
-        else Sums<Narrow>(x, at, steps, wTile, bias, to, toStride, channels);
+        else SumsByChannel(x, at, steps, wTile, bias, to, toStride, channels);
     }
 
     /// <summary>What <see cref="Sums{TVector}"/> needs of a vector of doubles; the JIT specialises it per struct, calls inlined.</summary>
@@ -304,15 +319,6 @@ internal sealed class ConvolutionKernel
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public void CopyTo(Span<double> destination) => v.CopyTo(destination);
     }
 
-    private readonly struct Narrow(Vector256<double> value) : IVector<Narrow>
-    {
-        private readonly Vector256<double> v = value;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow Broadcast(double value) => new(Vector256.Create(value));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow Load(ref double source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Narrow MultiplyAdd(Narrow x, double w, Narrow sum) => new(Vector256.FusedMultiplyAdd(x.v, Vector256.Create(w), sum.v));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public void CopyTo(Span<double> destination) => v.CopyTo(destination);
-    }
 
     /// <summary>
     /// The forward one output channel at a time, per kernel tap over runs of outputs (one TensorPrimitives fused
@@ -362,45 +368,36 @@ internal sealed class ConvolutionKernel
         // which is tap by tap backwards (a later tap reads the cell from an earlier window); a weight's come batch item by
         // batch item, position by position. The input's gradient by (batch item, input channel) plane, a whole run of
         // positions per tap at once (products rounded, then added, as the serial loop), and the weight's and bias's by
-        // output channel, in parallel: no two items write one element, so the bits do not depend on the split.
-        Parallel.For(0, p.Batch * p.InChannels + p.OutChannels, item =>
+        // blocks of output channels (ConvolutionWeightGradient), in parallel: no two items write one element, so the bits
+        // do not depend on the split. The weight's blocks come first: they are the larger items.
+        int blocks = weightGradient.Blocks;
+        // With finite weights (rank 2), the input's gradient register-blocked instead (ConvolutionInputGradient), first.
+        bool blocked = inputGradient is not null && ConvolutionInputGradient.Applies(wT.Span);
+        if (blocked) inputGradient!.Compute(wT.Span, gradOutput, dx);
+        Parallel.For(0, blocks + (blocked ? 0 : p.Batch * p.InChannels), item =>
         {
             ReadOnlySpan<double> x = xT.Span, w = wT.Span, dy = gradOutput.Span;
-            if (item < p.Batch * p.InChannels)
+            if (item < blocks)
             {
-                int n = item / p.InChannels, ic = item % p.InChannels, icl = ic % p.InPerGroup, group = ic / p.InPerGroup;
-                var dxPlane = dx.AsSpan(item * inPlane, inPlane);
-                for (int oc = group * p.OutPerGroup; oc < (group + 1) * p.OutPerGroup; oc++)
-                {
-                    var dyPlane = dy.Slice((n * p.OutChannels + oc) * outPlane, outPlane);
-                    for (int t = p.KernelVolume - 1; t >= 0; t--)
-                    {
-                        double wt = w[(oc * p.InPerGroup + icl) * p.KernelVolume + t];
-                        foreach (var (o, i, length) in Runs[t])
-                        {
-                            if (p.InStep == 1) TensorPrimitives.MultiplyAdd(dyPlane.Slice(o, length), wt, dxPlane.Slice(i, length), dxPlane.Slice(i, length));
-                            else for (int r = 0; r < length; r++) dxPlane[i + r * p.InStep] += dyPlane[o + r] * wt;
-                        }
-                    }
-                }
+                weightGradient.Block(item, x, dy, dw, db);
                 return;
             }
-            int c = item - p.Batch * p.InChannels, firstIc = c / p.OutPerGroup * p.InPerGroup;
-            for (int n = 0; n < p.Batch; n++)
-                foreach (double g in dy.Slice((n * p.OutChannels + c) * outPlane, outPlane)) db[c] += g; // summed over batch and space
-            for (int icl = 0; icl < p.InPerGroup; icl++)
-                for (int t = 0; t < p.KernelVolume; t++)
+            item -= blocks;
+            int n = item / p.InChannels, ic = item % p.InChannels, icl = ic % p.InPerGroup, group = ic / p.InPerGroup;
+            var dxPlane = dx.AsSpan(item * inPlane, inPlane);
+            for (int oc = group * p.OutPerGroup; oc < (group + 1) * p.OutPerGroup; oc++)
+            {
+                var dyPlane = dy.Slice((n * p.OutChannels + oc) * outPlane, outPlane);
+                for (int t = p.KernelVolume - 1; t >= 0; t--)
                 {
-                    double sum = 0;
-                    for (int n = 0; n < p.Batch; n++)
+                    double wt = w[(oc * p.InPerGroup + icl) * p.KernelVolume + t];
+                    foreach (var (o, i, length) in Runs[t])
                     {
-                        var dyPlane = dy.Slice((n * p.OutChannels + c) * outPlane, outPlane);
-                        var xPlane = x.Slice((n * p.InChannels + firstIc + icl) * inPlane, inPlane);
-                        foreach (var (o, i, length) in Runs[t])
-                            for (int r = 0; r < length; r++) sum += dyPlane[o + r] * xPlane[i + r * p.InStep];
+                        if (p.InStep == 1) TensorPrimitives.MultiplyAdd(dyPlane.Slice(o, length), wt, dxPlane.Slice(i, length), dxPlane.Slice(i, length));
+                        else for (int r = 0; r < length; r++) dxPlane[i + r * p.InStep] += dyPlane[o + r] * wt;
                     }
-                    dw[(c * p.InPerGroup + icl) * p.KernelVolume + t] = sum;
                 }
+            }
         });
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (p.HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(p.OutChannels), db)));

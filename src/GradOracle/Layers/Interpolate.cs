@@ -168,44 +168,111 @@ public sealed class Interpolate : IOp, IHasInvariants, IHasMagnitudes, IExplains
         : "(N, C, *floor(in · scale_factor)) per spatial dimension";
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => Result(inputs, null, Rule, absolute: false).Output;
+    public Tensor Forward(NamedTensors inputs) => Pass(inputs, null, Rule, absolute: false, output: true).Y!;
 
     /// <inheritdoc/>
-    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => Result(inputs, gradOutput, Rule, absolute: false).Grads;
+    public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput) => NamedTensors.Input(Pass(inputs, gradOutput, Rule, absolute: false, output: false).Dx!);
 
     /// <summary>Forward and, given dy, backward under a coordinate rule; with <paramref name="absolute"/> of |x|, |w| and |dy| (the magnitudes).</summary>
     internal OpResult Result(NamedTensors inputs, Tensor? gradOutput, InterpolationRule rule, bool absolute)
+    {
+        var (y, dx) = Pass(inputs, gradOutput, rule, absolute, output: true);
+        return new OpResult(y!, NamedTensors.Input(dx ?? Tensor.Zeros(inputs["input"].Shape)));
+    }
+
+    /// <summary><see cref="Result"/>'s output (unless not <paramref name="output"/>) and input gradient (given dy).</summary>
+    private (Tensor? Y, Tensor? Dx) Pass(NamedTensors inputs, Tensor? gradOutput, InterpolationRule rule, bool absolute, bool output)
     {
         var x = inputs["input"];
         var axes = Axes(x.Shape, rule);
         var outShape = Shape.Of([x.Shape[0], x.Shape[1], .. axes.Select(a => a.OutputSize)]);
         if (gradOutput is not null) Tensor.RequireShape("grad_output", gradOutput, outShape);
         int planes = x.Shape[0] * x.Shape[1], inPlane = x.Count / Math.Max(planes, 1), outPlane = outShape.Count / Math.Max(planes, 1);
-        var y = new double[outShape.Count];
-        var dx = new double[x.Count];
+        var y = output ? new double[outShape.Count] : [];
+        var dx = gradOutput is null ? [] : new double[x.Count];
         var inStrides = Strides(axes.Select(a => a.InputSize).ToArray());
         var outStrides = Strides(axes.Select(a => a.OutputSize).ToArray());
         double W(double w) => absolute ? Math.Abs(w) : w;
-        for (int o = 0; o < outPlane; o++)
+        // Per axis, each output coordinate's taps, flat (a fixed count per axis): input index and weight.
+        var counts = axes.Select(a => a.OutputSize == 0 ? 0 : a.Taps[0].Count).ToArray();
+        var axisIndex = axes.Select(a => a.Taps.SelectMany(t => t.Select(u => u.Index)).ToArray()).ToArray();
+        var axisWeight = axes.Select(a => a.Taps.SelectMany(t => t.Select(u => W(u.Weight))).ToArray()).ToArray();
+        // An output's taps are every combination of one tap per axis, first axis outermost, the weight the product of the
+        // axes' weights from 1 (1·w = w); flat per position, except in rank 2, whose products are cheaper than the arrays' reads.
+        int count = counts.Aggregate(1, (c, n) => c * n);
+        int[] index = [];
+        double[] weight = [];
+        if (axes.Length != 2)
         {
-            // The taps of this output position: every combination of one tap per axis, the weights multiplied.
-            var taps = new List<(int Index, double Weight)> { (0, 1) };
-            for (int a = 0; a < axes.Length; a++)
+            (index, weight) = (new int[outPlane * count], new double[outPlane * count]);
+            for (int o = 0; o < outPlane; o++)
             {
-                int coordinate = o / outStrides[a] % axes[a].OutputSize;
-                taps = [.. taps.SelectMany(t => axes[a].Taps[coordinate].Select(u => (t.Index + u.Index * inStrides[a], t.Weight * W(u.Weight))))];
-            }
-            for (int p = 0; p < planes; p++)
-            {
-                double sum = 0;
-                foreach (var (i, w) in taps) sum += w * (absolute ? Math.Abs(x.At(p * inPlane + i)) : x.At(p * inPlane + i));
-                y[p * outPlane + o] = sum;
-                if (gradOutput is null) continue;
-                double g = absolute ? Math.Abs(gradOutput.At(p * outPlane + o)) : gradOutput.At(p * outPlane + o);
-                foreach (var (i, w) in taps) dx[p * inPlane + i] += w * g;
+                var taps = new List<(int Index, double Weight)> { (0, 1) };
+                for (int a = 0; a < axes.Length; a++)
+                {
+                    int coordinate = o / outStrides[a] % axes[a].OutputSize, at = coordinate * counts[a], stride = inStrides[a];
+                    taps = [.. taps.SelectMany(t => Enumerable.Range(at, counts[a]).Select(j => (t.Index + axisIndex[a][j] * stride, t.Weight * axisWeight[a][j])))];
+                }
+                for (int j = 0; j < count; j++) (index[o * count + j], weight[o * count + j]) = taps[j];
             }
         }
-        return new OpResult(Tensor.Wrap(outShape, y), NamedTensors.Input(Tensor.Wrap(x.Shape, dx)));
+        // Plane by plane, in parallel: within a plane, each output's taps in order, and dx's sums in the order of the loop
+        // over positions, as a serial loop over (position, plane) adds them; no two planes share an element.
+        Parallel.For(0, planes, p =>
+        {
+            var xs = x.Span.Slice(p * inPlane, inPlane);
+            var ys = output ? y.AsSpan(p * outPlane, outPlane) : default;
+            var gs = gradOutput is null ? default : gradOutput.Span.Slice(p * outPlane, outPlane);
+            var dxs = gradOutput is null ? default : dx.AsSpan(p * inPlane, inPlane);
+            if (axes.Length == 2)
+            {
+                Plane2d(xs, output ? ys : default, gs, gradOutput is null ? default : dxs, axes[0].OutputSize, axes[1].OutputSize, inStrides[0],
+                    (axisIndex[0], axisWeight[0], counts[0]), (axisIndex[1], axisWeight[1], counts[1]), absolute);
+                return;
+            }
+            if (output)
+                for (int o = 0, k = 0; o < outPlane; o++)
+                {
+                    double sum = 0;
+                    for (int j = 0; j < count; j++, k++) sum += weight[k] * (absolute ? Math.Abs(xs[index[k]]) : xs[index[k]]);
+                    ys[o] = sum;
+                }
+            if (gradOutput is null) return;
+            for (int o = 0, k = 0; o < outPlane; o++)
+            {
+                double g = absolute ? Math.Abs(gs[o]) : gs[o];
+                for (int j = 0; j < count; j++, k++) dxs[index[k]] += weight[k] * g;
+            }
+        });
+        return (output ? Tensor.Wrap(outShape, y) : null, gradOutput is null ? null : Tensor.Wrap(x.Shape, dx));
+    }
+
+    /// <summary>
+    /// One plane in rank 2: output (oy, ox) adds w_y·w_x·x over its row taps, then column taps, from +0; dx gets w_y·w_x·g in
+    /// the same order, position by position. The empty spans skip the forward or the backward.
+    /// </summary>
+    private static void Plane2d(ReadOnlySpan<double> x, Span<double> y, ReadOnlySpan<double> g, Span<double> dx, int outRows, int outCols, int inRow,
+        (int[] Index, double[] Weight, int Count) rows, (int[] Index, double[] Weight, int Count) cols, bool absolute)
+    {
+        bool forward = !y.IsEmpty, backward = !dx.IsEmpty;
+        for (int oy = 0, o = 0; oy < outRows; oy++)
+            for (int ox = 0; ox < outCols; ox++, o++)
+            {
+                double sum = 0, grad = backward ? (absolute ? Math.Abs(g[o]) : g[o]) : 0;
+                for (int jy = oy * rows.Count; jy < (oy + 1) * rows.Count; jy++)
+                {
+                    int row = rows.Index[jy] * inRow;
+                    double wy = rows.Weight[jy];
+                    for (int jx = ox * cols.Count; jx < (ox + 1) * cols.Count; jx++)
+                    {
+                        int i = row + cols.Index[jx];
+                        double w = wy * cols.Weight[jx];
+                        if (forward) sum += w * (absolute ? Math.Abs(x[i]) : x[i]);
+                        if (backward) dx[i] += w * grad;
+                    }
+                }
+                if (forward) y[o] = sum;
+            }
     }
 
     private static int[] Strides(int[] sizes)

@@ -77,12 +77,18 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
     public Tensor Forward(NamedTensors inputs, double[]? output)
     {
         var (rows, inF, outF, shape) = Prepare(inputs);
-        var x = inputs["input"].Span;
         var w = inputs["weight"].Span;
         var y = Tensor.OutputArray(shape, output);
+        if (output is not null) Array.Clear(y); // a lent array holds the last pass's values; the sums start from +0
+        // y = x·Wᵀ with each dot product added in index order from +0 (OrderedProduct), W transposed so that a row of it
+        // holds one input feature's weights for every output; then the bias added to each.
+        var wT = new double[w.Length];
+        for (int o = 0; o < outF; o++)
+            for (int i = 0; i < inF; i++) wT[i * outF + o] = w[o * inF + i];
+        OrderedProduct.Add(rows, outF, inF, inputs["input"].Memory, inF, 1, wT, outF, y, outF);
+        var bias = HasBias ? inputs["bias"].Span : default;
         for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outF; o++)
-                y[r * outF + o] = (HasBias ? inputs["bias"].At(o) : 0) + OrderedSums.Dot(x.Slice(r * inF, inF), w.Slice(o * inF, inF));
+            for (int o = 0; o < outF; o++) y[r * outF + o] = (HasBias ? bias[o] : 0) + y[r * outF + o];
         return Tensor.Wrap(shape, y);
     }
 
@@ -93,21 +99,15 @@ public sealed class Linear(bool bias = true) : IOp, IForwardInto, IHasInvariants
         Tensor.RequireShape("grad_output", gradOutput, shape);
         var xT = inputs["input"];
         var wT = inputs["weight"];
-        var x = xT.Span;
-        var w = wT.Span;
         var dy = gradOutput.Span;
         var dx = new double[xT.Count];
         var dw = new double[wT.Count];
         var db = new double[outF];
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outF; o++)
-            {
-                double g = dy[r * outF + o];
-                db[o] += g;
-                // dx[r, :] += g * W[o, :];  dW[o, :] += g * x[r, :]
-                TensorPrimitives.MultiplyAdd(w.Slice(o * inF, inF), g, dx.AsSpan(r * inF, inF), dx.AsSpan(r * inF, inF));
-                TensorPrimitives.MultiplyAdd(x.Slice(r * inF, inF), g, dw.AsSpan(o * inF, inF), dw.AsSpan(o * inF, inF));
-            }
+        // Each element's sum in the order of the serial loop over (row, output): dx[r, :] += g·W[o, :], dW[o, :] += g·x[r, :],
+        // db[o] += g; each product rounded, then added.
+        OrderedProduct.Add(rows, inF, outF, gradOutput.Memory, outF, 1, wT.Memory, inF, dx, inF);
+        OrderedProduct.Add(outF, inF, rows, gradOutput.Memory, 1, outF, xT.Memory, inF, dw, inF);
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dy.Slice(r * outF, outF), db);
         var grads = new List<(string, Tensor)> { ("input", Tensor.Wrap(xT.Shape, dx)), ("weight", Tensor.Wrap(wT.Shape, dw)) };
         if (HasBias) grads.Add(("bias", Tensor.Wrap(Shape.Of(outF), db)));
         return new NamedTensors(grads.ToArray());

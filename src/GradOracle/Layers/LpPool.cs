@@ -22,7 +22,7 @@ public sealed class LpPool : IOp, IHasWindows, IHasInvariants, IHasMagnitudes, I
     }
 
     /// <summary>K, the kernel's cell count, PyTorch's multiplier of the window's average.</summary>
-    private int KernelCells { get; }
+    internal int KernelCells { get; }
 
     /// <summary>lp_poolNd with PyTorch's parameters: norm_type p, kernel_size, stride (defaults to the kernel), ceil_mode.</summary>
     public static LpPool Create(int rank, double normType, int[] kernelSize, int[]? stride = null, bool ceilMode = false) =>
@@ -112,17 +112,27 @@ public sealed class LpPool : IOp, IHasWindows, IHasInvariants, IHasMagnitudes, I
     {
         var input = inputs["input"];
         double p = NormType;
-        var (x, pass) = (input.ToArray(), Windows.Begin(input, gradOutput));
+        var pass = Windows.Begin(input, gradOutput);
+        var g = pass.Geometry;
         var (y, dx) = (new double[pass.OutputShape.Count], new double[input.Count]);
-        Visit(pass, (output, taps) =>
+        var windows = PlaneWindows.Of(g);
+        // Plane by plane: each window's sums, and each dx element's in the order of the windows that reach it.
+        windows.ForEachPlane(pass.Planes, plane =>
         {
-            double factor = scale switch { Scale.None => 1.0 / taps.Length, Scale.PlainSum => 1, _ => (double)KernelCells / taps.Length };
-            double sum = 0;
-            foreach (int i in taps) sum += Math.Pow(x[i], p);
-            y[output] = Math.Pow(factor * sum, 1 / p);
-            if (gradOutput is null || sum == 0) return; // PyTorch's guard: no gradient through a window that sums to 0
-            double share = gradOutput.At(output) * y[output] / sum;
-            foreach (int i in taps) dx[i] += share * Math.Pow(x[i], p - 1);
+            var x = input.Span.Slice(plane * g.InputPlaneSize, g.InputPlaneSize);
+            var dxPlane = dx.AsSpan(plane * g.InputPlaneSize, g.InputPlaneSize);
+            for (int o = 0; o < g.OutputPlaneSize; o++)
+            {
+                var taps = windows[o];
+                int output = plane * g.OutputPlaneSize + o;
+                double factor = scale switch { Scale.None => 1.0 / taps.Length, Scale.PlainSum => 1, _ => (double)KernelCells / taps.Length };
+                double sum = 0;
+                foreach (int i in taps) sum += Math.Pow(x[i], p);
+                y[output] = Math.Pow(factor * sum, 1 / p);
+                if (gradOutput is null || sum == 0) continue; // PyTorch's guard: no gradient through a window that sums to 0
+                double share = gradOutput.Span[output] * y[output] / sum;
+                foreach (int i in taps) dxPlane[i] += share * Math.Pow(x[i], p - 1);
+            }
         });
         return new OpResult(Tensor.Wrap(pass.OutputShape, y), NamedTensors.Input(Tensor.Wrap(input.Shape, dx)));
     }

@@ -130,27 +130,38 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
     /// <summary>Forward: pooled values and recorded indices.</summary>
     public MaxPoolResult ForwardWithIndices(Tensor input)
     {
+        var (output, indices, outShape) = Pooled(input, withIndices: true);
+        return new MaxPoolResult(Tensor.Wrap(outShape, output), new IndexTensor(outShape, ImmutableArray.Create(indices!)));
+    }
+
+    /// <summary>Each window's selected value and, if asked, its recorded index, plane by plane.</summary>
+    private (double[] Output, long[]? Indices, Shape OutShape) Pooled(Tensor input, bool withIndices)
+    {
         var (g, planes, outShape) = Windows.Begin(input);
         var output = new double[outShape.Count];
-        var indices = new long[outShape.Count];
-        var x = input.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int p = 0; p < planes; p++)
+        var indices = withIndices ? new long[outShape.Count] : null;
+        var windows = PlaneWindows.Of(g);
+        bool plain = IsPlain;
+        windows.ForEachPlane(planes, p =>
         {
-            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                int n = g.Gather(o, taps, kernelTaps);
-                Select(plane, taps[..n], winners, out int recorded, out _);
+                int recorded = plain ? FirstMaximum(plane, windows[o]) : SelectRecorded(plane, windows[o], winners);
                 output[p * g.OutputPlaneSize + o] = plane[recorded];
-                indices[p * g.OutputPlaneSize + o] = recorded;
+                if (indices is not null) indices[p * g.OutputPlaneSize + o] = recorded;
             }
-        }
-        return new MaxPoolResult(Tensor.Wrap(outShape, output), new IndexTensor(outShape, ImmutableArray.Create(indices)));
+        });
+        return (output, indices, outShape);
     }
 
     /// <inheritdoc/>
-    public Tensor Forward(NamedTensors inputs) => ForwardWithIndices(inputs["input"]).Output;
+    public Tensor Forward(NamedTensors inputs)
+    {
+        var (output, _, outShape) = Pooled(inputs["input"], withIndices: false);
+        return Tensor.Wrap(outShape, output);
+    }
 
     /// <inheritdoc/>
     public NamedTensors Backward(NamedTensors inputs, Tensor gradOutput)
@@ -158,22 +169,53 @@ public sealed class MaxPool : IOp, IHasWindows, IHasInvariants, IHasJacobianStru
         var input = inputs["input"];
         var (g, planes, _) = Windows.Begin(input, gradOutput);
         var dx = new double[input.Count];
-        var x = input.Span;
-        var dy = gradOutput.Span;
-        Span<int> taps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), kernelTaps = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]), winners = (g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize]);
-        for (int p = 0; p < planes; p++)
+        var windows = PlaneWindows.Of(g);
+        bool plain = IsPlain;
+        windows.ForEachPlane(planes, p =>
         {
-            var plane = x.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var plane = input.Span.Slice(p * g.InputPlaneSize, g.InputPlaneSize);
+            var dy = gradOutput.Span;
             var dplane = dx.AsSpan(p * g.InputPlaneSize, g.InputPlaneSize);
+            Span<int> winners = g.TapsFitStack ? stackalloc int[g.MaxWindowSize] : new int[g.MaxWindowSize];
             for (int o = 0; o < g.OutputPlaneSize; o++)
             {
-                int n = g.Gather(o, taps, kernelTaps);
-                int w = Select(plane, taps[..n], winners, out _, out bool shared);
+                if (plain)
+                {
+                    dplane[FirstMaximum(plane, windows[o])] += dy[p * g.OutputPlaneSize + o];
+                    continue;
+                }
+                int w = Select(plane, windows[o], winners, out _, out bool shared);
                 double share = shared ? dy[p * g.OutputPlaneSize + o] / w : dy[p * g.OutputPlaneSize + o];
                 for (int i = 0; i < w; i++) dplane[winners[i]] += share; // += : overlapping windows accumulate
             }
-        }
+        });
         return NamedTensors.Input(Tensor.Wrap(input.Shape, dx));
+    }
+
+    private int SelectRecorded(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps, Span<int> winners)
+    {
+        Select(plane, taps, winners, out int recorded, out _);
+        return recorded;
+    }
+
+    /// <summary>PyTorch's rules (tie policy first, NaN rule propagate), for which <see cref="FirstMaximum"/> is <see cref="Select"/>.</summary>
+    private bool IsPlain => TiePolicy == TiePolicy.First && NanRule == NanRule.Propagate;
+
+    /// <summary>
+    /// What <see cref="Select"/> records and routes to under PyTorch's rules, in one scan: the window's last NaN if it has
+    /// one, else its first maximum (by ==, so -0.0 ties +0.0 and the first of them wins).
+    /// </summary>
+    private static int FirstMaximum(ReadOnlySpan<double> plane, ReadOnlySpan<int> taps)
+    {
+        int first = taps[0], nan = -1;
+        double best = plane[first];
+        foreach (int t in taps)
+        {
+            double v = plane[t];
+            if (double.IsNaN(v)) nan = t;
+            else if (v > best || double.IsNaN(best)) (best, first) = (v, t);
+        }
+        return nan >= 0 ? nan : first;
     }
 
     /// <summary>

@@ -26,6 +26,9 @@ public sealed class Tensor
     /// <summary>Row-major data.</summary>
     public ReadOnlySpan<double> Span => data;
 
+    /// <summary>Row-major data, for kernels that read it from parallel work items (a span cannot be captured).</summary>
+    internal ReadOnlyMemory<double> Memory => data;
+
     /// <summary>The element at row-major <paramref name="flatIndex"/>.</summary>
     public double At(int flatIndex) => data[flatIndex];
 

@@ -94,6 +94,33 @@ public class ConvolutionBitIdentityTests
         AssertBitIdentical(c, c.ToString());
     }
 
+    [TestCaseSource(nameof(Seeds))]
+    public void Blocked_gradients_of_wide_planes_keep_the_serial_order_with_finite_weights_and_special_values_elsewhere(int seed)
+    {
+        // Planes wide enough for the register-blocked input gradient (finite weights; it reads a zero margin past the border)
+        // and long enough for several chunks of the weight gradient; channel counts that leave partial blocks of each kind.
+        var rng = new Random(2000 + seed);
+        int groups = rng.Next(1, 3), inPerGroup = new[] { 1, 3, 4, 6, 7, 13 }[rng.Next(6)], outPerGroup = new[] { 1, 5, 8, 9, 17 }[rng.Next(5)];
+        var stride = new[] { rng.Next(1, 4), rng.Next(1, 4) };
+        if (seed % 2 == 0) stride = [1, 1];
+        var dilation = new[] { rng.Next(1, 3), rng.Next(1, 3) };
+        var kernel = new[] { new[] { 1, 3, 2, 7 }[rng.Next(4)], new[] { 1, 3, 5, 7 }[rng.Next(4)] };
+        var pads = new[] { rng.Next(0, 4), rng.Next(0, 4) };
+        var size = new[] { rng.Next(15, 26), rng.Next(9 * stride[1] + 1, 9 * stride[1] + 20) };
+        var x = Sprinkled(Samples.Distinct(Shape.Of(rng.Next(1, 3), groups * inPerGroup, size[0], size[1]), rng.Next()), rng);
+        // Finite weights, some of them zeros of either sign; infinities and NaNs in the input and grad_output.
+        var w = Samples.With(Samples.With(Samples.Scaled(Shape.Of(groups * outPerGroup, inPerGroup, kernel[0], kernel[1]), rng.Next(), 0.5), -0.0, 0), 0.0, 1);
+        var c = new Config(2, stride, dilation, seed % 5 == 1 ? null : pads, groups, x, w, Samples.Scaled(Shape.Of(groups * outPerGroup), rng.Next(), 0.5));
+        if (c.Pads is null) c = c with { Stride = [1, 1] };
+        var op = Convolution.Create(2, c.Stride, c.Padding, c.Dilation, c.Groups, bias: true);
+        var inputs = new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B!));
+        var dy = Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed), rng);
+        var grads = op.Backward(inputs, dy);
+        var (dx, dw, db) = SerialBackward(c, dy);
+        foreach (var (name, expected) in new[] { ("input", dx), ("weight", dw), ("bias", db) })
+            AssertBits(grads[name].ToArray(), expected, $"seed {seed}: {c}: {name}");
+    }
+
     /// <summary>A convolution and its inputs; <paramref name="Pads"/> per spatial dimension, or null for 'same'.</summary>
     private sealed record Config(int Rank, int[] Stride, int[] Dilation, int[]? Pads, int Groups, Tensor X, Tensor W, Tensor? B)
     {
