@@ -42,19 +42,11 @@ public class BatchNormBitIdentityTests
                 }
         }
         var grads = op.Backward(inputs, dy);
-        AssertBits(grads["input"].ToArray(), dx, "grad input");
+        Bits.AssertEqual(grads["input"].ToArray(), dx, "grad input");
         if (affine)
         {
-            AssertBits(grads["weight"].ToArray(), dw, "grad weight");
-            AssertBits(grads["bias"].ToArray(), db, "grad bias");
+            Bits.AssertEqual(grads["weight"].ToArray(), dw, "grad weight");
+            Bits.AssertEqual(grads["bias"].ToArray(), db, "grad bias");
         }
-    }
-
-    private static void AssertBits(double[] actual, double[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < actual.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R}, the serial loop gives {expected[i]:R}");
     }
 }

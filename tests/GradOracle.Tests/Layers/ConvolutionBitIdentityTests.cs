@@ -34,14 +34,14 @@ public class ConvolutionBitIdentityTests
             var c = RandomConfig(rng);
             var op = Convolution.Create(c.Rank, c.Stride, c.Padding, c.Dilation, c.Groups, c.B is not null);
             var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
-            var dy = Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed + i), rng);
+            var dy = Bits.Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed + i), rng);
             var grads = op.Backward(inputs, dy);
             var (dx, dw, db) = SerialBackward(c, dy);
             var reference = op.ReferenceBackward(inputs, dy);
             foreach (var (name, expected) in new[] { ("input", dx), ("weight", dw), ("bias", db) }.Where(t => t.Item1 != "bias" || c.B is not null))
             {
-                AssertBits(grads[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name}");
-                AssertBits(reference[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name} (the readable reference)");
+                Bits.AssertEqual(grads[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name}");
+                Bits.AssertEqual(reference[name].ToArray(), expected, $"seed {seed} config {i}: {c}: {name} (the readable reference)");
             }
         }
     }
@@ -87,9 +87,9 @@ public class ConvolutionBitIdentityTests
     {
         // The shape the checker spends its time on (2, 8, 32, 32) with a 3x3 kernel and padding 1, and wider or grouped variants.
         var rng = new Random(seed);
-        var x = Sprinkled(Samples.Distinct(Shape.Of(2, 8, 32, 32), seed + 1), rng);
-        var w = Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups, 8 / groups, 3, 3), seed + 2, 0.3), rng);
-        var b = Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups), seed + 3, 0.3), rng);
+        var x = Bits.Sprinkled(Samples.Distinct(Shape.Of(2, 8, 32, 32), seed + 1), rng);
+        var w = Bits.Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups, 8 / groups, 3, 3), seed + 2, 0.3), rng);
+        var b = Bits.Sprinkled(Samples.Scaled(Shape.Of(outPerGroup * groups), seed + 3, 0.3), rng);
         var c = new Config(2, [1, 1], [1, 1], [1, 1], groups, x, w, b);
         AssertBitIdentical(c, c.ToString());
     }
@@ -107,18 +107,18 @@ public class ConvolutionBitIdentityTests
         var kernel = new[] { new[] { 1, 3, 2, 7 }[rng.Next(4)], new[] { 1, 3, 5, 7 }[rng.Next(4)] };
         var pads = new[] { rng.Next(0, 4), rng.Next(0, 4) };
         var size = new[] { rng.Next(15, 26), rng.Next(9 * stride[1] + 1, 9 * stride[1] + 20) };
-        var x = Sprinkled(Samples.Distinct(Shape.Of(rng.Next(1, 3), groups * inPerGroup, size[0], size[1]), rng.Next()), rng);
+        var x = Bits.Sprinkled(Samples.Distinct(Shape.Of(rng.Next(1, 3), groups * inPerGroup, size[0], size[1]), rng.Next()), rng);
         // Finite weights, some of them zeros of either sign; infinities and NaNs in the input and grad_output.
         var w = Samples.With(Samples.With(Samples.Scaled(Shape.Of(groups * outPerGroup, inPerGroup, kernel[0], kernel[1]), rng.Next(), 0.5), -0.0, 0), 0.0, 1);
         var c = new Config(2, stride, dilation, seed % 5 == 1 ? null : pads, groups, x, w, Samples.Scaled(Shape.Of(groups * outPerGroup), rng.Next(), 0.5));
         if (c.Pads is null) c = c with { Stride = [1, 1] };
         var op = Convolution.Create(2, c.Stride, c.Padding, c.Dilation, c.Groups, bias: true);
         var inputs = new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B!));
-        var dy = Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed), rng);
+        var dy = Bits.Sprinkled(GradientChecker.RandomGradOutput(op.Forward(inputs).Shape, seed), rng);
         var grads = op.Backward(inputs, dy);
         var (dx, dw, db) = SerialBackward(c, dy);
         foreach (var (name, expected) in new[] { ("input", dx), ("weight", dw), ("bias", db) })
-            AssertBits(grads[name].ToArray(), expected, $"seed {seed}: {c}: {name}");
+            Bits.AssertEqual(grads[name].ToArray(), expected, $"seed {seed}: {c}: {name}");
     }
 
     /// <summary>A convolution and its inputs; <paramref name="Pads"/> per spatial dimension, or null for 'same'.</summary>
@@ -136,17 +136,9 @@ public class ConvolutionBitIdentityTests
         var inputs = c.B is null ? new NamedTensors(("input", c.X), ("weight", c.W)) : new NamedTensors(("input", c.X), ("weight", c.W), ("bias", c.B));
         var y = op.Forward(inputs).ToArray();
         var expected = GatherLoop(c);
-        AssertBits(y, expected, what);
-        AssertBits(op.ReferenceForward(inputs).ToArray(), expected, $"{what} (the readable reference)");
+        Bits.AssertEqual(y, expected, what);
+        Bits.AssertEqual(op.ReferenceForward(inputs).ToArray(), expected, $"{what} (the readable reference)");
         return y;
-    }
-
-    private static void AssertBits(double[] actual, double[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < actual.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R} ({BitConverter.DoubleToInt64Bits(actual[i]):X16}), the serial loop gives {expected[i]:R} ({BitConverter.DoubleToInt64Bits(expected[i]):X16})");
     }
 
     /// <summary>The reference: index arithmetic from scratch, one output at a time.</summary>
@@ -267,19 +259,9 @@ public class ConvolutionBitIdentityTests
         var size = Enumerable.Range(0, rank)
             .Select(d => Math.Max(rng.Next(1, largest + 1), dilation[d] * (kernel[d] - 1) + 1 - (same ? dilation[d] * (kernel[d] - 1) : 2 * pads[d])))
             .Select(s => Math.Max(s, 1)).ToArray();
-        var x = Sprinkled(Samples.Distinct(Shape.Of([rng.Next(1, 3), groups * inPerGroup, .. size]), rng.Next()), rng);
-        var w = Sprinkled(Samples.Scaled(Shape.Of([groups * outPerGroup, inPerGroup, .. kernel]), rng.Next(), 0.5), rng);
-        var b = rng.Next(2) == 0 ? null : Sprinkled(Samples.Scaled(Shape.Of(groups * outPerGroup), rng.Next(), 0.5), rng);
+        var x = Bits.Sprinkled(Samples.Distinct(Shape.Of([rng.Next(1, 3), groups * inPerGroup, .. size]), rng.Next()), rng);
+        var w = Bits.Sprinkled(Samples.Scaled(Shape.Of([groups * outPerGroup, inPerGroup, .. kernel]), rng.Next(), 0.5), rng);
+        var b = rng.Next(2) == 0 ? null : Bits.Sprinkled(Samples.Scaled(Shape.Of(groups * outPerGroup), rng.Next(), 0.5), rng);
         return new Config(rank, stride, dilation, same ? null : pads, groups, x, w, b);
-    }
-
-    /// <summary>About one value in 25 replaced by a NaN, an infinity of either sign or a zero of either sign.</summary>
-    private static Tensor Sprinkled(Tensor t, Random rng)
-    {
-        double[] specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0];
-        var chosen = Enumerable.Range(0, t.Count).Where(_ => rng.Next(25) == 0).Select(p => (Position: p, Kind: rng.Next(specials.Length))).ToArray();
-        for (int kind = 0; kind < specials.Length; kind++)
-            t = Samples.With(t, specials[kind], chosen.Where(c => c.Kind == kind).Select(c => c.Position).ToArray());
-        return t;
     }
 }

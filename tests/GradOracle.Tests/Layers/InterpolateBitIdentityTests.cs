@@ -19,11 +19,11 @@ public class InterpolateBitIdentityTests
     public void Forward_and_backward_match_the_serial_loop_with_special_values(string mode, int[] shape, int[] size, bool? alignCorners, int seed)
     {
         var rng = new Random(seed);
-        var x = Sprinkled(Samples.Distinct(Shape.Of(shape), seed + 1), rng);
+        var x = Bits.Sprinkled(Samples.Distinct(Shape.Of(shape), seed + 1), rng);
         var op = new Interpolate(mode, size: size, alignCorners: alignCorners);
         var inputs = NamedTensors.Input(x);
         var outShape = Shape.Of([shape[0], shape[1], .. size]);
-        var dy = Sprinkled(Samples.Scaled(outShape, seed + 2, 1), rng);
+        var dy = Bits.Sprinkled(Samples.Scaled(outShape, seed + 2, 1), rng);
 
         var axes = op.Axes(x.Shape);
         int planes = shape[0] * shape[1], inPlane = x.Count / planes, outPlane = outShape.Count / planes;
@@ -45,25 +45,7 @@ public class InterpolateBitIdentityTests
                 foreach (var (i, w) in taps) dx[p * inPlane + i] += w * dy.At(p * outPlane + o);
             }
         }
-        AssertBits(op.Forward(inputs).ToArray(), y, "output");
-        AssertBits(op.Backward(inputs, dy)["input"].ToArray(), dx, "grad input");
-    }
-
-    private static void AssertBits(double[] actual, double[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < actual.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R}, the serial loop gives {expected[i]:R}");
-    }
-
-    /// <summary>About one value in 25 replaced by a NaN, an infinity of either sign or a zero of either sign.</summary>
-    private static Tensor Sprinkled(Tensor t, Random rng)
-    {
-        double[] specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0];
-        var chosen = Enumerable.Range(0, t.Count).Where(_ => rng.Next(25) == 0).Select(p => (Position: p, Kind: rng.Next(specials.Length))).ToArray();
-        for (int kind = 0; kind < specials.Length; kind++)
-            t = Samples.With(t, specials[kind], chosen.Where(c => c.Kind == kind).Select(c => c.Position).ToArray());
-        return t;
+        Bits.AssertEqual(op.Forward(inputs).ToArray(), y, "output");
+        Bits.AssertEqual(op.Backward(inputs, dy)["input"].ToArray(), dx, "grad input");
     }
 }

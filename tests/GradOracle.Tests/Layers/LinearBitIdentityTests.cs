@@ -18,10 +18,10 @@ public class LinearBitIdentityTests
     public void Forward_and_backward_match_the_serial_loops_with_special_values(int rows, int inF, int outF, bool bias, int seed)
     {
         var rng = new Random(seed);
-        var x = Sprinkled(Samples.Distinct(Shape.Of(rows, inF), seed + 1), rng);
-        var w = Sprinkled(Samples.Scaled(Shape.Of(outF, inF), seed + 2, 0.5), rng);
-        var b = Sprinkled(Samples.Scaled(Shape.Of(outF), seed + 3, 0.5), rng);
-        var dy = Sprinkled(Samples.Scaled(Shape.Of(rows, outF), seed + 4, 1), rng);
+        var x = Bits.Sprinkled(Samples.Distinct(Shape.Of(rows, inF), seed + 1), rng);
+        var w = Bits.Sprinkled(Samples.Scaled(Shape.Of(outF, inF), seed + 2, 0.5), rng);
+        var b = Bits.Sprinkled(Samples.Scaled(Shape.Of(outF), seed + 3, 0.5), rng);
+        var dy = Bits.Sprinkled(Samples.Scaled(Shape.Of(rows, outF), seed + 4, 1), rng);
         var op = new Linear(bias);
         var inputs = bias ? new NamedTensors(("input", x), ("weight", w), ("bias", b)) : new NamedTensors(("input", x), ("weight", w));
 
@@ -33,7 +33,7 @@ public class LinearBitIdentityTests
                 for (int i = 0; i < inF; i++) s += x.At(r * inF + i) * w.At(o * inF + i);
                 y[r * outF + o] = (bias ? b.At(o) : 0) + s;
             }
-        AssertBits(op.Forward(inputs).ToArray(), y, "output");
+        Bits.AssertEqual(op.Forward(inputs).ToArray(), y, "output");
 
         var (dx, dw, db) = (new double[x.Count], new double[w.Count], new double[outF]);
         for (int r = 0; r < rows; r++)
@@ -48,26 +48,8 @@ public class LinearBitIdentityTests
                 }
             }
         var grads = op.Backward(inputs, dy);
-        AssertBits(grads["input"].ToArray(), dx, "grad input");
-        AssertBits(grads["weight"].ToArray(), dw, "grad weight");
-        if (bias) AssertBits(grads["bias"].ToArray(), db, "grad bias");
-    }
-
-    private static void AssertBits(double[] actual, double[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < actual.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R}, the serial loop gives {expected[i]:R}");
-    }
-
-    /// <summary>About one value in 40 replaced by a NaN, an infinity of either sign or a zero of either sign.</summary>
-    private static Tensor Sprinkled(Tensor t, Random rng)
-    {
-        double[] specials = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0];
-        var chosen = Enumerable.Range(0, t.Count).Where(_ => rng.Next(40) == 0).Select(p => (Position: p, Kind: rng.Next(specials.Length))).ToArray();
-        for (int kind = 0; kind < specials.Length; kind++)
-            t = Samples.With(t, specials[kind], chosen.Where(c => c.Kind == kind).Select(c => c.Position).ToArray());
-        return t;
+        Bits.AssertEqual(grads["input"].ToArray(), dx, "grad input");
+        Bits.AssertEqual(grads["weight"].ToArray(), dw, "grad weight");
+        if (bias) Bits.AssertEqual(grads["bias"].ToArray(), db, "grad bias");
     }
 }

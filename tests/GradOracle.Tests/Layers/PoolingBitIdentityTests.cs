@@ -32,8 +32,8 @@ public class PoolingBitIdentityTests
         var y = op.Forward(inputs);
         var dy = Samples.Scaled(y.Shape, 11, 1);
         var (expectedY, expectedDx) = SerialLoops(op, x, dy);
-        AssertBits(y.ToArray(), expectedY, "output");
-        AssertBits(op.Backward(inputs, dy)["input"].ToArray(), expectedDx, "grad input");
+        Bits.AssertEqual(y.ToArray(), expectedY, "output");
+        Bits.AssertEqual(op.Backward(inputs, dy)["input"].ToArray(), expectedDx, "grad input");
     }
 
     private static (double[] Y, double[] Dx) SerialLoops(IOp op, Tensor x, Tensor dy)
@@ -76,13 +76,5 @@ public class PoolingBitIdentityTests
             }
         }
         return (y, dx);
-    }
-
-    private static void AssertBits(double[] actual, double[] expected, string what)
-    {
-        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
-        for (int i = 0; i < actual.Length; i++)
-            if (BitConverter.DoubleToInt64Bits(actual[i]) != BitConverter.DoubleToInt64Bits(expected[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R}, the serial loop gives {expected[i]:R}");
     }
 }
