@@ -79,7 +79,8 @@ public static class Verifier
     {
         var bad = new List<string>();
         var refused = new List<CaseResult>();
-        var items = Shard(Items(o, bad, refused), o);
+        var all = Items(o, bad, refused);
+        var items = Shard(all, o);
         using var client = new ImplementationClient(o.Command, o.Timeout) { Interrupt = o.Interrupt };
         var hello = client.Start();
         var declared = DeclaredConventions.Of(hello);
@@ -117,7 +118,8 @@ public static class Verifier
             item.Release();
         }
         progress?.Invoke(items.Count, items.Count, "");
-        results.AddRange(refused.Where((_, k) => o.Shard.Holds(items.Count + k)));
+        // Refused sweep cases are numbered after the run's cases, so that each lands in exactly one shard.
+        results.AddRange(refused.Where((_, k) => o.Shard.Holds(all.Count + k)));
         var (judged, listed) = KnownFailure.Apply(results, o.KnownFailures, o.Strict, unmatched: o.Shard == Verification.Shard.Whole && o.Filter is null);
         return new VerifyReport(hello.Name, o.Command, hello.Dtype, o.Seed, o.Shard.ToString(), [.. judged],
             [.. ConventionSummary.Findings(results, declared, o.Strict), .. SizeDependence.Findings(judged), .. listed], client.Stderr, client.Restarts)
